@@ -1,0 +1,286 @@
+"""Load checklist YAML into the model, collecting every schema problem at once.
+
+A checklist's version is a hash of its parsed content, so editing a file (beyond
+comments and formatting) makes a new version while inspections keep the one they used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from checklists.errors import ChecklistError
+from checklists.model import (
+    AnswerType,
+    Basis,
+    Checklist,
+    Condition,
+    EvidenceRule,
+    Item,
+    Limit,
+    Option,
+    SITE_KINDS,
+    Severity,
+    Text,
+    Verdict,
+)
+from checklists.sources import load_sources
+
+CHECKLISTS_DIR = Path(__file__).parent
+_ITEM_KEYS = {
+    "code", "text", "answer", "severity", "evidence", "remedy", "days_to_rectify",
+    "basis", "condition", "guidance",
+}
+_ANSWER_KEYS = {"type", "unit", "limits", "limit_note", "options"}
+
+
+def content_version(content: Mapping[str, Any]) -> str:
+    """A short content hash: canonical JSON of the parsed document, SHA-256, 16 hex digits."""
+    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+class _Problems:
+    """Collects problems with a path prefix, so one run reports everything wrong with a file."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.items.append(f"{where}: {message}")
+
+
+def _text(raw: Any, where: str, problems: _Problems, required: bool = True) -> Text | None:
+    if raw is None and not required:
+        return None
+    if not isinstance(raw, Mapping) or not raw.get("zh") or not raw.get("en"):
+        problems.add(where, "needs both zh and en text")
+        return None
+    return Text(zh=str(raw["zh"]).strip(), en=str(raw["en"]).strip())
+
+
+def _enum(kind: type, raw: Any, where: str, problems: _Problems) -> Any:
+    try:
+        return kind(raw)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        problems.add(where, f"{raw!r} is not one of {allowed}")
+        return None
+
+
+def _basis(raw: Any, where: str, problems: _Problems) -> tuple[Basis, ...]:
+    sources = load_sources()
+    if not isinstance(raw, list) or not raw:
+        problems.add(where, "needs at least one {source, clause, quote}")
+        return ()
+    result = []
+    for index, entry in enumerate(raw):
+        here = f"{where}[{index}]"
+        if not isinstance(entry, Mapping):
+            problems.add(here, "must be a mapping")
+            continue
+        source, clause, quote = entry.get("source"), entry.get("clause"), entry.get("quote")
+        if source not in sources:
+            problems.add(here, f"unknown source file {source!r}")
+        if not clause:
+            problems.add(here, "needs a clause")
+        if not quote:
+            problems.add(here, "needs a verbatim quote")
+        result.append(Basis(source=str(source), clause=str(clause), quote=str(quote).strip()))
+    return tuple(result)
+
+
+def _limits(raw: Any, where: str, problems: _Problems) -> tuple[Limit, ...]:
+    sources = load_sources()
+    result = []
+    for index, entry in enumerate(raw or []):
+        here = f"{where}[{index}]"
+        if not isinstance(entry, Mapping) or entry.get("source") not in sources:
+            problems.add(here, "needs a known source file")
+            continue
+        low, high, above = entry.get("min"), entry.get("max"), entry.get("above")
+        if low is None and high is None and above is None:
+            problems.add(here, "needs min, above or max")
+        if low is not None and above is not None:
+            problems.add(here, "give min or above, not both")
+        for bound in (low, high, above):
+            if bound is not None and not isinstance(bound, int | float):
+                problems.add(here, f"bound {bound!r} is not a number")
+        result.append(
+            Limit(
+                source=entry["source"], min=low, max=high, above=above,
+                default=bool(entry.get("default")),
+            )
+        )
+    defaults = [limit for limit in result if limit.default]
+    if len(defaults) > 1:
+        problems.add(where, "at most one limit may be the default")
+    return tuple(result)
+
+
+def _options(raw: Any, where: str, problems: _Problems) -> tuple[Option, ...]:
+    if not isinstance(raw, list) or len(raw) < 2:
+        problems.add(where, "a choice needs at least two options")
+        return ()
+    result = []
+    for index, entry in enumerate(raw):
+        here = f"{where}[{index}]"
+        label = _text(entry.get("label") if isinstance(entry, Mapping) else None, here, problems)
+        verdict = _enum(Verdict, entry.get("verdict"), f"{here}.verdict", problems)
+        if verdict is Verdict.UNANSWERED:
+            problems.add(f"{here}.verdict", "an option cannot mean unanswered")
+        if label and verdict and entry.get("value"):
+            result.append(Option(value=str(entry["value"]), label=label, verdict=verdict))
+    values = [option.value for option in result]
+    if len(set(values)) != len(values):
+        problems.add(where, "option values must be unique")
+    return tuple(result)
+
+
+def _condition(raw: Any, where: str, problems: _Problems) -> Condition | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or not raw.get("item"):
+        problems.add(where, "needs the item it depends on")
+        return None
+    tests = [key for key in ("equals", "in", "at_least", "below") if key in raw]
+    if len(tests) != 1:
+        problems.add(where, "needs exactly one of equals, in, at_least, below")
+        return None
+    return Condition(
+        item=str(raw["item"]),
+        equals=raw.get("equals"),
+        in_=tuple(raw["in"]) if "in" in raw else None,
+        at_least=raw.get("at_least"),
+        below=raw.get("below"),
+    )
+
+
+def _item(raw: Any, where: str, problems: _Problems) -> Item | None:
+    if not isinstance(raw, Mapping):
+        problems.add(where, "must be a mapping")
+        return None
+    code = raw.get("code")
+    where = f"{where} ({code})" if code else where
+    unknown = set(raw) - _ITEM_KEYS
+    if unknown:
+        problems.add(where, f"unknown keys {sorted(unknown)}")
+    answer = raw.get("answer") or {}
+    if not isinstance(answer, Mapping):
+        problems.add(f"{where}.answer", "must be a mapping")
+        answer = {}
+    unknown = set(answer) - _ANSWER_KEYS
+    if unknown:
+        problems.add(f"{where}.answer", f"unknown keys {sorted(unknown)}")
+    answer_type = _enum(AnswerType, answer.get("type"), f"{where}.answer.type", problems)
+    unit = answer.get("unit")
+    limits: tuple[Limit, ...] = ()
+    options: tuple[Option, ...] = ()
+    if answer_type is AnswerType.NUMBER:
+        if not unit:
+            problems.add(f"{where}.answer", "a number needs a unit")
+        limits = _limits(answer.get("limits"), f"{where}.answer.limits", problems)
+    elif answer_type is AnswerType.CHOICE:
+        options = _options(answer.get("options"), f"{where}.answer.options", problems)
+    elif answer.get("limits") or answer.get("options"):
+        problems.add(f"{where}.answer", "only number items have limits, only choices options")
+    days = raw.get("days_to_rectify")
+    if not isinstance(days, int) or days < 0:
+        problems.add(where, "days_to_rectify must be a whole number of days, 0 or more")
+    text = _text(raw.get("text"), f"{where}.text", problems)
+    remedy = _text(raw.get("remedy"), f"{where}.remedy", problems)
+    item = Item(
+        code=str(code or ""),
+        text=text or Text("", ""),
+        answer_type=answer_type or AnswerType.CHECK,
+        severity=_enum(Severity, raw.get("severity"), f"{where}.severity", problems)
+        or Severity.MINOR,
+        evidence=_enum(EvidenceRule, raw.get("evidence", "none"), f"{where}.evidence", problems)
+        or EvidenceRule.NONE,
+        remedy=remedy or Text("", ""),
+        days_to_rectify=days if isinstance(days, int) else 0,
+        basis=_basis(raw.get("basis"), f"{where}.basis", problems),
+        unit=str(unit) if unit else None,
+        limits=limits,
+        limit_note=_text(answer.get("limit_note"), f"{where}.answer.limit_note", problems, False),
+        options=options,
+        condition=_condition(raw.get("condition"), f"{where}.condition", problems),
+        guidance=_text(raw.get("guidance"), f"{where}.guidance", problems, required=False),
+    )
+    if not code:
+        problems.add(where, "needs a code")
+    return item
+
+
+def _check_references(items: list[Item], problems: _Problems) -> None:
+    codes = [item.code for item in items]
+    for code in {c for c in codes if codes.count(c) > 1}:
+        problems.add(f"item {code}", "code is used twice")
+    position = {code: index for index, code in enumerate(codes)}
+    for index, item in enumerate(items):
+        if item.condition is None:
+            continue
+        target = item.condition.item
+        if target not in position:
+            problems.add(f"item {item.code}.condition", f"refers to unknown item {target}")
+        elif position[target] >= index:
+            problems.add(f"item {item.code}.condition", f"{target} must come before it")
+
+
+def parse_checklist(content: Mapping[str, Any], name: str = "<checklist>") -> Checklist:
+    """Validate a parsed document and build the model; raise ChecklistError listing problems."""
+    problems = _Problems()
+    if not isinstance(content, Mapping):
+        raise ChecklistError(name, ["the document must be a mapping"])
+    checklist_id = content.get("id")
+    if not checklist_id or not isinstance(checklist_id, str):
+        problems.add("id", "is required")
+    title = _text(content.get("title"), "title", problems)
+    description = _text(content.get("description"), "description", problems, required=False)
+    site_kinds = content.get("site_kinds")
+    if not isinstance(site_kinds, list) or not site_kinds:
+        problems.add("site_kinds", "needs at least one site kind")
+        site_kinds = []
+    for kind in site_kinds:
+        if kind not in SITE_KINDS:
+            problems.add("site_kinds", f"unknown site kind {kind!r}; known: {sorted(SITE_KINDS)}")
+    raw_items = content.get("items")
+    if not isinstance(raw_items, list) or not raw_items:
+        problems.add("items", "needs at least one item")
+        raw_items = []
+    items = [_item(raw, f"item #{i + 1}", problems) for i, raw in enumerate(raw_items)]
+    built = [item for item in items if item is not None]
+    _check_references(built, problems)
+    if problems.items:
+        raise ChecklistError(name, problems.items)
+    return Checklist(
+        id=str(checklist_id),
+        version=content_version(content),
+        title=title or Text("", ""),
+        description=description,
+        site_kinds=tuple(str(kind) for kind in site_kinds),
+        items=tuple(built),
+        content=dict(content),
+    )
+
+
+def load_file(path: Path) -> Checklist:
+    """Load and validate one checklist YAML file."""
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ChecklistError(path.name, [f"not valid YAML: {error}"]) from error
+    checklist = parse_checklist(content, path.name)
+    if checklist.id != path.stem:
+        raise ChecklistError(path.name, [f"id {checklist.id!r} must match the file name"])
+    return checklist
+
+
+def load_all(directory: Path = CHECKLISTS_DIR) -> dict[str, Checklist]:
+    """Every checklist in the directory, keyed by id."""
+    return {c.id: c for c in (load_file(p) for p in sorted(directory.glob("*.yaml")))}

@@ -1,0 +1,161 @@
+"""Plain data classes for checklists, items and plan sources.
+
+They are frozen so that a loaded checklist version can be shared freely between
+requests, threads and the field client without anyone mutating the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+
+class Verdict(StrEnum):
+    """What an answer means for compliance."""
+
+    COMPLIANT = "compliant"
+    NON_COMPLIANT = "non_compliant"
+    NOT_APPLICABLE = "not_applicable"
+    UNANSWERED = "unanswered"
+
+
+class AnswerType(StrEnum):
+    CHECK = "check"
+    NUMBER = "number"
+    CHOICE = "choice"
+    TEXT = "text"
+
+
+class Severity(StrEnum):
+    MINOR = "minor"
+    MAJOR = "major"
+    CRITICAL = "critical"
+
+
+class EvidenceRule(StrEnum):
+    """When an item needs a photo: never, when it fails, or whenever it applies."""
+
+    NONE = "none"
+    ON_FAIL = "on_fail"
+    ALWAYS = "always"
+
+
+CHECK_VALUES = (Verdict.COMPLIANT, Verdict.NON_COMPLIANT, Verdict.NOT_APPLICABLE)
+
+# The kinds of site a checklist can apply to, with their labels (zh / en).
+SITE_KINDS = {
+    "construction": "建筑施工工地 / construction site",
+    "industrial": "工业企业 / industrial plant",
+    "coal_yard": "煤场与物料堆场 / coal or material yard",
+    "mine": "矿山 / mine",
+    "boiler_house": "锅炉房 / boiler house",
+    "closed_enterprise": "关停取缔企业 / closed-down enterprise",
+    "coal_retailer": "散煤销售点 / coal retailer",
+}
+
+SEVERITY_LABELS = {
+    Severity.MINOR: "一般 / minor",
+    Severity.MAJOR: "较重 / major",
+    Severity.CRITICAL: "严重 / critical",
+}
+
+
+@dataclass(frozen=True)
+class Text:
+    """A user-facing text in Chinese first, with English."""
+
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """One plan document."""
+
+    file: str
+    city: str
+    city_en: str
+    number: str
+    date: date
+    title: str
+    title_en: str
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Where an item's rule comes from: a verbatim quote of a clause of a plan."""
+
+    source: str
+    clause: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A numeric limit set by one plan; its city and date come from the source."""
+
+    source: str
+    max: float | None = None
+    min: float | None = None
+    above: float | None = None  # strictly greater: "X及以下 to be phased out" allows only > X
+    default: bool = False
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: Text
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class Condition:
+    """The item applies only when another item's answer satisfies this."""
+
+    item: str
+    equals: Any = None
+    in_: tuple[Any, ...] | None = None
+    at_least: float | None = None
+    below: float | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    code: str
+    text: Text
+    answer_type: AnswerType
+    severity: Severity
+    evidence: EvidenceRule
+    remedy: Text
+    days_to_rectify: int
+    basis: tuple[Basis, ...]
+    unit: str | None = None
+    limits: tuple[Limit, ...] = ()
+    limit_note: Text | None = None
+    options: tuple[Option, ...] = ()
+    condition: Condition | None = None
+    guidance: Text | None = None
+
+
+@dataclass(frozen=True)
+class Checklist:
+    id: str
+    version: str
+    title: Text
+    site_kinds: tuple[str, ...]
+    items: tuple[Item, ...]
+    description: Text | None = None
+    content: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def item(self, code: str) -> Item | None:
+        """The item with this code, or None."""
+        for candidate in self.items:
+            if candidate.code == code:
+                return candidate
+        return None
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(item.code for item in self.items)

@@ -1,0 +1,35 @@
+"""The /api/v1 surface: one flask-smorest blueprint per resource."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import swagger_ui_bundle
+from flask import Flask, send_from_directory
+
+from server.api import auth, checklists, enterprises, health, inspections, photos, sites
+from server.api.errors import register_error_handlers
+from server.extensions import api
+
+BLUEPRINTS = (
+    auth.blp, checklists.blp, sites.blp, enterprises.blp, inspections.blp, photos.blp, health.blp,
+)
+
+
+def init_api(app: Flask) -> None:
+    """Bind flask-smorest, the blueprints, bearer auth and the JSON error handlers."""
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer"}
+    )
+    api.spec.options["security"] = [{"bearerAuth": []}]
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    auth.init_auth(app)
+    register_error_handlers(app)
+    swagger_dir = Path(swagger_ui_bundle.swagger_ui_path)
+
+    @app.route("/api/static/swagger-ui/<path:filename>")
+    def swagger_ui_static(filename: str):  # type: ignore[no-untyped-def]
+        """Swagger UI served from the installed package: the docs page works offline."""
+        return send_from_directory(swagger_dir, filename)

@@ -1,0 +1,67 @@
+"""Photos by hash: ask first (HEAD), send only what is missing, verified on arrival."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from server.api.auth import current_user, roles
+from server.api.schemas import PhotoOut
+from server.models import Role
+from server.services import photos
+from server.services.errors import NotFound, TooLarge
+from server.storage import photo_store
+
+blp = Blueprint("photos", __name__, url_prefix="/api/v1/photos", description="照片 / Photos")
+UPLOAD_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+@blp.route("/<string:sha256>")
+class PhotoResource(MethodView):
+    @roles(Role.INSPECTOR, Role.SUPERVISOR, Role.ADMIN)
+    @blp.response(200, description="照片 / the JPEG or PNG bytes", content_type="image/jpeg")
+    @blp.alt_response(404, description="未上传 / not uploaded")
+    def get(self, sha256: str) -> Response:
+        """The photo's bytes (HEAD answers whether the server has it)."""
+        photo = photos.has_photo(sha256)
+        if photo is None or not photo_store().exists(sha256):
+            raise NotFound(f"照片不存在 / no photo {sha256}")
+        if request.method == "HEAD":
+            return Response(
+                status=200, mimetype=photo.content_type, headers={"Content-Length": photo.size}
+            )
+        _, data = photos.read(photo_store(), sha256)
+        return Response(
+            data,
+            mimetype=photo.content_type,
+            headers={"Cache-Control": "private, max-age=31536000, immutable", "ETag": sha256},
+        )
+
+    @roles(Role.INSPECTOR)
+    @blp.doc(**UPLOAD_DOC)
+    @blp.response(200, PhotoOut, description="已存在 / already stored")
+    @blp.alt_response(201, schema=PhotoOut, description="新存储 / stored")
+    @blp.alt_response(400, description="哈希不符 / bytes do not match the hash")
+    @blp.alt_response(413, description="过大 / too large")
+    @blp.alt_response(415, description="不是JPEG或PNG / not a JPEG or PNG")
+    def put(self, sha256: str) -> tuple[Any, int]:
+        """Upload a photo's bytes under their SHA-256."""
+        limit = current_app.config["MAX_PHOTO_BYTES"]
+        if request.content_length is not None and request.content_length > limit:
+            raise TooLarge(f"照片过大 / photo larger than {limit} bytes")
+        photo, created = photos.receive(
+            photo_store(), current_user(), sha256, request.get_data(cache=False), limit
+        )
+        return photo, 201 if created else 200

@@ -1,0 +1,249 @@
+"""Marshmallow schemas of the API: what comes in is checked here, what goes out is shaped here."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="须为小写SHA-256 / must be a lowercase SHA-256")
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error, so a typo is never silently dropped."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class TokenIn(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(1, 80))
+    password = fields.String(required=True, validate=validate.Length(1, 200), load_only=True)
+
+
+class UserOut(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    role = fields.String()
+    enterprise_id = fields.Integer(allow_none=True)
+    city = fields.String(allow_none=True)
+
+
+class TokenOut(Schema):
+    token = fields.String()
+    role = fields.String()
+    expires_at = fields.AwareDateTime()
+    user = fields.Nested(UserOut)
+
+
+class TextSchema(Schema):
+    zh = fields.String()
+    en = fields.String()
+
+
+class BasisSchema(Schema):
+    source = fields.String(metadata={"description": "plan file in checklists/sources"})
+    clause = fields.String()
+    quote = fields.String(metadata={"description": "verbatim words of the plan"})
+
+
+class LimitSchema(Schema):
+    source = fields.String()
+    max = fields.Float()
+    min = fields.Float()
+    above = fields.Float()
+    default = fields.Boolean()
+
+
+class OptionSchema(Schema):
+    value = fields.String()
+    label = fields.Nested(TextSchema)
+    verdict = fields.String()
+
+
+class AnswerSpecSchema(Schema):
+    type = fields.String(metadata={"description": "check | number | choice | text"})
+    unit = fields.String()
+    limits = fields.List(fields.Nested(LimitSchema))
+    limit_note = fields.Nested(TextSchema)
+    options = fields.List(fields.Nested(OptionSchema))
+
+
+class ItemSchema(Schema):
+    code = fields.String()
+    text = fields.Nested(TextSchema)
+    guidance = fields.Nested(TextSchema)
+    answer = fields.Nested(AnswerSpecSchema)
+    severity = fields.String()
+    evidence = fields.String(metadata={"description": "none | on_fail | always"})
+    remedy = fields.Nested(TextSchema)
+    days_to_rectify = fields.Integer()
+    condition = fields.Dict()
+    basis = fields.List(fields.Nested(BasisSchema))
+
+
+class SourceSchema(Schema):
+    file = fields.String()
+    city = fields.String()
+    number = fields.String()
+    date = fields.String()
+    title = fields.String()
+
+
+class ChecklistSummary(Schema):
+    id = fields.String(attribute="checklist_id")
+    version = fields.String()
+    title = fields.Method("_title")
+    site_kinds = fields.Method("_kinds")
+    item_count = fields.Method("_count")
+
+    def _title(self, row: object) -> dict:
+        return row.content["title"]  # type: ignore[attr-defined]
+
+    def _kinds(self, row: object) -> list:
+        return row.content["site_kinds"]  # type: ignore[attr-defined]
+
+    def _count(self, row: object) -> int:
+        return len(row.content["items"])  # type: ignore[attr-defined]
+
+
+class ChecklistSchema(Schema):
+    id = fields.String()
+    version = fields.String()
+    title = fields.Nested(TextSchema)
+    description = fields.Nested(TextSchema)
+    site_kinds = fields.List(fields.String())
+    items = fields.List(fields.Nested(ItemSchema))
+    sources = fields.List(fields.Nested(SourceSchema))
+
+
+class ChecklistQuery(StrictSchema):
+    version = fields.String(validate=validate.Length(1, 16))
+
+
+class SiteOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    enterprise_id = fields.Integer()
+    enterprise_name = fields.String(attribute="enterprise.name")
+    credit_code = fields.String(attribute="enterprise.credit_code")
+    city = fields.String(attribute="enterprise.city")
+    district = fields.String(attribute="enterprise.district")
+    name = fields.String()
+    kind = fields.String()
+    address = fields.String()
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    radius_m = fields.Float()
+    qr_token = fields.String()
+    active = fields.Boolean()
+    updated_at = fields.AwareDateTime()
+
+
+class SitesQuery(StrictSchema):
+    since = fields.String(metadata={"description": "cursor from the previous response"})
+    limit = fields.Integer(load_default=500, validate=validate.Range(1, 2000))
+
+
+class SitesPage(Schema):
+    items = fields.List(fields.Nested(SiteOut))
+    cursor = fields.String(metadata={"description": "send as ?since= next time"})
+    has_more = fields.Boolean()
+
+
+class EnterpriseOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    credit_code = fields.String()
+    city = fields.String()
+    district = fields.String()
+    industry = fields.String()
+    contact_name = fields.String()
+    contact_phone = fields.String()
+
+
+class EnterpriseDetail(EnterpriseOut):
+    sites = fields.List(fields.Nested(SiteOut(exclude=("enterprise_name", "credit_code"))))
+
+
+class EnterpriseQuery(StrictSchema):
+    city = fields.String()
+
+
+class LocationSchema(StrictSchema):
+    lat = fields.Float(required=True, validate=validate.Range(-90, 90))
+    lon = fields.Float(required=True, validate=validate.Range(-180, 180))
+    accuracy_m = fields.Float(allow_none=True, validate=validate.Range(0, 100_000))
+
+
+class AnswerIn(StrictSchema):
+    item = fields.String(required=True, validate=validate.Length(1, 20))
+    value = fields.Raw(
+        required=True,
+        allow_none=True,
+        metadata={"description": "check: compliant|non_compliant|not_applicable; number; "
+                  "choice value; text"},
+    )
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    photos = fields.List(
+        fields.String(validate=SHA256), load_default=list, validate=validate.Length(max=30)
+    )
+
+
+class InspectionIn(StrictSchema):
+    site_id = fields.Integer(required=True, strict=True)
+    checklist_id = fields.String(required=True, validate=validate.Length(1, 60))
+    checklist_version = fields.String(required=True, validate=validate.Length(1, 16))
+    started_at = fields.AwareDateTime(required=True)
+    finished_at = fields.AwareDateTime(required=True)
+    device_time = fields.AwareDateTime(required=True)
+    location = fields.Nested(LocationSchema, allow_none=True, load_default=None)
+    answers = fields.List(
+        fields.Nested(AnswerIn), required=True, validate=validate.Length(1, 500)
+    )
+
+
+class AnswerOut(Schema):
+    item = fields.String(attribute="item_code")
+    value = fields.Raw()
+    note = fields.String()
+    photos = fields.List(fields.String())
+    verdict = fields.String()
+
+
+class FindingBrief(Schema):
+    id = fields.Integer()
+    item = fields.String(attribute="item_code")
+    severity = fields.String()
+    status = fields.String()
+    days_to_rectify = fields.Integer()
+    created_at = fields.AwareDateTime()
+
+
+class InspectionOut(Schema):
+    uuid = fields.UUID()
+    site_id = fields.Integer()
+    checklist_id = fields.String()
+    checklist_version = fields.String()
+    inspector_id = fields.Integer()
+    status = fields.String()
+    revision = fields.Integer()
+    started_at = fields.AwareDateTime()
+    finished_at = fields.AwareDateTime()
+    device_time = fields.AwareDateTime()
+    received_at = fields.AwareDateTime()
+    location = fields.Nested(LocationSchema, allow_none=True)
+    answers = fields.List(fields.Nested(AnswerOut))
+    findings = fields.List(fields.Nested(FindingBrief))
+    missing_photos = fields.List(fields.String())
+
+
+class PhotoOut(Schema):
+    sha256 = fields.String()
+    size = fields.Integer()
+    content_type = fields.String()
+    width = fields.Integer()
+    height = fields.Integer()
+    taken_at = fields.AwareDateTime(allow_none=True)
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    received_at = fields.AwareDateTime()

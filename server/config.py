@@ -1,0 +1,67 @@
+"""Configuration from environment variables prefixed `LANTIAN_`.
+
+Only what is read here is configuration; everything has a default that works for the
+embedded demo (SQLite and a photo directory inside the data directory).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MAX_PHOTO_BYTES = 20 * 1024 * 1024
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"LANTIAN_{name}")
+    return value if value not in (None, "") else default
+
+
+def _persistent_secret(data_dir: Path) -> str:
+    """A random secret kept in the data directory, so a restart keeps sessions valid."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret
+
+
+def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The app's configuration: defaults, then `LANTIAN_*` variables, then `overrides`."""
+    overrides = dict(overrides or {})
+    data_dir = Path(overrides.pop("DATA_DIR", None) or _env("DATA_DIR") or instance_path)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database_url = (
+        overrides.pop("DATABASE_URL", None)
+        or _env("DATABASE_URL")
+        or f"sqlite:///{data_dir / 'lantian.sqlite3'}"
+    )
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    max_photo = int(_env("MAX_PHOTO_BYTES") or DEFAULT_MAX_PHOTO_BYTES)
+    config: dict[str, Any] = {
+        "DATA_DIR": str(data_dir),
+        "PHOTO_DIR": _env("PHOTO_DIR") or str(data_dir / "photos"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SECRET_KEY": _env("SECRET_KEY") or _persistent_secret(data_dir),
+        "MAX_PHOTO_BYTES": max_photo,
+        # The request limit leaves room for headers and multipart overhead.
+        "MAX_CONTENT_LENGTH": max_photo + 1024 * 1024,
+        "TOKEN_TTL_HOURS": int(_env("TOKEN_TTL_HOURS") or 24 * 30),
+        "PUBLIC_URL": _env("PUBLIC_URL") or "http://127.0.0.1:5000",
+        "API_TITLE": "Lantian Inspect 蓝天巡检 API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "v1/openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "/api/static/swagger-ui/",
+        "JSON_SORT_KEYS": False,
+    }
+    config.update(overrides)
+    return config

@@ -1,0 +1,34 @@
+"""SQLAlchemy models, one module per aggregate; importing this registers them all."""
+
+from server.models.checklist import ChecklistVersion
+from server.models.finding import Finding, FindingStatus
+from server.models.inspection import (
+    Answer,
+    AnswerPhoto,
+    Inspection,
+    InspectionRevision,
+    InspectionStatus,
+)
+from server.models.photo import Photo
+from server.models.registry import ChangeCounter, Enterprise, Site
+from server.models.types import utcnow
+from server.models.user import ApiToken, Role, User
+
+__all__ = [
+    "Answer",
+    "AnswerPhoto",
+    "ApiToken",
+    "ChangeCounter",
+    "ChecklistVersion",
+    "Enterprise",
+    "Finding",
+    "FindingStatus",
+    "Inspection",
+    "InspectionRevision",
+    "InspectionStatus",
+    "Photo",
+    "Role",
+    "Site",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,104 @@
+"""Inspections as synced from devices: every revision kept, answers and their evidence."""
+
+from __future__ import annotations
+
+import uuid as uuid_module
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.extensions import db
+from server.models.types import JSONType, UTCDateTime, utcnow
+
+
+class InspectionStatus(StrEnum):
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    RETURNED = "returned"
+
+
+class Inspection(db.Model):
+    """One inspection; its id was made on the device, so a resend finds the same row."""
+
+    __tablename__ = "inspections"
+
+    uuid: Mapped[uuid_module.UUID] = mapped_column(Uuid, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    checklist_id: Mapped[str] = mapped_column(String(60), index=True)
+    checklist_version: Mapped[str] = mapped_column(String(16))
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=InspectionStatus.SUBMITTED.value)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    device_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+
+    revisions: Mapped[list[InspectionRevision]] = relationship(
+        back_populates="inspection", order_by="InspectionRevision.number"
+    )
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="inspection", order_by="Answer.position"
+    )
+
+
+class InspectionRevision(db.Model):
+    """The body of each revision exactly as accepted, with its hash for idempotency."""
+
+    __tablename__ = "inspection_revisions"
+    __table_args__ = (UniqueConstraint("inspection_uuid", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_uuid: Mapped[uuid_module.UUID] = mapped_column(ForeignKey("inspections.uuid"))
+    number: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    body_hash: Mapped[str] = mapped_column(String(64))
+    submitted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    inspection: Mapped[Inspection] = relationship(back_populates="revisions")
+
+
+class Answer(db.Model):
+    """One item's answer in the current revision, with the verdict the server computed."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("inspection_uuid", "item_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_uuid: Mapped[uuid_module.UUID] = mapped_column(
+        ForeignKey("inspections.uuid"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    item_code: Mapped[str] = mapped_column(String(20))
+    value: Mapped[Any] = mapped_column(JSONType)
+    note: Mapped[str] = mapped_column(Text, default="")
+    verdict: Mapped[str] = mapped_column(String(20))
+
+    inspection: Mapped[Inspection] = relationship(back_populates="answers")
+    evidence: Mapped[list[AnswerPhoto]] = relationship(
+        back_populates="answer", order_by="AnswerPhoto.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def photos(self) -> list[str]:
+        return [link.photo_sha256 for link in self.evidence]
+
+
+class AnswerPhoto(db.Model):
+    """A photo an answer cites; the photo itself may arrive before or after the answer."""
+
+    __tablename__ = "answer_photos"
+
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id"), primary_key=True)
+    photo_sha256: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+    answer: Mapped[Answer] = relationship(back_populates="evidence")

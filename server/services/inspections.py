@@ -1,0 +1,296 @@
+"""Receiving inspections from devices: idempotent, validated, evaluated by the server itself.
+
+The device's id is the primary key, so the same inspection sent any number of times is
+stored once. The body is reduced to canonical JSON and hashed: an identical resend is a
+success that changes nothing, a different body under a stored id is a conflict, never a
+silent overwrite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid as uuid_module
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+import checklists as rules
+from server.extensions import db
+from server.models import (
+    Answer,
+    AnswerPhoto,
+    Finding,
+    Inspection,
+    InspectionRevision,
+    Photo,
+    Role,
+    Site,
+    User,
+)
+from server.services import checklists as checklist_store
+from server.services.errors import Conflict, Forbidden, Invalid, NotFound
+from server.services.registry import visible_city
+from server.services.timeutil import iso_utc, local_date
+from server.storage import check_hash
+
+
+def canonical_body(payload: dict[str, Any]) -> dict[str, Any]:
+    """The body in one normal form: UTC times, answers in the order sent, no absent keys."""
+    location = payload.get("location")
+    return {
+        "site_id": payload["site_id"],
+        "checklist_id": payload["checklist_id"],
+        "checklist_version": payload["checklist_version"],
+        "started_at": iso_utc(payload["started_at"]),
+        "finished_at": iso_utc(payload["finished_at"]),
+        "device_time": iso_utc(payload["device_time"]),
+        "location": None if location is None else {
+            "lat": location["lat"],
+            "lon": location["lon"],
+            "accuracy_m": location.get("accuracy_m"),
+        },
+        "answers": [
+            {
+                "item": answer["item"],
+                "value": answer.get("value"),
+                "note": answer.get("note") or "",
+                "photos": list(answer.get("photos") or []),
+            }
+            for answer in payload["answers"]
+        ],
+    }
+
+
+def body_hash(body: dict[str, Any]) -> str:
+    encoded = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def describe_difference(stored: dict[str, Any], sent: dict[str, Any]) -> list[str]:
+    """Which parts of a resent body differ from what is stored, for a useful 409."""
+    differences = [
+        key for key in sorted(set(stored) | set(sent))
+        if key != "answers" and stored.get(key) != sent.get(key)
+    ]
+    old = {answer["item"]: answer for answer in stored.get("answers", [])}
+    new = {answer["item"]: answer for answer in sent.get("answers", [])}
+    for item in sorted(set(old) | set(new)):
+        if item not in old or item not in new:
+            differences.append(f"answers[{item}] added or removed")
+            continue
+        differences.extend(
+            f"answers[{item}].{field}"
+            for field in ("value", "note", "photos")
+            if old[item].get(field) != new[item].get(field)
+        )
+    return differences
+
+
+@dataclass
+class Evaluated:
+    """A validated inspection body with the server's verdict for every answer."""
+
+    site: Site
+    checklist: rules.Checklist
+    verdicts: dict[str, rules.Verdict]
+
+
+def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluated:
+    errors: dict[str, Any] = {}
+    site = db.session.get(Site, body["site_id"])
+    scope = visible_city(user)
+    if site is None or not site.active or (scope and site.enterprise.city != scope):
+        errors["site_id"] = [f"场所不存在 / unknown site {body['site_id']}"]
+    try:
+        checklist = checklist_store.get_rules(body["checklist_id"], body["checklist_version"])
+    except NotFound as error:
+        errors["checklist_version"] = [error.message]
+        raise Invalid("检查记录有误 / invalid inspection", errors) from None
+    if site is not None and "site_id" not in errors and site.kind not in checklist.site_kinds:
+        errors["checklist_id"] = [
+            f"检查表不适用于此类场所 / checklist {checklist.id} does not apply to "
+            f"{site.kind} sites (applies to {', '.join(checklist.site_kinds)})"
+        ]
+    if raw["finished_at"] < raw["started_at"]:
+        errors["finished_at"] = ["结束时间早于开始时间 / finished before it started"]
+    answer_errors: dict[str, dict[str, list[str]]] = {}
+    values: dict[str, Any] = {}
+    for index, answer in enumerate(body["answers"]):
+        problems: dict[str, list[str]] = {}
+        item = checklist.item(answer["item"])
+        if item is None:
+            problems["item"] = [f"检查表中无此项 / unknown item {answer['item']!r}"]
+        elif answer["item"] in values:
+            problems["item"] = [f"重复作答 / item {answer['item']} answered twice"]
+        else:
+            try:
+                rules.check_value(item, answer["value"])
+                values[item.code] = answer["value"]
+            except rules.AnswerError as error:
+                problems["value"] = [str(error)]
+        for sha in answer["photos"]:
+            try:
+                check_hash(sha)
+            except ValueError:
+                problems.setdefault("photos", []).append(f"不是SHA-256 / not a SHA-256: {sha!r}")
+        if problems:
+            answer_errors[str(index)] = problems
+    verdicts: dict[str, rules.Verdict] = {}
+    if not answer_errors:
+        city = site.enterprise.city if site is not None else None
+        on = local_date(raw["started_at"])
+        results = rules.evaluate_all(checklist, values, city, on)
+        for index, answer in enumerate(body["answers"]):
+            result = results[answer["item"]]
+            verdicts[answer["item"]] = result.verdict
+            if result.needs_photo and not answer["photos"]:
+                answer_errors[str(index)] = {
+                    "photos": [
+                        "此项须附照片证据 / this item needs photo evidence "
+                        f"({checklist.item(answer['item']).evidence.value})"  # type: ignore[union-attr]
+                    ]
+                }
+    if answer_errors:
+        errors["answers"] = answer_errors
+    if errors:
+        raise Invalid("检查记录有误 / invalid inspection", errors)
+    assert site is not None
+    return Evaluated(site=site, checklist=checklist, verdicts=verdicts)
+
+
+def _existing_outcome(user: User, inspection: Inspection, digest: str, body: dict) -> Inspection:
+    if inspection.inspector_id != user.id:
+        raise Conflict("此检查编号属于其他检查员 / this inspection id belongs to another inspector")
+    latest = inspection.revisions[-1]
+    if latest.body_hash == digest:
+        return inspection
+    differences = describe_difference(latest.body, body)
+    raise Conflict(
+        "该检查已提交，内容不同，不能覆盖 / this inspection was already submitted with a "
+        "different body; it is never overwritten",
+        {"differences": differences, "revision": latest.number},
+    )
+
+
+def _store(
+    user: User, inspection_id: uuid_module.UUID, body: dict, digest: str,
+    raw: dict[str, Any], evaluated: Evaluated,
+) -> Inspection:
+    location = raw.get("location") or {}
+    inspection = Inspection(
+        uuid=inspection_id,
+        site_id=evaluated.site.id,
+        checklist_id=evaluated.checklist.id,
+        checklist_version=evaluated.checklist.version,
+        inspector_id=user.id,
+        started_at=raw["started_at"],
+        finished_at=raw["finished_at"],
+        device_time=raw["device_time"],
+        lat=location.get("lat"),
+        lon=location.get("lon"),
+        accuracy_m=location.get("accuracy_m"),
+        revision=1,
+    )
+    db.session.add(inspection)
+    db.session.add(
+        InspectionRevision(
+            inspection=inspection, number=1, body=body, body_hash=digest, submitted_by=user.id
+        )
+    )
+    enterprise = evaluated.site.enterprise
+    for position, answer in enumerate(body["answers"]):
+        verdict = evaluated.verdicts[answer["item"]]
+        row = Answer(
+            inspection=inspection,
+            position=position,
+            item_code=answer["item"],
+            value=answer["value"],
+            note=answer["note"],
+            verdict=verdict.value,
+            evidence=[
+                AnswerPhoto(photo_sha256=sha, position=index)
+                for index, sha in enumerate(dict.fromkeys(answer["photos"]))
+            ],
+        )
+        db.session.add(row)
+        if verdict is rules.Verdict.NON_COMPLIANT:
+            item = evaluated.checklist.item(answer["item"])
+            assert item is not None
+            db.session.add(
+                Finding(
+                    inspection=inspection,
+                    answer=row,
+                    item_code=item.code,
+                    checklist_id=evaluated.checklist.id,
+                    severity=item.severity.value,
+                    days_to_rectify=item.days_to_rectify,
+                    enterprise_id=enterprise.id,
+                    site_id=evaluated.site.id,
+                    city=enterprise.city,
+                    district=enterprise.district,
+                )
+            )
+    db.session.flush()
+    return inspection
+
+
+def submit(user: User, inspection_id: uuid_module.UUID, raw: dict[str, Any]) -> tuple[Inspection, bool]:
+    """Store an inspection sent by a device; returns it and whether it was new."""
+    if user.role != Role.INSPECTOR:
+        raise Forbidden("仅检查员可提交检查 / only inspectors submit inspections")
+    body = canonical_body(raw)
+    digest = body_hash(body)
+    existing = db.session.get(Inspection, inspection_id)
+    if existing is not None:
+        return _existing_outcome(user, existing, digest, body), False
+    evaluated = _validate(user, body, raw)
+    try:
+        inspection = _store(user, inspection_id, body, digest, raw, evaluated)
+        db.session.commit()
+    except IntegrityError:
+        # Another request stored the same id between our read and our insert.
+        db.session.rollback()
+        existing = db.session.get(Inspection, inspection_id)
+        if existing is None:
+            raise
+        return _existing_outcome(user, existing, digest, body), False
+    return inspection, True
+
+
+def get_for(user: User, inspection_id: uuid_module.UUID) -> Inspection:
+    """An inspection its reader may see: its inspector, supervisors of its city, admins."""
+    inspection = db.session.get(Inspection, inspection_id)
+    missing = NotFound(f"检查记录不存在 / no inspection {inspection_id}")
+    if inspection is None:
+        raise missing
+    if user.role == Role.INSPECTOR and inspection.inspector_id != user.id:
+        raise missing
+    if user.role == Role.ENTERPRISE:
+        raise Forbidden("企业用户不能查看检查记录 / enterprises do not read inspections")
+    scope = visible_city(user)
+    if user.role == Role.SUPERVISOR and scope:
+        site = db.session.get(Site, inspection.site_id)
+        if site is None or site.enterprise.city != scope:
+            raise missing
+    return inspection
+
+
+def missing_photos(inspection: Inspection) -> list[str]:
+    """Hashes the inspection cites that have not been uploaded yet."""
+    cited = [sha for answer in inspection.answers for sha in answer.photos]
+    if not cited:
+        return []
+    present = set(db.session.scalars(select(Photo.sha256).where(Photo.sha256.in_(cited))))
+    return [sha for sha in dict.fromkeys(cited) if sha not in present]
+
+
+def findings_of(inspection: Inspection) -> list[Finding]:
+    return list(
+        db.session.scalars(
+            select(Finding).where(Finding.inspection_uuid == inspection.uuid).order_by(Finding.id)
+        )
+    )
+

@@ -1,0 +1,164 @@
+"""Enterprises and sites: listing, the sites change feed, and saving with change numbers."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+
+from server.extensions import db
+from server.models import ChangeCounter, Enterprise, Role, Site, User
+from server.services.errors import BadRequest, Forbidden, NotFound
+
+SITES_FEED = "sites"
+
+
+def next_change_seq(feed: str) -> int:
+    """Take the next number of a change feed, holding its row lock until commit."""
+    value = db.session.scalar(
+        update(ChangeCounter)
+        .where(ChangeCounter.name == feed)
+        .values(value=ChangeCounter.value + 1)
+        .returning(ChangeCounter.value)
+    )
+    if value is None:
+        db.session.add(ChangeCounter(name=feed, value=1))
+        db.session.flush()
+        return 1
+    return int(value)
+
+
+def new_qr_token() -> str:
+    """An unguessable token printed on a site's label."""
+    return secrets.token_urlsafe(24)
+
+
+def visible_city(user: User) -> str | None:
+    """The city a user is limited to, or None for all cities."""
+    return None if user.role == Role.ADMIN else user.city
+
+
+def list_enterprises(user: User, city: str | None, page: int, per_page: int) -> tuple[list, int]:
+    """Enterprises the user may see, filtered by city, one page at a time."""
+    query = select(Enterprise).order_by(Enterprise.id)
+    scope = visible_city(user)
+    if scope:
+        query = query.where(Enterprise.city == scope)
+    if city:
+        query = query.where(Enterprise.city == city)
+    total = db.session.scalar(select(db.func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return list(rows), total
+
+
+def get_enterprise(user: User, enterprise_id: int) -> Enterprise:
+    enterprise = db.session.get(Enterprise, enterprise_id)
+    if enterprise is None:
+        raise NotFound(f"企业不存在 / no enterprise {enterprise_id}")
+    scope = visible_city(user)
+    if scope and enterprise.city != scope:
+        raise NotFound(f"企业不存在 / no enterprise {enterprise_id}")
+    return enterprise
+
+
+def parse_cursor(cursor: str | None) -> int:
+    if cursor in (None, ""):
+        return 0
+    try:
+        value = int(cursor)
+    except ValueError as error:
+        raise BadRequest("游标无效 / invalid cursor", {"since": ["not a cursor"]}) from error
+    if value < 0:
+        raise BadRequest("游标无效 / invalid cursor", {"since": ["not a cursor"]})
+    return value
+
+
+def sites_since(user: User, cursor: str | None, limit: int) -> tuple[Sequence[Site], str, bool]:
+    """Sites changed after the cursor (inactive ones too, so devices drop them).
+
+    Returns the sites, the cursor to send next time and whether more are waiting.
+    """
+    since = parse_cursor(cursor)
+    query = (
+        select(Site)
+        .join(Site.enterprise)
+        .where(Site.change_seq > since)
+        .order_by(Site.change_seq)
+        .limit(limit + 1)
+    )
+    scope = visible_city(user)
+    if scope:
+        query = query.where(Enterprise.city == scope)
+    rows = list(db.session.scalars(query))
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = str(rows[-1].change_seq) if rows else str(since)
+    return rows, next_cursor, has_more
+
+
+def get_site(user: User, site_id: int) -> Site:
+    site = db.session.get(Site, site_id)
+    if site is None:
+        raise NotFound(f"场所不存在 / no site {site_id}")
+    scope = visible_city(user)
+    if scope and site.enterprise.city != scope:
+        raise NotFound(f"场所不存在 / no site {site_id}")
+    return site
+
+
+def site_by_qr(user: User, token: str) -> Site:
+    """The site whose printed label carries this token."""
+    site = db.session.scalar(select(Site).where(Site.qr_token == token))
+    if site is None:
+        raise NotFound("二维码不对应任何场所 / this QR code resolves no site")
+    return get_site(user, site.id)
+
+
+def require_enterprise_access(user: User, enterprise_id: int) -> None:
+    """Enterprise users reach only their own enterprise."""
+    if user.role == Role.ENTERPRISE and user.enterprise_id != enterprise_id:
+        raise Forbidden("无权访问其他企业 / not your enterprise")
+
+
+def save_enterprise(fields: dict[str, Any]) -> Enterprise:
+    """Insert or update an enterprise by credit code."""
+    enterprise = db.session.scalar(
+        select(Enterprise).where(Enterprise.credit_code == fields["credit_code"])
+    )
+    if enterprise is None:
+        enterprise = Enterprise(**fields)
+        db.session.add(enterprise)
+    else:
+        for key, value in fields.items():
+            setattr(enterprise, key, value)
+    db.session.flush()
+    return enterprise
+
+
+def save_site(enterprise: Enterprise, fields: dict[str, Any]) -> Site:
+    """Insert or update a site by its code, giving it the next change number."""
+    site = db.session.scalar(select(Site).where(Site.code == fields["code"]))
+    if site is None:
+        seq = next_change_seq(SITES_FEED)
+        site = Site(enterprise_id=enterprise.id, qr_token=new_qr_token(), change_seq=seq, **fields)
+        db.session.add(site)
+        db.session.flush()
+        return site
+    changed = site.enterprise_id != enterprise.id or any(
+        getattr(site, key) != value for key, value in fields.items()
+    )
+    if changed:
+        seq = next_change_seq(SITES_FEED)
+        site.enterprise_id = enterprise.id
+        for key, value in fields.items():
+            setattr(site, key, value)
+        site.change_seq = seq
+        db.session.flush()
+    return site
+
+
+def site_for_label(token: str) -> Site | None:
+    """The site of a printed label, for its public page (no user: the label is public)."""
+    return db.session.scalar(select(Site).where(Site.qr_token == token, Site.active.is_(True)))

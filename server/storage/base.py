@@ -1,0 +1,48 @@
+"""The photo blob store interface: content-addressed, write-once, safe to retry."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+class PhotoStore(ABC):
+    """Stores bytes under their SHA-256. Every backend must pass tests/storage contract tests.
+
+    `put` is idempotent: storing the same hash twice keeps one copy and reports that it
+    already existed. Callers verify the hash before `put`; the store trusts its caller.
+    """
+
+    @abstractmethod
+    def exists(self, sha256: str) -> bool:
+        """True when the blob is stored completely."""
+
+    @abstractmethod
+    def size(self, sha256: str) -> int | None:
+        """The stored size in bytes, or None when absent."""
+
+    @abstractmethod
+    def put(self, sha256: str, data: bytes) -> bool:
+        """Store the bytes; True when newly stored, False when they were already there."""
+
+    @abstractmethod
+    def get(self, sha256: str) -> bytes:
+        """The stored bytes; KeyError when absent."""
+
+    @abstractmethod
+    def delete(self, sha256: str) -> None:
+        """Remove a blob (backups and tests only: evidence is never deleted in service)."""
+
+    @abstractmethod
+    def iter_hashes(self) -> Iterator[str]:
+        """Every stored hash, for audits and backups."""
+
+
+def check_hash(sha256: str) -> str:
+    """Refuse anything but a lowercase SHA-256 hex digest, so it can never form a path."""
+    if not SHA256_HEX.match(sha256):
+        raise ValueError(f"not a SHA-256 hex digest: {sha256[:80]!r}")
+    return sha256
