@@ -52,6 +52,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "MAX_PHOTO_BYTES": max_photo,
         # The request limit leaves room for headers and multipart overhead.
         "MAX_CONTENT_LENGTH": max_photo + 1024 * 1024,
+        # scrypt, werkzeug's memory-hard default; tests lower the cost, never production.
+        "PASSWORD_HASH_METHOD": _env("PASSWORD_HASH_METHOD") or "scrypt",
         "TOKEN_TTL_HOURS": int(_env("TOKEN_TTL_HOURS") or 24 * 30),
         "PUBLIC_URL": _env("PUBLIC_URL") or "http://127.0.0.1:5000",
         "API_TITLE": "Lantian Inspect 蓝天巡检 API",

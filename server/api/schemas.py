@@ -161,8 +161,22 @@ class EnterpriseOut(Schema):
     contact_phone = fields.String()
 
 
+class EnterpriseSite(Schema):
+    """A site within its enterprise's record."""
+
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    address = fields.String()
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    radius_m = fields.Float()
+    active = fields.Boolean()
+
+
 class EnterpriseDetail(EnterpriseOut):
-    sites = fields.List(fields.Nested(SiteOut(exclude=("enterprise_name", "credit_code"))))
+    sites = fields.List(fields.Nested(EnterpriseSite))
 
 
 class EnterpriseQuery(StrictSchema):

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -52,7 +53,7 @@ def add_user(
     user = User(
         username=username,
         role=role,
-        password_hash=generate_password_hash(password),
+        password_hash=generate_password_hash(password, current_app.config["PASSWORD_HASH_METHOD"]),
         enterprise_id=enterprise_id,
         city=city,
         display_name=display_name or username,
@@ -97,7 +98,7 @@ def revoke_tokens(username: str) -> int:
     now = utcnow()
     count = 0
     for token in user.tokens:
-        if token.revoked_at is None:
+        if token.revoked_at is None and token.expires_at > now:
             token.revoked_at = now
             count += 1
     db.session.commit()

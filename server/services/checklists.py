@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -13,13 +14,13 @@ from server.models import ChecklistVersion
 from server.services.errors import NotFound
 
 
-def load_rule_files() -> list[tuple[str, str, bool]]:
+def load_rule_files(directory: Path = rules.CHECKLISTS_DIR) -> list[tuple[str, str, bool]]:
     """Store the current version of every checklist file; older versions stay.
 
     Returns (id, version, newly stored) for each checklist. Raises ChecklistError on a bad file.
     """
     loaded = []
-    for checklist in rules.load_all().values():
+    for checklist in rules.load_all(directory).values():
         row = db.session.get(ChecklistVersion, (checklist.id, checklist.version))
         fresh = row is None
         if fresh:

@@ -1,0 +1,44 @@
+# Lantian Inspect 蓝天巡检 — `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+export LANTIAN_DATA_DIR ?= $(CURDIR)/instance
+
+.PHONY: help install run demo test lint format check-imports clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP) ## Create .venv and install the project with its dev tools
+
+demo: install ## Migrate the database and load checklists, demo registry and users
+	$(BIN)/lantian-server db upgrade
+	$(BIN)/lantian-server demo
+
+run: demo ## Set everything up and serve the demo on 127.0.0.1:$(PORT)
+	$(BIN)/lantian-server run --host 127.0.0.1 --port $(PORT)
+
+test: install ## Set everything up and run the tests (SQLite, and PostgreSQL when reachable)
+	$(BIN)/python scripts/ensure_test_db.py > $(VENV)/test-db-url
+	LANTIAN_TEST_DATABASE_URL="$${LANTIAN_TEST_DATABASE_URL:-$$(cat $(VENV)/test-db-url)}" \
+		$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install ## ruff (lint and format check) and the import rules
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+format: install ## Format the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean: ## Remove the virtual environment and caches (keeps instance/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,162 @@
+"""Fixtures: the app on real SQLite and real PostgreSQL, schema made by the migrations.
+
+Every database test runs once per engine. The schema is built once per engine by running
+the Alembic migrations; each test starts from empty tables (truncated), so tests that
+start real server processes see the same data the test wrote.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from server import create_app
+from server.extensions import db
+from server.models import Site, User
+from server.services import accounts, checklists
+from server.services.credit_code import make_credit_code
+from server.services.registry import save_enterprise, save_site
+
+from tests.helpers import FAST_HASH, PASSWORD, login
+
+PG_URL = os.environ.get("LANTIAN_TEST_DATABASE_URL", "")
+
+
+def _engines() -> list[Any]:
+    if PG_URL:
+        return ["sqlite", "postgresql"]
+    if os.environ.get("CI"):
+        raise pytest.UsageError("CI needs LANTIAN_TEST_DATABASE_URL: PostgreSQL is not optional")
+    return ["sqlite", pytest.param("postgresql", marks=pytest.mark.skip(
+        reason="LANTIAN_TEST_DATABASE_URL not set (make test sets it when PostgreSQL runs)"))]
+
+
+def reset_postgres(url: str) -> None:
+    """Drop everything in the public schema so the migrations start from empty."""
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=_engines())
+def engine_name(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def database_url(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated, empty database of the engine under test."""
+    if engine_name == "postgresql":
+        reset_postgres(PG_URL)
+        url = PG_URL
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
+    app = create_app({"DATABASE_URL": url, "DATA_DIR": str(tmp_path_factory.mktemp("mig"))})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def session_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    data_dir = tmp_path_factory.mktemp("data")
+    return create_app(
+        {
+            "DATABASE_URL": database_url,
+            "DATA_DIR": str(data_dir),
+            "TESTING": True,
+            "PASSWORD_HASH_METHOD": FAST_HASH,
+            "SECRET_KEY": "test-secret",
+        }
+    )
+
+
+def truncate_all() -> None:
+    tables = [table.name for table in db.metadata.sorted_tables]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(tables):
+            db.session.execute(text(f"DELETE FROM {table}"))
+    db.session.execute(text("INSERT INTO change_counters (name, value) VALUES ('sites', 0)"))
+    db.session.commit()
+
+
+@pytest.fixture
+def app(session_app: Flask) -> Iterator[Flask]:
+    """The app with empty tables, the checklists loaded and an empty photo store."""
+    store_root = Path(session_app.config["PHOTO_DIR"])
+    with session_app.app_context():
+        truncate_all()
+        for path in store_root.glob("??/??/*"):
+            path.unlink()
+        checklists.load_rule_files()
+        yield session_app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def registry(app: Flask) -> dict[str, Any]:
+    """Two enterprises in different cities with a site of every kind used in the tests."""
+    shuozhou = save_enterprise({
+        "credit_code": make_credit_code("91140600MA0TE0001"), "name": "朔州测试煤业有限公司",
+        "city": "朔州", "district": "朔城区", "industry": "煤炭",
+        "contact_name": "王工", "contact_phone": "13900000001",
+    })
+    changzhi = save_enterprise({
+        "credit_code": make_credit_code("91140400MA0TE0002"), "name": "长治测试建设有限公司",
+        "city": "长治", "district": "潞州区", "industry": "建筑",
+        "contact_name": "李工", "contact_phone": "13900000002",
+    })
+    sites: dict[str, Site] = {}
+    for enterprise, prefix in ((shuozhou, "SZ"), (changzhi, "CZ")):
+        for kind in ("construction", "boiler_house", "closed_enterprise", "industrial"):
+            sites[f"{prefix}-{kind}"] = save_site(enterprise, {
+                "code": f"{prefix}-{kind}", "name": f"{enterprise.name}{kind}", "kind": kind,
+                "address": "测试路1号", "lat": 39.33, "lon": 112.43, "radius_m": 300.0,
+                "active": True,
+            })
+    db.session.commit()
+    return {"shuozhou": shuozhou, "changzhi": changzhi, "sites": sites}
+
+
+@pytest.fixture
+def users(app: Flask, registry: dict[str, Any]) -> dict[str, User]:
+    """One user per role, plus a second inspector and a second enterprise."""
+    made = {
+        "inspector": accounts.add_user("insp", "inspector", PASSWORD),
+        "inspector2": accounts.add_user("insp2", "inspector", PASSWORD),
+        "supervisor": accounts.add_user("sup", "supervisor", PASSWORD),
+        "admin": accounts.add_user("adm", "admin", PASSWORD),
+        "enterprise": accounts.add_user(
+            "ent", "enterprise", PASSWORD, enterprise_id=registry["shuozhou"].id
+        ),
+        "enterprise2": accounts.add_user(
+            "ent2", "enterprise", PASSWORD, enterprise_id=registry["changzhi"].id
+        ),
+    }
+    db.session.commit()
+    return made
+
+
+@pytest.fixture
+def headers(client: FlaskClient, users: dict[str, User]) -> dict[str, dict[str, str]]:
+    """Authorization headers for every role, from real tokens."""
+    return {role: login(client, user.username) for role, user in users.items()}
+

@@ -1,0 +1,58 @@
+"""Small helpers shared by tests (no fixtures here: those live in conftest.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+
+FAST_HASH = "pbkdf2:sha256:1000"  # tests only: the real default is scrypt
+PASSWORD = "test-password-1"
+DATA = Path(__file__).parent / "data"
+PHOTOS = DATA / "photos"
+
+
+def login(client: FlaskClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    """Authorization header from a real token."""
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def current_version(client: FlaskClient, headers: dict[str, str], checklist_id: str) -> str:
+    response = client.get(f"/api/v1/checklists/{checklist_id}", headers=headers)
+    assert response.status_code == 200
+    return response.get_json()["version"]
+
+
+def inspection_body(
+    site_id: int,
+    checklist_id: str,
+    version: str,
+    answers: list[dict[str, Any]],
+    started: datetime | None = None,
+) -> dict[str, Any]:
+    """An inspection in the wire shape of the sync API."""
+    started = started or datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    return {
+        "site_id": site_id,
+        "checklist_id": checklist_id,
+        "checklist_version": version,
+        "started_at": started.isoformat(),
+        "finished_at": (started + timedelta(minutes=40)).isoformat(),
+        "device_time": (started + timedelta(minutes=41)).isoformat(),
+        "location": {"lat": 39.331, "lon": 112.431, "accuracy_m": 8.0},
+        "answers": answers,
+    }
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())

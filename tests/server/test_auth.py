@@ -1,0 +1,105 @@
+"""Accounts and tokens: 401 without a valid token, 403 for the wrong role."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.security import check_password_hash
+
+from server.extensions import db
+from server.models import ApiToken, User, utcnow
+from server.services import accounts
+from tests.helpers import PASSWORD, login
+
+
+def test_token_for_right_password(client: FlaskClient, users: dict[str, User]) -> None:
+    response = client.post("/api/v1/auth/token", json={"username": "insp", "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["role"] == "inspector" and len(body["token"]) > 30
+    assert body["expires_at"].endswith("+00:00")
+    assert body["user"]["username"] == "insp"
+    # Only a hash of the token is stored.
+    stored = db.session.scalars(db.select(ApiToken.token_hash)).all()
+    assert body["token"] not in stored and len(stored) == 1
+
+
+def test_wrong_password_and_unknown_user_are_401(client: FlaskClient, users) -> None:  # type: ignore[no-untyped-def]
+    for username, password in (("insp", "wrong-password"), ("nobody", PASSWORD)):
+        response = client.post(
+            "/api/v1/auth/token", json={"username": username, "password": password}
+        )
+        assert response.status_code == 401
+        assert "wrong username or password" in response.get_json()["message"]
+
+
+def test_token_request_validation_is_422(client: FlaskClient, users) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/api/v1/auth/token", json={"username": "insp"})
+    assert response.status_code == 422
+    assert "password" in response.get_json()["errors"]["json"]
+
+
+def test_every_endpoint_needs_a_bearer_token(client: FlaskClient, users) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/api/v1/checklists", "/api/v1/sites", "/api/v1/enterprises",
+                 f"/api/v1/photos/{'a' * 64}"):
+        response = client.get(path)
+        assert response.status_code == 401, path
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert response.get_json()["code"] == 401
+    bad = client.get("/api/v1/checklists", headers={"Authorization": "Bearer not-a-token"})
+    assert bad.status_code == 401
+    basic = client.get("/api/v1/checklists", headers={"Authorization": "Basic eDp5"})
+    assert basic.status_code == 401
+
+
+def test_expired_and_revoked_tokens_are_refused(app: Flask, client: FlaskClient, users) -> None:  # type: ignore[no-untyped-def]
+    headers = login(client, "insp")
+    assert client.get("/api/v1/checklists", headers=headers).status_code == 200
+    token = db.session.scalars(db.select(ApiToken)).one()
+    token.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    response = client.get("/api/v1/checklists", headers=headers)
+    assert response.status_code == 401 and "expired" in response.get_json()["message"]
+
+    headers = login(client, "insp")
+    assert accounts.revoke_tokens("insp") == 1
+    assert client.get("/api/v1/checklists", headers=headers).status_code == 401
+
+
+def test_wrong_role_is_403(client: FlaskClient, headers: dict[str, dict[str, str]]) -> None:
+    assert client.get("/api/v1/enterprises", headers=headers["inspector"]).status_code == 403
+    assert client.get("/api/v1/sites", headers=headers["enterprise"]).status_code == 403
+    body = client.get("/api/v1/enterprises", headers=headers["enterprise"]).get_json()
+    assert body["code"] == 403 and "supervisor" in body["message"]
+
+
+def test_passwords_are_hashed_with_a_kdf(app: Flask) -> None:
+    app.config["PASSWORD_HASH_METHOD"] = "scrypt"
+    try:
+        user = accounts.add_user("kdf-user", "inspector", "a-long-password")
+    finally:
+        app.config["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1000"
+    assert user.password_hash.startswith("scrypt:")
+    assert "a-long-password" not in user.password_hash
+    assert check_password_hash(user.password_hash, "a-long-password")
+
+
+def test_user_rules(app: Flask, users) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from server.services.errors import Invalid
+
+    with pytest.raises(Invalid) as caught:
+        accounts.add_user("ent3", "enterprise", PASSWORD)
+    assert "enterprise" in caught.value.errors
+    with pytest.raises(Invalid) as caught:
+        accounts.add_user("insp", "inspector", PASSWORD)
+    assert "username" in caught.value.errors
+    with pytest.raises(Invalid) as caught:
+        accounts.add_user("short", "inspector", "x")
+    assert "password" in caught.value.errors
+    with pytest.raises(Invalid) as caught:
+        accounts.add_user("weird", "janitor", PASSWORD)
+    assert "role" in caught.value.errors
