@@ -16,6 +16,7 @@ import yaml
 
 from checklists.errors import ChecklistError
 from checklists.model import (
+    SITE_KINDS,
     AnswerType,
     Basis,
     Checklist,
@@ -24,7 +25,6 @@ from checklists.model import (
     Item,
     Limit,
     Option,
-    SITE_KINDS,
     Severity,
     Text,
     Verdict,
@@ -33,8 +33,16 @@ from checklists.sources import load_sources
 
 CHECKLISTS_DIR = Path(__file__).parent
 _ITEM_KEYS = {
-    "code", "text", "answer", "severity", "evidence", "remedy", "days_to_rectify",
-    "basis", "condition", "guidance",
+    "code",
+    "text",
+    "answer",
+    "severity",
+    "evidence",
+    "remedy",
+    "days_to_rectify",
+    "basis",
+    "condition",
+    "guidance",
 }
 _ANSWER_KEYS = {"type", "unit", "limits", "limit_note", "options"}
 
@@ -113,7 +121,10 @@ def _limits(raw: Any, where: str, problems: _Problems) -> tuple[Limit, ...]:
                 problems.add(here, f"bound {bound!r} is not a number")
         result.append(
             Limit(
-                source=entry["source"], min=low, max=high, above=above,
+                source=entry["source"],
+                min=low,
+                max=high,
+                above=above,
                 default=bool(entry.get("default")),
             )
         )

@@ -43,4 +43,3 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_api(app)
     init_web(app)
     return app
-

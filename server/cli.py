@@ -39,14 +39,16 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["inspector", "supervisor",
-                                                          "enterprise", "admin"]))
+@click.option(
+    "--role", required=True, type=click.Choice(["inspector", "supervisor", "enterprise", "admin"])
+)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--enterprise", "enterprise_id", type=int, help="enterprise id (enterprise users)")
 @click.option("--city", help="limit an inspector or supervisor to one city")
 @with_appcontext
-def users_add(name: str, role: str, password: str, enterprise_id: int | None,
-              city: str | None) -> None:
+def users_add(
+    name: str, role: str, password: str, enterprise_id: int | None, city: str | None
+) -> None:
     """Add a user with one role."""
     try:
         user = accounts.add_user(name, role, password, enterprise_id, city)
@@ -85,12 +87,10 @@ def sites_import(csv_file: Path) -> None:
     except (DomainError, UnicodeDecodeError) as error:
         _fail(getattr(error, "message", str(error)))
     if report.errors:
-        table = Table(title="未导入：以下行有误 / nothing imported: bad rows")
-        table.add_column("行 / line", justify="right")
-        table.add_column("问题 / problem")
+        # Plain lines, one per problem, so they can be grepped and never wrap mid-message.
+        click.echo("未导入：以下行有误 / nothing imported: bad rows", err=True)
         for line, problem in report.errors:
-            table.add_row(str(line), problem)
-        err_console.print(table)
+            click.echo(f"第{line}行 / line {line}: {problem}", err=True)
         sys.exit(1)
     console.print(f"已导入 / imported {report.enterprises} enterprise(s), {report.sites} site(s)")
 

@@ -24,7 +24,6 @@ from server.models import Site, User
 from server.services import accounts, checklists
 from server.services.credit_code import make_credit_code
 from server.services.registry import save_enterprise, save_site
-
 from tests.helpers import FAST_HASH, PASSWORD, login
 
 PG_URL = os.environ.get("LANTIAN_TEST_DATABASE_URL", "")
@@ -35,8 +34,15 @@ def _engines() -> list[Any]:
         return ["sqlite", "postgresql"]
     if os.environ.get("CI"):
         raise pytest.UsageError("CI needs LANTIAN_TEST_DATABASE_URL: PostgreSQL is not optional")
-    return ["sqlite", pytest.param("postgresql", marks=pytest.mark.skip(
-        reason="LANTIAN_TEST_DATABASE_URL not set (make test sets it when PostgreSQL runs)"))]
+    return [
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skip(
+                reason="LANTIAN_TEST_DATABASE_URL not set (make test sets it when PostgreSQL runs)"
+            ),
+        ),
+    ]
 
 
 def reset_postgres(url: str) -> None:
@@ -106,32 +112,65 @@ def app(session_app: Flask) -> Iterator[Flask]:
         db.session.remove()
 
 
+class FreshContextClient(FlaskClient):
+    """Each request in its own app context, as in a real server.
+
+    The test itself holds an app context (to use db.session); without this, Flask would
+    reuse it for every request, sharing `g` and the session between requests.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    app.test_client_class = FreshContextClient
     return app.test_client()
 
 
 @pytest.fixture
 def registry(app: Flask) -> dict[str, Any]:
     """Two enterprises in different cities with a site of every kind used in the tests."""
-    shuozhou = save_enterprise({
-        "credit_code": make_credit_code("91140600MA0TE0001"), "name": "朔州测试煤业有限公司",
-        "city": "朔州", "district": "朔城区", "industry": "煤炭",
-        "contact_name": "王工", "contact_phone": "13900000001",
-    })
-    changzhi = save_enterprise({
-        "credit_code": make_credit_code("91140400MA0TE0002"), "name": "长治测试建设有限公司",
-        "city": "长治", "district": "潞州区", "industry": "建筑",
-        "contact_name": "李工", "contact_phone": "13900000002",
-    })
+    shuozhou = save_enterprise(
+        {
+            "credit_code": make_credit_code("91140600MA0TE0001"),
+            "name": "朔州测试煤业有限公司",
+            "city": "朔州",
+            "district": "朔城区",
+            "industry": "煤炭",
+            "contact_name": "王工",
+            "contact_phone": "13900000001",
+        }
+    )
+    changzhi = save_enterprise(
+        {
+            "credit_code": make_credit_code("91140400MA0TE0002"),
+            "name": "长治测试建设有限公司",
+            "city": "长治",
+            "district": "潞州区",
+            "industry": "建筑",
+            "contact_name": "李工",
+            "contact_phone": "13900000002",
+        }
+    )
     sites: dict[str, Site] = {}
     for enterprise, prefix in ((shuozhou, "SZ"), (changzhi, "CZ")):
         for kind in ("construction", "boiler_house", "closed_enterprise", "industrial"):
-            sites[f"{prefix}-{kind}"] = save_site(enterprise, {
-                "code": f"{prefix}-{kind}", "name": f"{enterprise.name}{kind}", "kind": kind,
-                "address": "测试路1号", "lat": 39.33, "lon": 112.43, "radius_m": 300.0,
-                "active": True,
-            })
+            sites[f"{prefix}-{kind}"] = save_site(
+                enterprise,
+                {
+                    "code": f"{prefix}-{kind}",
+                    "name": f"{enterprise.name}{kind}",
+                    "kind": kind,
+                    "address": "测试路1号",
+                    "lat": 39.33,
+                    "lon": 112.43,
+                    "radius_m": 300.0,
+                    "active": True,
+                },
+            )
     db.session.commit()
     return {"shuozhou": shuozhou, "changzhi": changzhi, "sites": sites}
 
@@ -159,4 +198,3 @@ def users(app: Flask, registry: dict[str, Any]) -> dict[str, User]:
 def headers(client: FlaskClient, users: dict[str, User]) -> dict[str, dict[str, str]]:
     """Authorization headers for every role, from real tokens."""
     return {role: login(client, user.username) for role, user in users.items()}
-

@@ -12,16 +12,20 @@ from server.api.errors import register_error_handlers
 from server.extensions import api
 
 BLUEPRINTS = (
-    auth.blp, checklists.blp, sites.blp, enterprises.blp, inspections.blp, photos.blp, health.blp,
+    auth.blp,
+    checklists.blp,
+    sites.blp,
+    enterprises.blp,
+    inspections.blp,
+    photos.blp,
+    health.blp,
 )
 
 
 def init_api(app: Flask) -> None:
     """Bind flask-smorest, the blueprints, bearer auth and the JSON error handlers."""
     api.init_app(app)
-    api.spec.components.security_scheme(
-        "bearerAuth", {"type": "http", "scheme": "bearer"}
-    )
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)

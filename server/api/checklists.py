@@ -11,7 +11,9 @@ from server.api.schemas import ChecklistQuery, ChecklistSchema, ChecklistSummary
 from server.services import checklists as checklist_store
 
 blp = Blueprint(
-    "checklists", __name__, url_prefix="/api/v1/checklists",
+    "checklists",
+    __name__,
+    url_prefix="/api/v1/checklists",
     description="检查表 / Checklists derived from the plans",
 )
 

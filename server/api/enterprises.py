@@ -26,8 +26,10 @@ class Enterprises(MethodView):
     def get(self, query: dict[str, Any], pagination_parameters: Any) -> list[Any]:
         """Enterprises in the caller's city (all cities for admins); X-Pagination header."""
         rows, total = registry.list_enterprises(
-            current_user(), query.get("city"),
-            pagination_parameters.page, pagination_parameters.page_size,
+            current_user(),
+            query.get("city"),
+            pagination_parameters.page,
+            pagination_parameters.page_size,
         )
         pagination_parameters.item_count = total
         return rows

@@ -42,10 +42,11 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     data = getattr(error, "data", None) or {}
     errors = data.get("messages") if isinstance(data, dict) else None
     message = data.get("message") if isinstance(data, dict) and data.get("message") else None
-    response = jsonify(error_body(code, message or messages.get(code, error.description or ""),
-                                  errors))
+    response = jsonify(
+        error_body(code, message or messages.get(code, error.description or ""), errors)
+    )
     response.status_code = code
-    for key, value in (error.get_headers() or []):
+    for key, value in error.get_headers() or []:
         if key.lower() not in ("content-type", "content-length"):
             response.headers[key] = value
     return response

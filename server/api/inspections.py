@@ -14,7 +14,9 @@ from server.models import Inspection, Role
 from server.services import inspections
 
 blp = Blueprint(
-    "inspections", __name__, url_prefix="/api/v1/inspections",
+    "inspections",
+    __name__,
+    url_prefix="/api/v1/inspections",
     description="检查记录 / Inspections synced from the field",
 )
 

@@ -194,8 +194,10 @@ class AnswerIn(StrictSchema):
     value = fields.Raw(
         required=True,
         allow_none=True,
-        metadata={"description": "check: compliant|non_compliant|not_applicable; number; "
-                  "choice value; text"},
+        metadata={
+            "description": "check: compliant|non_compliant|not_applicable; number; "
+            "choice value; text"
+        },
     )
     note = fields.String(load_default="", validate=validate.Length(max=2000))
     photos = fields.List(
@@ -211,9 +213,7 @@ class InspectionIn(StrictSchema):
     finished_at = fields.AwareDateTime(required=True)
     device_time = fields.AwareDateTime(required=True)
     location = fields.Nested(LocationSchema, allow_none=True, load_default=None)
-    answers = fields.List(
-        fields.Nested(AnswerIn), required=True, validate=validate.Length(1, 500)
-    )
+    answers = fields.List(fields.Nested(AnswerIn), required=True, validate=validate.Length(1, 500))
 
 
 class AnswerOut(Schema):

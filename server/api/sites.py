@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server.api.auth import current_user, roles
-from server.api.schemas import SitesPage, SitesQuery, SiteOut
+from server.api.schemas import SiteOut, SitesPage, SitesQuery
 from server.models import Role
 from server.services import labels, registry
 

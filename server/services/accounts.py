@@ -73,7 +73,9 @@ def issue_token(username: str, password: str, ttl: timedelta) -> tuple[str, User
         raise Unauthorized("用户名或密码错误 / wrong username or password")
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + ttl
-    db.session.add(ApiToken(user_id=user.id, token_hash=_token_digest(token), expires_at=expires_at))
+    db.session.add(
+        ApiToken(user_id=user.id, token_hash=_token_digest(token), expires_at=expires_at)
+    )
     db.session.commit()
     return token, user, expires_at
 

@@ -8,7 +8,9 @@ WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 def check_digit(first17: str) -> str:
     """The 18th character for the first 17."""
-    total = sum(ALPHABET.index(char) * weight for char, weight in zip(first17, WEIGHTS, strict=True))
+    total = sum(
+        ALPHABET.index(char) * weight for char, weight in zip(first17, WEIGHTS, strict=True)
+    )
     return ALPHABET[(31 - total % 31) % 31]
 
 

@@ -102,7 +102,9 @@ def load_demo() -> DemoResult:
     for username, role, enterprise, note in plan:
         if db.session.scalar(select(User).where(User.username == username)) is None:
             add_user(
-                username, role, DEMO_PASSWORDS[username],
+                username,
+                role,
+                DEMO_PASSWORDS[username],
                 enterprise_id=enterprise.id if enterprise else None,
             )
         result.accounts.append((username, role, DEMO_PASSWORDS[username], note))

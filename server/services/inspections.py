@@ -47,7 +47,9 @@ def canonical_body(payload: dict[str, Any]) -> dict[str, Any]:
         "started_at": iso_utc(payload["started_at"]),
         "finished_at": iso_utc(payload["finished_at"]),
         "device_time": iso_utc(payload["device_time"]),
-        "location": None if location is None else {
+        "location": None
+        if location is None
+        else {
             "lat": location["lat"],
             "lon": location["lon"],
             "accuracy_m": location.get("accuracy_m"),
@@ -72,7 +74,8 @@ def body_hash(body: dict[str, Any]) -> str:
 def describe_difference(stored: dict[str, Any], sent: dict[str, Any]) -> list[str]:
     """Which parts of a resent body differ from what is stored, for a useful 409."""
     differences = [
-        key for key in sorted(set(stored) | set(sent))
+        key
+        for key in sorted(set(stored) | set(sent))
         if key != "answers" and stored.get(key) != sent.get(key)
     ]
     old = {answer["item"]: answer for answer in stored.get("answers", [])}
@@ -176,8 +179,12 @@ def _existing_outcome(user: User, inspection: Inspection, digest: str, body: dic
 
 
 def _store(
-    user: User, inspection_id: uuid_module.UUID, body: dict, digest: str,
-    raw: dict[str, Any], evaluated: Evaluated,
+    user: User,
+    inspection_id: uuid_module.UUID,
+    body: dict,
+    digest: str,
+    raw: dict[str, Any],
+    evaluated: Evaluated,
 ) -> Inspection:
     location = raw.get("location") or {}
     inspection = Inspection(
@@ -237,7 +244,9 @@ def _store(
     return inspection
 
 
-def submit(user: User, inspection_id: uuid_module.UUID, raw: dict[str, Any]) -> tuple[Inspection, bool]:
+def submit(
+    user: User, inspection_id: uuid_module.UUID, raw: dict[str, Any]
+) -> tuple[Inspection, bool]:
     """Store an inspection sent by a device; returns it and whether it was new."""
     if user.role != Role.INSPECTOR:
         raise Forbidden("仅检查员可提交检查 / only inspectors submit inspections")
@@ -293,4 +302,3 @@ def findings_of(inspection: Inspection) -> list[Finding]:
             select(Finding).where(Finding.inspection_uuid == inspection.uuid).order_by(Finding.id)
         )
     )
-

@@ -83,7 +83,8 @@ def inspect_photo(data: bytes) -> PhotoFacts:
             with Image.open(io.BytesIO(data)) as image:
                 if image.format not in ACCEPTED_FORMATS:
                     raise UnsupportedMedia(
-                        f"仅接受JPEG或PNG / only JPEG or PNG photos are accepted, got {image.format}"
+                        "仅接受JPEG或PNG / only JPEG or PNG photos are accepted, "
+                        f"got {image.format}"
                     )
                 width, height = image.size
                 if width * height > MAX_PIXELS:

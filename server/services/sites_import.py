@@ -18,8 +18,20 @@ from server.services.errors import Invalid
 from server.services.registry import save_enterprise, save_site
 
 COLUMNS = (
-    "credit_code", "enterprise_name", "city", "district", "industry", "contact_name",
-    "contact_phone", "site_code", "site_name", "site_kind", "address", "lat", "lon", "radius_m",
+    "credit_code",
+    "enterprise_name",
+    "city",
+    "district",
+    "industry",
+    "contact_name",
+    "contact_phone",
+    "site_code",
+    "site_name",
+    "site_kind",
+    "address",
+    "lat",
+    "lon",
+    "radius_m",
 )
 REQUIRED = ("credit_code", "enterprise_name", "city", "site_code", "site_name", "site_kind")
 
@@ -61,7 +73,9 @@ def _check_row(row: dict[str, str]) -> tuple[list[str], dict[str, Any], dict[str
             problems.append(f"统一社会信用代码 {code}: {problem}")
     kind = row.get("site_kind", "")
     if kind and kind not in SITE_KINDS:
-        problems.append(f"未知场所类型 / unknown site_kind {kind!r}; known: {', '.join(SITE_KINDS)}")
+        problems.append(
+            f"未知场所类型 / unknown site_kind {kind!r}; known: {', '.join(SITE_KINDS)}"
+        )
     lat = _number(row.get("lat", ""), "lat", -90, 90, problems)
     lon = _number(row.get("lon", ""), "lon", -180, 180, problems)
     if (lat is None) != (lon is None):
@@ -108,12 +122,16 @@ def import_sites(data: bytes) -> ImportReport:
         problems, enterprise, site = _check_row(clean)
         code = enterprise["credit_code"]
         if code in names and names[code][0] != enterprise["name"]:
-            problems.append(f"同一信用代码企业名称不一致（见第{names[code][1]}行）/ "
-                            f"same credit code, different name than line {names[code][1]}")
+            problems.append(
+                f"同一信用代码企业名称不一致（见第{names[code][1]}行）/ "
+                f"same credit code, different name than line {names[code][1]}"
+            )
         names.setdefault(code, (enterprise["name"], line))
         if site["code"] in site_lines:
-            problems.append(f"场所编码重复（见第{site_lines[site['code']]}行）/ "
-                            f"site_code repeats line {site_lines[site['code']]}")
+            problems.append(
+                f"场所编码重复（见第{site_lines[site['code']]}行）/ "
+                f"site_code repeats line {site_lines[site['code']]}"
+            )
         site_lines.setdefault(site["code"], line)
         report.errors.extend((line, problem) for problem in problems)
         rows.append((enterprise, site))

@@ -23,8 +23,12 @@ BASES = [
 
 
 def test_the_four_required_checklists_exist() -> None:
-    assert {"construction-dust", "fugitive-emissions", "shutdown-verification",
-            "coal-and-boilers"} <= set(ALL)
+    assert {
+        "construction-dust",
+        "fugitive-emissions",
+        "shutdown-verification",
+        "coal-and-boilers",
+    } <= set(ALL)
 
 
 def test_every_checklist_validates_and_every_quote_is_found() -> None:

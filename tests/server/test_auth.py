@@ -42,8 +42,12 @@ def test_token_request_validation_is_422(client: FlaskClient, users) -> None:  #
 
 
 def test_every_endpoint_needs_a_bearer_token(client: FlaskClient, users) -> None:  # type: ignore[no-untyped-def]
-    for path in ("/api/v1/checklists", "/api/v1/sites", "/api/v1/enterprises",
-                 f"/api/v1/photos/{'a' * 64}"):
+    for path in (
+        "/api/v1/checklists",
+        "/api/v1/sites",
+        "/api/v1/enterprises",
+        f"/api/v1/photos/{'a' * 64}",
+    ):
         response = client.get(path)
         assert response.status_code == 401, path
         assert response.headers["WWW-Authenticate"].startswith("Bearer")

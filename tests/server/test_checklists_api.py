@@ -1,0 +1,97 @@
+"""Checklists served to devices with ETags; old versions stay available."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from checklists import CHECKLISTS_DIR, load_all
+from server.services import checklists as checklist_store
+
+
+def test_list_has_every_checklist(client, headers) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/api/v1/checklists", headers=headers["inspector"])
+    assert response.status_code == 200
+    listed = {c["id"]: c for c in response.get_json()}
+    rules = load_all()
+    assert set(listed) == set(rules)
+    for checklist_id, summary in listed.items():
+        assert summary["version"] == rules[checklist_id].version
+        assert summary["item_count"] == len(rules[checklist_id].items)
+        assert summary["title"]["zh"] and summary["title"]["en"]
+
+
+def test_checklist_carries_items_with_basis_and_sources(client, headers) -> None:  # type: ignore[no-untyped-def]
+    body = client.get(
+        "/api/v1/checklists/construction-dust", headers=headers["inspector"]
+    ).get_json()
+    assert body["id"] == "construction-dust"
+    item = body["items"][1]
+    assert {
+        "code",
+        "text",
+        "answer",
+        "severity",
+        "evidence",
+        "remedy",
+        "days_to_rectify",
+        "basis",
+    } <= set(item)
+    assert item["basis"][0]["quote"] and item["basis"][0]["clause"]
+    numbers = {source["number"] for source in body["sources"]}
+    assert "并政发〔2018〕40号" in numbers
+
+
+def test_etag_gives_304(client, headers) -> None:  # type: ignore[no-untyped-def]
+    path = "/api/v1/checklists/coal-and-boilers"
+    first = client.get(path, headers=headers["inspector"])
+    etag = first.headers["ETag"]
+    assert etag
+    again = client.get(path, headers={**headers["inspector"], "If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    stale = client.get(path, headers={**headers["inspector"], "If-None-Match": '"other"'})
+    assert stale.status_code == 200
+    listing = client.get("/api/v1/checklists", headers=headers["inspector"])
+    assert (
+        client.get(
+            "/api/v1/checklists",
+            headers={**headers["inspector"], "If-None-Match": listing.headers["ETag"]},
+        ).status_code
+        == 304
+    )
+
+
+def test_unknown_checklist_or_version_is_404(client, headers) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/api/v1/checklists/nope", headers=headers["inspector"]).status_code == 404
+    response = client.get(
+        "/api/v1/checklists/coal-and-boilers?version=ffffffffffffffff", headers=headers["inspector"]
+    )
+    assert response.status_code == 404
+    assert "no version" in response.get_json()["message"]
+
+
+def test_a_changed_file_is_a_new_version_and_the_old_one_stays(
+    client, headers, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    old = load_all()["coal-and-boilers"].version
+    directory = tmp_path / "rules"
+    shutil.copytree(CHECKLISTS_DIR, directory, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    path = directory / "coal-and-boilers.yaml"
+    content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    content["items"][0]["days_to_rectify"] += 5
+    path.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
+    loaded = dict(
+        (cid, (version, fresh))
+        for cid, version, fresh in checklist_store.load_rule_files(directory)
+    )
+    new, fresh = loaded["coal-and-boilers"]
+    assert fresh and new != old
+    assert not loaded["construction-dust"][1]  # unchanged files are not new versions
+    current = client.get("/api/v1/checklists/coal-and-boilers", headers=headers["inspector"])
+    assert current.get_json()["version"] == new
+    kept = client.get(
+        f"/api/v1/checklists/coal-and-boilers?version={old}", headers=headers["inspector"]
+    )
+    assert kept.status_code == 200 and kept.get_json()["version"] == old

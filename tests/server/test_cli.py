@@ -1,0 +1,159 @@
+"""`lantian-server` commands: users, the all-or-nothing site import, checklists, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+from flask import Flask
+from flask.cli import ScriptInfo
+
+from server.cli import main
+from server.extensions import db
+from server.models import Enterprise, Site, User
+from server.services.credit_code import make_credit_code
+
+HEADER = (
+    "credit_code,enterprise_name,city,district,industry,contact_name,contact_phone,"
+    "site_code,site_name,site_kind,address,lat,lon,radius_m\n"
+)
+GOOD_A = make_credit_code("91140400MA0CL0001")
+GOOD_B = make_credit_code("91140100MA0CL0002")
+
+
+def run(app: Flask, *args: str) -> Result:
+    return CliRunner().invoke(main, list(args), obj=ScriptInfo(create_app=lambda: app))
+
+
+def csv_file(tmp_path: Path, rows: list[str], encoding: str = "utf-8") -> str:
+    path = tmp_path / "registry.csv"
+    path.write_text(HEADER + "".join(row + "\n" for row in rows), encoding=encoding)
+    return str(path)
+
+
+def test_users_add(app: Flask) -> None:
+    result = run(app, "users", "add", "wang", "--role", "inspector", "--password", "secret-pw-1")
+    assert result.exit_code == 0, result.output
+    assert db.session.query(User).filter_by(username="wang").one().role == "inspector"
+    duplicate = run(app, "users", "add", "wang", "--role", "inspector", "--password", "secret-pw-1")
+    assert duplicate.exit_code == 1 and "already exists" in duplicate.output
+
+
+def test_enterprise_user_needs_an_existing_enterprise(app: Flask) -> None:
+    result = run(app, "users", "add", "e1", "--role", "enterprise", "--password", "secret-pw-1")
+    assert result.exit_code == 1 and "--enterprise" in result.output
+    result = run(
+        app,
+        "users",
+        "add",
+        "e1",
+        "--role",
+        "enterprise",
+        "--enterprise",
+        "777",
+        "--password",
+        "secret-pw-1",
+    )
+    assert result.exit_code == 1 and "777" in result.output
+    assert db.session.query(User).count() == 0
+
+
+def test_sites_import_good_file(app: Flask, tmp_path: Path) -> None:
+    path = csv_file(
+        tmp_path,
+        [
+            f"{GOOD_A},长治甲公司,长治,潞州区,水泥,张,139,CZ-001,甲厂区,industrial,路1号,36.19,113.11,400",
+            f"{GOOD_A},长治甲公司,长治,潞州区,水泥,张,139,CZ-002,甲煤场,coal_yard,路2号,36.20,113.12,",
+            f"{GOOD_B},太原乙公司,太原,小店区,建筑,李,138,TY-001,乙工地,construction,路3号,,,",
+        ],
+    )
+    result = run(app, "sites", "import", path)
+    assert result.exit_code == 0, result.output
+    assert "2 enterprise(s), 3 site(s)" in result.output
+    assert db.session.query(Site).count() == 3
+    assert db.session.query(Site).filter_by(code="CZ-002").one().radius_m == 300.0
+    # Importing again changes nothing and duplicates nothing.
+    assert run(app, "sites", "import", path).exit_code == 0
+    assert db.session.query(Site).count() == 3 and db.session.query(Enterprise).count() == 2
+
+
+def test_sites_import_gbk_file_from_excel(app: Flask, tmp_path: Path) -> None:
+    path = csv_file(
+        tmp_path,
+        [
+            f"{GOOD_A},长治甲公司,长治,潞州区,水泥,张,139,CZ-001,甲厂区,industrial,路1号,36.19,113.11,400",
+        ],
+        encoding="gb18030",
+    )
+    assert run(app, "sites", "import", path).exit_code == 0
+    assert db.session.query(Enterprise).one().name == "长治甲公司"
+
+
+def test_sites_import_reports_every_bad_row_and_imports_nothing(app: Flask, tmp_path: Path) -> None:
+    bad_code = GOOD_A[:17] + ("0" if GOOD_A[17] != "0" else "1")
+    path = csv_file(
+        tmp_path,
+        [
+            f"{GOOD_A},长治甲公司,长治,潞州区,水泥,张,139,CZ-001,甲厂区,industrial,路1号,36.19,113.11,400",
+            f"{bad_code},坏代码公司,长治,潞州区,水泥,张,139,CZ-003,丙,industrial,路,36.1,113.1,",
+            f"{GOOD_B},太原乙公司,太原,小店区,建筑,李,138,TY-001,乙工地,spaceport,路3号,,,",
+            f"{GOOD_B},太原乙公司,太原,小店区,建筑,李,138,TY-002,乙工地,construction,路3号,95,113,",
+            f"{GOOD_B},太原乙公司,太原,小店区,建筑,李,138,TY-002,重复,construction,路3号,,,",
+            ",无代码,太原,小店区,建筑,李,138,TY-009,丁,construction,路,,,",
+        ],
+    )
+    result = run(app, "sites", "import", path)
+    assert result.exit_code == 1
+    output = result.output
+    assert "nothing imported" in output
+    problems = {}
+    for text in output.splitlines():
+        if " / line " in text:
+            line = int(text.split(" / line ")[1].split(":")[0])
+            problems.setdefault(line, []).append(text)
+    assert sorted(problems) == [3, 4, 5, 6, 7]  # line 2 is good; line 1 is the header
+    for line, words in (
+        (3, "check digit"),
+        (4, "spaceport"),
+        (5, "lat out of range"),
+        (6, "site_code repeats line 5"),
+        (7, "credit_code is required"),
+    ):
+        assert any(words in text for text in problems[line]), (line, problems[line])
+    assert db.session.query(Site).count() == 0 and db.session.query(Enterprise).count() == 0
+
+
+def test_sites_import_needs_the_columns(app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "wrong.csv"
+    path.write_text("name,city\nx,y\n", encoding="utf-8")
+    result = run(app, "sites", "import", str(path))
+    assert result.exit_code == 1 and "credit_code" in result.output
+
+
+def test_checklists_check_and_load(app: Flask) -> None:
+    check = run(app, "checklists", "check")
+    assert check.exit_code == 0 and "every quote found" in check.output
+    load = run(app, "checklists", "load")
+    assert load.exit_code == 0 and "unchanged" in load.output  # the fixture loaded them
+
+
+def test_demo_twice_creates_everything_once(app: Flask) -> None:
+    first = run(app, "demo")
+    assert first.exit_code == 0, first.output
+    counts = (
+        db.session.query(Enterprise).count(),
+        db.session.query(Site).count(),
+        db.session.query(User).count(),
+    )
+    second = run(app, "demo")
+    assert second.exit_code == 0, second.output
+    db.session.expire_all()
+    assert (
+        db.session.query(Enterprise).count(),
+        db.session.query(Site).count(),
+        db.session.query(User).count(),
+    ) == counts
+    assert counts[2] == 6
+    cities = {e.city for e in db.session.query(Enterprise)}
+    assert cities == {"朔州", "长治", "太原", "高平"}
+    assert "inspector1" in first.output and "lantian-field-2026" in first.output

@@ -1,0 +1,51 @@
+"""The photo store contract; every backend runs these (the local directory for now)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.storage import LocalPhotoStore, PhotoStore
+from tests.helpers import sha256
+
+
+@pytest.fixture(params=["local"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> PhotoStore:
+    return LocalPhotoStore(tmp_path / "photos")
+
+
+def test_put_get_exists_size(store: PhotoStore) -> None:
+    data = b"\xff\xd8 some bytes"
+    name = sha256(data)
+    assert not store.exists(name) and store.size(name) is None
+    assert store.put(name, data) is True
+    assert store.exists(name) and store.size(name) == len(data)
+    assert store.get(name) == data
+    assert store.put(name, data) is False  # idempotent
+    assert list(store.iter_hashes()) == [name]
+
+
+def test_missing_blob_is_a_key_error(store: PhotoStore) -> None:
+    with pytest.raises(KeyError):
+        store.get("0" * 64)
+
+
+def test_names_that_are_not_hashes_are_refused(store: PhotoStore) -> None:
+    for name in ("../escape", "0" * 63, "G" * 64, "/" + "0" * 63):
+        with pytest.raises(ValueError):
+            store.exists(name)
+
+
+def test_delete(store: PhotoStore) -> None:
+    name = sha256(b"x")
+    store.put(name, b"x")
+    store.delete(name)
+    assert not store.exists(name)
+    store.delete(name)  # deleting twice is harmless
+
+
+def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:
+    store = LocalPhotoStore(tmp_path)
+    store.put(sha256(b"abc"), b"abc")
+    assert [p.name for p in tmp_path.rglob(".upload-*")] == []
