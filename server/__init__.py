@@ -28,6 +28,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app; `config` overrides the environment (tests pass their database here)."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(load_config(app.instance_path, config))
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # readable Chinese in JSON
 
     import server.models  # noqa: F401  (registers the tables)
     from server.api import init_api

@@ -63,7 +63,6 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "OPENAPI_JSON_PATH": "v1/openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
         "OPENAPI_SWAGGER_UI_URL": "/api/static/swagger-ui/",
-        "JSON_SORT_KEYS": False,
     }
     config.update(overrides)
     return config
