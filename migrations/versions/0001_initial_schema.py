@@ -1,8 +1,8 @@
-"""initial schema: accounts, registry, checklists, inspections, photos, findings
+"""initial schema: accounts, registry, checklists, inspections with revisions and reviews, photos, findings
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 19:43:27.308658
+Create Date: 2026-11-23 19:53:58.362121
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = "0001"
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -20,11 +20,11 @@ def upgrade():
     change_counters = op.create_table('change_counters',
     sa.Column('name', sa.String(length=40), nullable=False),
     sa.Column('value', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('name')
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_change_counters'))
     )
-    # The sites feed's counter exists from the start, so concurrent first writers only
-    # ever UPDATE (and lock) it and never race to INSERT it.
-    op.bulk_insert(change_counters, [{"name": "sites", "value": 0}])
+    # The sites and reviews feeds' counters exist from the start, so concurrent writers
+    # only ever UPDATE (and lock) them and never race to INSERT them.
+    op.bulk_insert(change_counters, [{"name": "sites", "value": 0}, {"name": "reviews", "value": 0}])
     op.create_table('checklist_versions',
     sa.Column('checklist_id', sa.String(length=60), nullable=False),
     sa.Column('version', sa.String(length=16), nullable=False),
@@ -33,7 +33,7 @@ def upgrade():
     sa.Column('content', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('current', sa.Boolean(), nullable=False),
     sa.Column('loaded_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('checklist_id', 'version')
+    sa.PrimaryKeyConstraint('checklist_id', 'version', name=op.f('pk_checklist_versions'))
     )
     with op.batch_alter_table('checklist_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_checklist_versions_current'), ['current'], unique=False)
@@ -49,8 +49,8 @@ def upgrade():
     sa.Column('contact_phone', sa.String(length=40), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('credit_code')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_enterprises')),
+    sa.UniqueConstraint('credit_code', name=op.f('uq_enterprises_credit_code'))
     )
     with op.batch_alter_table('enterprises', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_enterprises_city'), ['city'], unique=False)
@@ -69,10 +69,10 @@ def upgrade():
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('change_seq', sa.Integer(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('code'),
-    sa.UniqueConstraint('qr_token')
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_sites_enterprise_id_enterprises')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sites')),
+    sa.UniqueConstraint('code', name=op.f('uq_sites_code')),
+    sa.UniqueConstraint('qr_token', name=op.f('uq_sites_qr_token'))
     )
     with op.batch_alter_table('sites', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sites_change_seq'), ['change_seq'], unique=False)
@@ -88,9 +88,9 @@ def upgrade():
     sa.Column('city', sa.String(length=40), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('username')
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_users_enterprise_id_enterprises')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
+    sa.UniqueConstraint('username', name=op.f('uq_users_username'))
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_enterprise_id'), ['enterprise_id'], unique=False)
@@ -102,9 +102,9 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('token_hash')
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
     )
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
@@ -125,13 +125,15 @@ def upgrade():
     sa.Column('lat', sa.Float(), nullable=True),
     sa.Column('lon', sa.Float(), nullable=True),
     sa.Column('accuracy_m', sa.Float(), nullable=True),
-    sa.ForeignKeyConstraint(['inspector_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['site_id'], ['sites.id'], ),
-    sa.PrimaryKeyConstraint('uuid')
+    sa.Column('review_seq', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['inspector_id'], ['users.id'], name=op.f('fk_inspections_inspector_id_users')),
+    sa.ForeignKeyConstraint(['site_id'], ['sites.id'], name=op.f('fk_inspections_site_id_sites')),
+    sa.PrimaryKeyConstraint('uuid', name=op.f('pk_inspections'))
     )
     with op.batch_alter_table('inspections', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_inspections_checklist_id'), ['checklist_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inspections_inspector_id'), ['inspector_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_inspections_review_seq'), ['review_seq'], unique=False)
         batch_op.create_index(batch_op.f('ix_inspections_site_id'), ['site_id'], unique=False)
 
     op.create_table('photos',
@@ -145,23 +147,39 @@ def upgrade():
     sa.Column('lon', sa.Float(), nullable=True),
     sa.Column('uploaded_by', sa.Integer(), nullable=True),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['uploaded_by'], ['users.id'], ),
-    sa.PrimaryKeyConstraint('sha256')
+    sa.ForeignKeyConstraint(['uploaded_by'], ['users.id'], name=op.f('fk_photos_uploaded_by_users')),
+    sa.PrimaryKeyConstraint('sha256', name=op.f('pk_photos'))
     )
     op.create_table('answers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('inspection_uuid', sa.Uuid(), nullable=False),
+    sa.Column('revision_number', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('item_code', sa.String(length=20), nullable=False),
     sa.Column('value', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('verdict', sa.String(length=20), nullable=False),
-    sa.ForeignKeyConstraint(['inspection_uuid'], ['inspections.uuid'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('inspection_uuid', 'item_code')
+    sa.ForeignKeyConstraint(['inspection_uuid'], ['inspections.uuid'], name=op.f('fk_answers_inspection_uuid_inspections')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_answers')),
+    sa.UniqueConstraint('inspection_uuid', 'revision_number', 'item_code', name=op.f('uq_answers_inspection_uuid_revision_number_item_code'))
     )
     with op.batch_alter_table('answers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_answers_inspection_uuid'), ['inspection_uuid'], unique=False)
+
+    op.create_table('inspection_reviews',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('inspection_uuid', sa.Uuid(), nullable=False),
+    sa.Column('revision_number', sa.Integer(), nullable=False),
+    sa.Column('decision', sa.String(length=10), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('reviewer_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['inspection_uuid'], ['inspections.uuid'], name=op.f('fk_inspection_reviews_inspection_uuid_inspections')),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['users.id'], name=op.f('fk_inspection_reviews_reviewer_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inspection_reviews'))
+    )
+    with op.batch_alter_table('inspection_reviews', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_inspection_reviews_inspection_uuid'), ['inspection_uuid'], unique=False)
 
     op.create_table('inspection_revisions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -171,17 +189,17 @@ def upgrade():
     sa.Column('body_hash', sa.String(length=64), nullable=False),
     sa.Column('submitted_by', sa.Integer(), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['inspection_uuid'], ['inspections.uuid'], ),
-    sa.ForeignKeyConstraint(['submitted_by'], ['users.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('inspection_uuid', 'number')
+    sa.ForeignKeyConstraint(['inspection_uuid'], ['inspections.uuid'], name=op.f('fk_inspection_revisions_inspection_uuid_inspections')),
+    sa.ForeignKeyConstraint(['submitted_by'], ['users.id'], name=op.f('fk_inspection_revisions_submitted_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inspection_revisions')),
+    sa.UniqueConstraint('inspection_uuid', 'number', name=op.f('uq_inspection_revisions_inspection_uuid_number'))
     )
     op.create_table('answer_photos',
     sa.Column('answer_id', sa.Integer(), nullable=False),
     sa.Column('photo_sha256', sa.String(length=64), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['answer_id'], ['answers.id'], ),
-    sa.PrimaryKeyConstraint('answer_id', 'photo_sha256')
+    sa.ForeignKeyConstraint(['answer_id'], ['answers.id'], name=op.f('fk_answer_photos_answer_id_answers')),
+    sa.PrimaryKeyConstraint('answer_id', 'photo_sha256', name=op.f('pk_answer_photos'))
     )
     with op.batch_alter_table('answer_photos', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_answer_photos_photo_sha256'), ['photo_sha256'], unique=False)
@@ -201,11 +219,11 @@ def upgrade():
     sa.Column('district', sa.String(length=60), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['answer_id'], ['answers.id'], ),
-    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], ),
-    sa.ForeignKeyConstraint(['inspection_uuid'], ['inspections.uuid'], ),
-    sa.ForeignKeyConstraint(['site_id'], ['sites.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.ForeignKeyConstraint(['answer_id'], ['answers.id'], name=op.f('fk_findings_answer_id_answers')),
+    sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_findings_enterprise_id_enterprises')),
+    sa.ForeignKeyConstraint(['inspection_uuid'], ['inspections.uuid'], name=op.f('fk_findings_inspection_uuid_inspections')),
+    sa.ForeignKeyConstraint(['site_id'], ['sites.id'], name=op.f('fk_findings_site_id_sites')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_findings'))
     )
     with op.batch_alter_table('findings', schema=None) as batch_op:
         batch_op.create_index('ix_findings_city_status', ['city', 'status'], unique=False)
@@ -226,6 +244,10 @@ def downgrade():
 
     op.drop_table('answer_photos')
     op.drop_table('inspection_revisions')
+    with op.batch_alter_table('inspection_reviews', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_inspection_reviews_inspection_uuid'))
+
+    op.drop_table('inspection_reviews')
     with op.batch_alter_table('answers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_answers_inspection_uuid'))
 
@@ -233,6 +255,7 @@ def downgrade():
     op.drop_table('photos')
     with op.batch_alter_table('inspections', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inspections_site_id'))
+        batch_op.drop_index(batch_op.f('ix_inspections_review_seq'))
         batch_op.drop_index(batch_op.f('ix_inspections_inspector_id'))
         batch_op.drop_index(batch_op.f('ix_inspections_checklist_id'))
 

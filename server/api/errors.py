@@ -25,6 +25,7 @@ def error_body(code: int, message: str, errors: dict | None = None) -> dict:
 def _domain_error(error: DomainError) -> ResponseReturnValue:
     response = jsonify(error_body(error.status, error.message, error.errors))
     response.status_code = error.status
+    response.headers.update(error.headers)
     if isinstance(error, Unauthorized):
         response.headers["WWW-Authenticate"] = 'Bearer realm="lantian"'
     return response

@@ -1,17 +1,24 @@
-"""Inspections synced from devices: idempotent PUT by the device-made UUID."""
+"""Inspections synced from devices: idempotent PUT by the device-made UUID, reviews, outcomes."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server.api.auth import current_user, roles
-from server.api.schemas import InspectionIn, InspectionOut
+from server.api.schemas import (
+    InspectionIn,
+    InspectionOut,
+    OutcomesPage,
+    OutcomesQuery,
+    ReviewIn,
+)
 from server.models import Inspection, Role
-from server.services import inspections
+from server.services import inspections, reviews
 
 blp = Blueprint(
     "inspections",
@@ -28,6 +35,7 @@ def present(record: Inspection) -> dict[str, Any]:
         location = {"lat": record.lat, "lon": record.lon, "accuracy_m": record.accuracy_m}
     return {
         "uuid": record.uuid,
+        "etag": record.etag,
         "site_id": record.site_id,
         "checklist_id": record.checklist_id,
         "checklist_version": record.checklist_version,
@@ -41,25 +49,86 @@ def present(record: Inspection) -> dict[str, Any]:
         "location": location,
         "answers": record.answers,
         "findings": inspections.findings_of(record),
+        "reviews": record.reviews,
         "missing_photos": inspections.missing_photos(record),
     }
+
+
+def _if_match() -> str | None:
+    """The entity tag a revision amends, without quotes or a weak prefix."""
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    return raw.strip().removeprefix("W/").strip('"')
+
+
+def _etag_header(record: Inspection) -> dict[str, str]:
+    return {"ETag": f'"{record.etag}"'}
 
 
 @blp.route("/<uuid:inspection_id>")
 class InspectionResource(MethodView):
     @roles(Role.INSPECTOR)
     @blp.arguments(InspectionIn)
-    @blp.response(200, InspectionOut, description="已存在且内容相同 / identical resend")
+    @blp.response(200, InspectionOut, description="已存在且内容相同，或已修订 / resend or revised")
     @blp.alt_response(201, schema=InspectionOut, description="新建 / stored")
     @blp.alt_response(409, description="同一编号内容不同 / different body under this id")
+    @blp.alt_response(412, description="修订依据已过时 / If-Match is not the returned revision")
     @blp.alt_response(422, description="内容有误 / invalid answers, site or version")
-    def put(self, body: dict[str, Any], inspection_id: uuid.UUID) -> tuple[dict[str, Any], int]:
-        """Submit an inspection; resending the same body is harmless, a different one is 409."""
-        record, created = inspections.submit(current_user(), inspection_id, body)
-        return present(record), 201 if created else 200
+    def put(self, body: dict[str, Any], inspection_id: uuid.UUID) -> tuple[Any, ...]:
+        """Submit an inspection; resending the same body is harmless, a different one is 409.
+
+        A returned inspection is revised by sending the new body with `If-Match` naming the
+        returned revision (its `etag`); a stale one gets 412.
+        """
+        record, outcome = inspections.submit(current_user(), inspection_id, body, _if_match())
+        status = 201 if outcome is inspections.Outcome.CREATED else 200
+        return present(record), status, _etag_header(record)
 
     @roles(Role.INSPECTOR, Role.SUPERVISOR, Role.ADMIN)
     @blp.response(200, InspectionOut)
-    def get(self, inspection_id: uuid.UUID) -> dict[str, Any]:
+    def get(self, inspection_id: uuid.UUID) -> tuple[Any, ...]:
         """An inspection with its answers, verdicts, findings and photos not yet uploaded."""
-        return present(inspections.get_for(current_user(), inspection_id))
+        record = inspections.get_for(current_user(), inspection_id)
+        return present(record), 200, _etag_header(record)
+
+
+@blp.route("/<uuid:inspection_id>/review")
+class InspectionReviewResource(MethodView):
+    @roles(Role.SUPERVISOR, Role.ADMIN)
+    @blp.arguments(ReviewIn)
+    @blp.response(200, InspectionOut)
+    @blp.alt_response(409, description="已审核 / already reviewed")
+    def post(self, decision: dict[str, str], inspection_id: uuid.UUID) -> tuple[Any, ...]:
+        """Approve a submitted inspection or return it to its inspector with a comment."""
+        record = reviews.review(
+            current_user(), inspection_id, decision["decision"], decision["comment"]
+        )
+        return present(record), 200, _etag_header(record)
+
+
+@blp.route("/outcomes")
+class Outcomes(MethodView):
+    @roles(Role.INSPECTOR)
+    @blp.arguments(OutcomesQuery, location="query")
+    @blp.response(200, OutcomesPage)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Review decisions on the caller's inspections after the cursor (send `cursor` back)."""
+        rows, cursor, has_more = reviews.outcomes_since(
+            current_user(), query.get("since"), query["limit"]
+        )
+        items = []
+        for record in rows:
+            latest = reviews.latest_review(record)
+            items.append(
+                {
+                    "uuid": record.uuid,
+                    "status": record.status,
+                    "revision": record.revision,
+                    "etag": record.etag,
+                    "decision": latest.decision if latest else None,
+                    "comment": latest.comment if latest else "",
+                    "reviewed_at": latest.created_at if latest else None,
+                }
+            )
+        return {"items": items, "cursor": cursor, "has_more": has_more}

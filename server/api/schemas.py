@@ -233,8 +233,17 @@ class FindingBrief(Schema):
     created_at = fields.AwareDateTime()
 
 
+class ReviewOut(Schema):
+    revision = fields.Integer(attribute="revision_number")
+    decision = fields.String()
+    comment = fields.String()
+    reviewer_id = fields.Integer()
+    created_at = fields.AwareDateTime()
+
+
 class InspectionOut(Schema):
     uuid = fields.UUID()
+    etag = fields.String(metadata={"description": "send as If-Match to revise when returned"})
     site_id = fields.Integer()
     checklist_id = fields.String()
     checklist_version = fields.String()
@@ -248,7 +257,34 @@ class InspectionOut(Schema):
     location = fields.Nested(LocationSchema, allow_none=True)
     answers = fields.List(fields.Nested(AnswerOut))
     findings = fields.List(fields.Nested(FindingBrief))
+    reviews = fields.List(fields.Nested(ReviewOut))
     missing_photos = fields.List(fields.String())
+
+
+class ReviewIn(StrictSchema):
+    decision = fields.String(required=True, validate=validate.OneOf(["approve", "return"]))
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class OutcomesQuery(StrictSchema):
+    since = fields.String(metadata={"description": "cursor from the previous response"})
+    limit = fields.Integer(load_default=200, validate=validate.Range(1, 1000))
+
+
+class OutcomeOut(Schema):
+    uuid = fields.UUID()
+    status = fields.String()
+    revision = fields.Integer()
+    etag = fields.String()
+    decision = fields.String()
+    comment = fields.String()
+    reviewed_at = fields.AwareDateTime()
+
+
+class OutcomesPage(Schema):
+    items = fields.List(fields.Nested(OutcomeOut))
+    cursor = fields.String()
+    has_more = fields.Boolean()
 
 
 class PhotoOut(Schema):
@@ -261,3 +297,9 @@ class PhotoOut(Schema):
     lat = fields.Float(allow_none=True)
     lon = fields.Float(allow_none=True)
     received_at = fields.AwareDateTime()
+
+
+class UploadProgress(Schema):
+    sha256 = fields.String()
+    offset = fields.Integer(metadata={"description": "bytes the server holds"})
+    length = fields.Integer()

@@ -6,8 +6,10 @@ from server.models.inspection import (
     Answer,
     AnswerPhoto,
     Inspection,
+    InspectionReview,
     InspectionRevision,
     InspectionStatus,
+    ReviewDecision,
 )
 from server.models.photo import Photo
 from server.models.registry import ChangeCounter, Enterprise, Site
@@ -24,9 +26,11 @@ __all__ = [
     "Finding",
     "FindingStatus",
     "Inspection",
+    "InspectionReview",
     "InspectionRevision",
     "InspectionStatus",
     "Photo",
+    "ReviewDecision",
     "Role",
     "Site",
     "User",

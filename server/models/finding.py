@@ -20,6 +20,8 @@ class FindingStatus(StrEnum):
     ANSWERED = "answered"
     CLOSED = "closed"
     REOPENED = "reopened"
+    # The item passed in a later revision of a returned inspection: no longer a finding.
+    WITHDRAWN = "withdrawn"
 
 
 class Finding(db.Model):

@@ -7,8 +7,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    and_,
+)
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from server.extensions import db
 from server.models.types import JSONType, UTCDateTime, utcnow
@@ -40,13 +49,29 @@ class Inspection(db.Model):
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     accuracy_m: Mapped[float | None] = mapped_column(Float)
+    # Set when a review decides; the inspector's device pulls outcomes after its cursor.
+    review_seq: Mapped[int | None] = mapped_column(Integer, index=True)
 
     revisions: Mapped[list[InspectionRevision]] = relationship(
         back_populates="inspection", order_by="InspectionRevision.number"
     )
+    # The answers of the current revision; older revisions keep theirs.
     answers: Mapped[list[Answer]] = relationship(
-        back_populates="inspection", order_by="Answer.position"
+        primaryjoin=lambda: and_(
+            foreign(Answer.inspection_uuid) == Inspection.uuid,
+            Answer.revision_number == Inspection.revision,
+        ),
+        order_by="Answer.position",
+        viewonly=True,
     )
+    reviews: Mapped[list[InspectionReview]] = relationship(
+        back_populates="inspection", order_by="InspectionReview.id"
+    )
+
+    @property
+    def etag(self) -> str:
+        """Names the current revision; a resubmission must name it in If-Match."""
+        return f"{self.uuid}-r{self.revision}"
 
 
 class InspectionRevision(db.Model):
@@ -67,22 +92,23 @@ class InspectionRevision(db.Model):
 
 
 class Answer(db.Model):
-    """One item's answer in the current revision, with the verdict the server computed."""
+    """One item's answer in one revision, with the verdict the server computed."""
 
     __tablename__ = "answers"
-    __table_args__ = (UniqueConstraint("inspection_uuid", "item_code"),)
+    __table_args__ = (UniqueConstraint("inspection_uuid", "revision_number", "item_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     inspection_uuid: Mapped[uuid_module.UUID] = mapped_column(
         ForeignKey("inspections.uuid"), index=True
     )
+    revision_number: Mapped[int] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer)
     item_code: Mapped[str] = mapped_column(String(20))
     value: Mapped[Any] = mapped_column(JSONType)
     note: Mapped[str] = mapped_column(Text, default="")
     verdict: Mapped[str] = mapped_column(String(20))
 
-    inspection: Mapped[Inspection] = relationship(back_populates="answers")
+    inspection: Mapped[Inspection] = relationship()
     evidence: Mapped[list[AnswerPhoto]] = relationship(
         back_populates="answer", order_by="AnswerPhoto.position", cascade="all, delete-orphan"
     )
@@ -102,3 +128,26 @@ class AnswerPhoto(db.Model):
     position: Mapped[int] = mapped_column(Integer)
 
     answer: Mapped[Answer] = relationship(back_populates="evidence")
+
+
+class ReviewDecision(StrEnum):
+    APPROVE = "approve"
+    RETURN = "return"
+
+
+class InspectionReview(db.Model):
+    """A supervisor's decision on one revision; every decision is kept."""
+
+    __tablename__ = "inspection_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_uuid: Mapped[uuid_module.UUID] = mapped_column(
+        ForeignKey("inspections.uuid"), index=True
+    )
+    revision_number: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    inspection: Mapped[Inspection] = relationship(back_populates="reviews")

@@ -14,6 +14,8 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
+        # Protocol headers the response must carry (e.g. where a resumable upload stands).
+        self.headers: dict[str, str] = {}
 
 
 class NotFound(DomainError):

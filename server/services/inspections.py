@@ -12,6 +12,7 @@ import hashlib
 import json
 import uuid as uuid_module
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -23,15 +24,23 @@ from server.models import (
     Answer,
     AnswerPhoto,
     Finding,
+    FindingStatus,
     Inspection,
     InspectionRevision,
+    InspectionStatus,
     Photo,
     Role,
     Site,
     User,
 )
 from server.services import checklists as checklist_store
-from server.services.errors import Conflict, Forbidden, Invalid, NotFound
+from server.services.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+)
 from server.services.registry import visible_city
 from server.services.timeutil import iso_utc, local_date
 from server.storage import check_hash
@@ -164,54 +173,105 @@ def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluate
     return Evaluated(site=site, checklist=checklist, verdicts=verdicts)
 
 
-def _existing_outcome(user: User, inspection: Inspection, digest: str, body: dict) -> Inspection:
+class Outcome(StrEnum):
+    CREATED = "created"
+    UNCHANGED = "unchanged"
+    REVISED = "revised"
+
+
+def _existing_outcome(
+    user: User,
+    inspection: Inspection,
+    digest: str,
+    body: dict[str, Any],
+    raw: dict[str, Any],
+    if_match: str | None,
+) -> Outcome:
+    """A body sent under an id that is already stored: resend, revision, or conflict."""
     if inspection.inspector_id != user.id:
         raise Conflict("此检查编号属于其他检查员 / this inspection id belongs to another inspector")
     latest = inspection.revisions[-1]
     if latest.body_hash == digest:
-        return inspection
-    differences = describe_difference(latest.body, body)
-    raise Conflict(
-        "该检查已提交，内容不同，不能覆盖 / this inspection was already submitted with a "
-        "different body; it is never overwritten",
-        {"differences": differences, "revision": latest.number},
+        return Outcome.UNCHANGED
+    if if_match is None:
+        hint = ""
+        if inspection.status == InspectionStatus.RETURNED:
+            hint = f'; to revise the returned inspection send If-Match: "{inspection.etag}"'
+        raise Conflict(
+            "该检查已提交，内容不同，不能覆盖 / this inspection was already submitted with a "
+            f"different body; it is never overwritten{hint}",
+            {"differences": describe_difference(latest.body, body), "revision": latest.number},
+        )
+    if if_match != inspection.etag or inspection.status != InspectionStatus.RETURNED:
+        raise PreconditionFailed(
+            "修订依据的版本已过时 / the revision you amend is not the current returned one "
+            f"(current: {inspection.etag}, status {inspection.status})",
+            {"current_etag": inspection.etag, "status": inspection.status},
+        )
+    if body["site_id"] != latest.body["site_id"] or (
+        body["checklist_id"] != latest.body["checklist_id"]
+    ):
+        raise Invalid(
+            "修订不能更换场所或检查表 / a revision keeps its site and checklist",
+            {"site_id": ["must stay the same"], "checklist_id": ["must stay the same"]},
+        )
+    evaluated = _validate(user, body, raw)
+    _store_revision(user, inspection, body, digest, raw, evaluated)
+    return Outcome.REVISED
+
+
+def _set_times_and_place(inspection: Inspection, raw: dict[str, Any]) -> None:
+    location = raw.get("location") or {}
+    inspection.started_at = raw["started_at"]
+    inspection.finished_at = raw["finished_at"]
+    inspection.device_time = raw["device_time"]
+    inspection.lat = location.get("lat")
+    inspection.lon = location.get("lon")
+    inspection.accuracy_m = location.get("accuracy_m")
+
+
+def _open_findings(inspection: Inspection) -> dict[str, Finding]:
+    query = select(Finding).where(
+        Finding.inspection_uuid == inspection.uuid, Finding.status == FindingStatus.OPEN.value
     )
+    return {finding.item_code: finding for finding in db.session.scalars(query)}
 
 
-def _store(
+def _store_revision(
     user: User,
-    inspection_id: uuid_module.UUID,
-    body: dict,
+    inspection: Inspection,
+    body: dict[str, Any],
     digest: str,
     raw: dict[str, Any],
     evaluated: Evaluated,
-) -> Inspection:
-    location = raw.get("location") or {}
-    inspection = Inspection(
-        uuid=inspection_id,
-        site_id=evaluated.site.id,
-        checklist_id=evaluated.checklist.id,
-        checklist_version=evaluated.checklist.version,
-        inspector_id=user.id,
-        started_at=raw["started_at"],
-        finished_at=raw["finished_at"],
-        device_time=raw["device_time"],
-        lat=location.get("lat"),
-        lon=location.get("lon"),
-        accuracy_m=location.get("accuracy_m"),
-        revision=1,
-    )
-    db.session.add(inspection)
+) -> None:
+    """Add a revision with its answers, and bring the findings in line with it.
+
+    Open findings whose item still fails move to the new answer; those whose item now
+    passes are withdrawn (kept, never deleted); newly failing items get new findings.
+    """
+    number = inspection.revisions[-1].number + 1 if inspection.revisions else 1
+    existing = _open_findings(inspection) if number > 1 else {}
+    inspection.revision = number
+    inspection.status = InspectionStatus.SUBMITTED.value
+    inspection.checklist_version = evaluated.checklist.version
+    _set_times_and_place(inspection, raw)
     db.session.add(
         InspectionRevision(
-            inspection=inspection, number=1, body=body, body_hash=digest, submitted_by=user.id
+            inspection=inspection,
+            number=number,
+            body=body,
+            body_hash=digest,
+            submitted_by=user.id,
         )
     )
     enterprise = evaluated.site.enterprise
+    failing: set[str] = set()
     for position, answer in enumerate(body["answers"]):
         verdict = evaluated.verdicts[answer["item"]]
         row = Answer(
-            inspection=inspection,
+            inspection_uuid=inspection.uuid,
+            revision_number=number,
             position=position,
             item_code=answer["item"],
             value=answer["value"],
@@ -223,41 +283,79 @@ def _store(
             ],
         )
         db.session.add(row)
-        if verdict is rules.Verdict.NON_COMPLIANT:
-            item = evaluated.checklist.item(answer["item"])
-            assert item is not None
-            db.session.add(
-                Finding(
-                    inspection=inspection,
-                    answer=row,
-                    item_code=item.code,
-                    checklist_id=evaluated.checklist.id,
-                    severity=item.severity.value,
-                    days_to_rectify=item.days_to_rectify,
-                    enterprise_id=enterprise.id,
-                    site_id=evaluated.site.id,
-                    city=enterprise.city,
-                    district=enterprise.district,
-                )
+        if verdict is not rules.Verdict.NON_COMPLIANT:
+            continue
+        failing.add(answer["item"])
+        if answer["item"] in existing:
+            existing[answer["item"]].answer = row
+            continue
+        item = evaluated.checklist.item(answer["item"])
+        assert item is not None
+        db.session.add(
+            Finding(
+                inspection=inspection,
+                answer=row,
+                item_code=item.code,
+                checklist_id=evaluated.checklist.id,
+                severity=item.severity.value,
+                days_to_rectify=item.days_to_rectify,
+                enterprise_id=enterprise.id,
+                site_id=evaluated.site.id,
+                city=enterprise.city,
+                district=enterprise.district,
             )
+        )
+    for code, finding in existing.items():
+        if code not in failing:
+            finding.status = FindingStatus.WITHDRAWN.value
     db.session.flush()
+
+
+def _create(
+    user: User,
+    inspection_id: uuid_module.UUID,
+    body: dict[str, Any],
+    digest: str,
+    raw: dict[str, Any],
+    evaluated: Evaluated,
+) -> Inspection:
+    inspection = Inspection(
+        uuid=inspection_id,
+        site_id=evaluated.site.id,
+        checklist_id=evaluated.checklist.id,
+        checklist_version=evaluated.checklist.version,
+        inspector_id=user.id,
+        revision=0,
+    )
+    db.session.add(inspection)
+    _store_revision(user, inspection, body, digest, raw, evaluated)
     return inspection
 
 
 def submit(
-    user: User, inspection_id: uuid_module.UUID, raw: dict[str, Any]
-) -> tuple[Inspection, bool]:
-    """Store an inspection sent by a device; returns it and whether it was new."""
+    user: User, inspection_id: uuid_module.UUID, raw: dict[str, Any], if_match: str | None = None
+) -> tuple[Inspection, Outcome]:
+    """Store an inspection sent by a device, or a revision of a returned one.
+
+    `if_match` names the returned revision being amended (the inspection's ETag).
+    """
     if user.role != Role.INSPECTOR:
         raise Forbidden("仅检查员可提交检查 / only inspectors submit inspections")
     body = canonical_body(raw)
     digest = body_hash(body)
     existing = db.session.get(Inspection, inspection_id)
+    if existing is None and if_match is not None:
+        raise PreconditionFailed(
+            "没有可修订的检查 / there is no stored inspection to revise under this id"
+        )
     if existing is not None:
-        return _existing_outcome(user, existing, digest, body), False
+        outcome = _existing_outcome(user, existing, digest, body, raw, if_match)
+        if outcome is Outcome.REVISED:
+            db.session.commit()
+        return existing, outcome
     evaluated = _validate(user, body, raw)
     try:
-        inspection = _store(user, inspection_id, body, digest, raw, evaluated)
+        inspection = _create(user, inspection_id, body, digest, raw, evaluated)
         db.session.commit()
     except IntegrityError:
         # Another request stored the same id between our read and our insert.
@@ -265,8 +363,8 @@ def submit(
         existing = db.session.get(Inspection, inspection_id)
         if existing is None:
             raise
-        return _existing_outcome(user, existing, digest, body), False
-    return inspection, True
+        return existing, _existing_outcome(user, existing, digest, body, raw, if_match)
+    return inspection, Outcome.CREATED
 
 
 def get_for(user: User, inspection_id: uuid_module.UUID) -> Inspection:

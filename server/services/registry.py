@@ -6,28 +6,14 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from server.extensions import db
-from server.models import ChangeCounter, Enterprise, Role, Site, User
-from server.services.errors import BadRequest, Forbidden, NotFound
+from server.models import Enterprise, Role, Site, User
+from server.services.errors import Forbidden, NotFound
+from server.services.feeds import next_change_seq, parse_cursor
 
 SITES_FEED = "sites"
-
-
-def next_change_seq(feed: str) -> int:
-    """Take the next number of a change feed, holding its row lock until commit."""
-    value = db.session.scalar(
-        update(ChangeCounter)
-        .where(ChangeCounter.name == feed)
-        .values(value=ChangeCounter.value + 1)
-        .returning(ChangeCounter.value)
-    )
-    if value is None:
-        db.session.add(ChangeCounter(name=feed, value=1))
-        db.session.flush()
-        return 1
-    return int(value)
 
 
 def new_qr_token() -> str:
@@ -61,18 +47,6 @@ def get_enterprise(user: User, enterprise_id: int) -> Enterprise:
     if scope and enterprise.city != scope:
         raise NotFound(f"企业不存在 / no enterprise {enterprise_id}")
     return enterprise
-
-
-def parse_cursor(cursor: str | None) -> int:
-    if cursor in (None, ""):
-        return 0
-    try:
-        value = int(cursor)
-    except ValueError as error:
-        raise BadRequest("游标无效 / invalid cursor", {"since": ["not a cursor"]}) from error
-    if value < 0:
-        raise BadRequest("游标无效 / invalid cursor", {"since": ["not a cursor"]})
-    return value
 
 
 def sites_since(user: User, cursor: str | None, limit: int) -> tuple[Sequence[Site], str, bool]:

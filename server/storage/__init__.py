@@ -2,10 +2,17 @@
 
 from flask import Flask, current_app
 
-from server.storage.base import PhotoStore, check_hash
+from server.storage.base import OffsetMismatch, PhotoStore, check_hash
 from server.storage.local import LocalPhotoStore
 
-__all__ = ["LocalPhotoStore", "PhotoStore", "check_hash", "init_store", "photo_store"]
+__all__ = [
+    "LocalPhotoStore",
+    "OffsetMismatch",
+    "PhotoStore",
+    "check_hash",
+    "init_store",
+    "photo_store",
+]
 
 
 def init_store(app: Flask) -> None:

@@ -40,6 +40,35 @@ class PhotoStore(ABC):
     def iter_hashes(self) -> Iterator[str]:
         """Every stored hash, for audits and backups."""
 
+    # Resumable uploads: an unfinished upload is kept as a partial blob until complete.
+
+    @abstractmethod
+    def partial_size(self, sha256: str) -> int:
+        """How many bytes of an unfinished upload are held (0 when none)."""
+
+    @abstractmethod
+    def append_partial(self, sha256: str, offset: int, data: bytes) -> int:
+        """Append at `offset`, which must equal the bytes held; returns the new size.
+
+        Raises OffsetMismatch when `offset` is not where the partial ends.
+        """
+
+    @abstractmethod
+    def read_partial(self, sha256: str) -> bytes:
+        """The bytes of an unfinished upload."""
+
+    @abstractmethod
+    def drop_partial(self, sha256: str) -> None:
+        """Forget an unfinished upload (when complete, or refused)."""
+
+
+class OffsetMismatch(Exception):
+    """A chunk does not start where the held bytes end; `held` says where they do."""
+
+    def __init__(self, held: int) -> None:
+        super().__init__(f"upload holds {held} bytes")
+        self.held = held
+
 
 def check_hash(sha256: str) -> str:
     """Refuse anything but a lowercase SHA-256 hex digest, so it can never form a path."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from server.storage.base import PhotoStore, check_hash
+from server.storage.base import OffsetMismatch, PhotoStore, check_hash
 
 
 class LocalPhotoStore(PhotoStore):
@@ -58,3 +59,32 @@ class LocalPhotoStore(PhotoStore):
         for path in sorted(self.root.glob("??/??/*")):
             if not path.name.startswith("."):
                 yield path.name
+
+    def _partial(self, sha256: str) -> Path:
+        check_hash(sha256)
+        return self.root / ".partial" / sha256
+
+    def partial_size(self, sha256: str) -> int:
+        path = self._partial(sha256)
+        return path.stat().st_size if path.is_file() else 0
+
+    def append_partial(self, sha256: str, offset: int, data: bytes) -> int:
+        path = self._partial(sha256)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab") as handle:
+            # One writer per partial at a time, across threads and worker processes.
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            held = os.fstat(handle.fileno()).st_size
+            if held != offset:
+                raise OffsetMismatch(held)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            return held + len(data)
+
+    def read_partial(self, sha256: str) -> bytes:
+        path = self._partial(sha256)
+        return path.read_bytes() if path.is_file() else b""
+
+    def drop_partial(self, sha256: str) -> None:
+        self._partial(sha256).unlink(missing_ok=True)

@@ -133,3 +133,68 @@ def test_empty_upload_is_400(client, headers) -> None:  # type: ignore[no-untype
 def test_only_inspectors_upload(client, headers) -> None:  # type: ignore[no-untyped-def]
     assert upload(client, headers["supervisor"], GPS_PHOTO).status_code == 403
     assert upload(client, headers["enterprise"], GPS_PHOTO).status_code == 403
+
+
+def patch_chunk(client, headers, name, offset, length, chunk):  # type: ignore[no-untyped-def]
+    return client.patch(
+        f"/api/v1/photos/{name}",
+        data=chunk,
+        content_type="application/offset+octet-stream",
+        headers={**headers, "Upload-Offset": str(offset), "Upload-Length": str(length)},
+    )
+
+
+def test_resumable_upload_continues_from_the_byte_the_server_holds(client, headers) -> None:  # type: ignore[no-untyped-def]
+    name, total = sha256(GPS_PHOTO), len(GPS_PHOTO)
+    path = f"/api/v1/photos/{name}"
+    assert client.head(path, headers=headers["inspector"]).headers["Upload-Offset"] == "0"
+    first = patch_chunk(client, headers["inspector"], name, 0, total, GPS_PHOTO[:50_000])
+    assert first.status_code == 202 and first.get_json()["offset"] == 50_000
+    # The connection broke; the client asks where the server stands and resumes there.
+    probe = client.head(path, headers=headers["inspector"])
+    assert probe.status_code == 404 and probe.headers["Upload-Offset"] == "50000"
+    wrong = patch_chunk(client, headers["inspector"], name, 10_000, total, GPS_PHOTO[10_000:20_000])
+    assert wrong.status_code == 409 and wrong.headers["Upload-Offset"] == "50000"
+    assert wrong.get_json()["errors"]["upload_offset"] == 50_000
+    second = patch_chunk(client, headers["inspector"], name, 50_000, total, GPS_PHOTO[50_000:])
+    assert second.status_code == 201, second.get_json()
+    assert second.get_json()["sha256"] == name
+    assert client.head(path, headers=headers["inspector"]).status_code == 200
+    assert photo_store().get(name) == GPS_PHOTO and photo_store().partial_size(name) == 0
+    # Sending a chunk of a photo already stored is harmless.
+    late = patch_chunk(client, headers["inspector"], name, 0, total, GPS_PHOTO[:10])
+    assert late.status_code == 201
+
+
+def test_resumable_upload_is_verified_when_complete(client, headers) -> None:  # type: ignore[no-untyped-def]
+    bogus = b"not an image " * 1000
+    name = sha256(GPS_PHOTO)  # claims to be the photo, sends other bytes
+    response = patch_chunk(client, headers["inspector"], name, 0, len(bogus), bogus)
+    assert response.status_code == 400 and "do not hash" in response.get_json()["message"]
+    assert photo_store().partial_size(name) == 0  # dropped: a retry starts clean
+    text = sha256(bogus)
+    response = patch_chunk(client, headers["inspector"], text, 0, len(bogus), bogus)
+    assert response.status_code == 415
+    assert db.session.query(Photo).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("offset", "length", "chunk", "status"),
+    [
+        pytest.param(0, 100, b"", 400, id="zero-byte-chunk"),
+        pytest.param(0, 10, b"x" * 20, 400, id="past-declared-length"),
+        pytest.param(0, 10**9, b"x", 413, id="declared-too-large"),
+    ],
+)
+def test_bad_chunks_are_refused(client, headers, offset, length, chunk, status) -> None:  # type: ignore[no-untyped-def]
+    name = sha256(GPS_PHOTO)
+    response = patch_chunk(client, headers["inspector"], name, offset, length, chunk)
+    assert response.status_code == status
+    assert photo_store().partial_size(name) == 0
+
+
+def test_chunk_without_headers_is_400(client, headers) -> None:  # type: ignore[no-untyped-def]
+    response = client.patch(
+        f"/api/v1/photos/{sha256(GPS_PHOTO)}", data=b"abc", headers=headers["inspector"]
+    )
+    assert response.status_code == 400 and "Upload-Offset" in response.get_json()["message"]

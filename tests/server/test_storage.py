@@ -49,3 +49,18 @@ def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:
     store = LocalPhotoStore(tmp_path)
     store.put(sha256(b"abc"), b"abc")
     assert [p.name for p in tmp_path.rglob(".upload-*")] == []
+
+
+def test_partial_uploads_append_at_the_held_offset(store: PhotoStore) -> None:
+    from server.storage import OffsetMismatch
+
+    name = sha256(b"abcdef")
+    assert store.partial_size(name) == 0
+    assert store.append_partial(name, 0, b"abc") == 3
+    with pytest.raises(OffsetMismatch) as mismatch:
+        store.append_partial(name, 1, b"zz")
+    assert mismatch.value.held == 3
+    assert store.append_partial(name, 3, b"def") == 6
+    assert store.read_partial(name) == b"abcdef"
+    store.drop_partial(name)
+    assert store.partial_size(name) == 0 and store.read_partial(name) == b""
