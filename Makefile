@@ -6,7 +6,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 export LANTIAN_DATA_DIR ?= $(CURDIR)/instance
 
-.PHONY: help install run demo test lint format check-imports clean
+.PHONY: help install run demo test lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -39,6 +39,10 @@ lint: install ## ruff (lint and format check) and the import rules
 format: install ## Format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+bench: install ## Benchmarks (loopback only); results go to bench/RESULTS.md
+	$(BIN)/python bench/photo_pipeline.py
+	$(BIN)/python bench/sync_e2e.py
 
 clean: ## Remove the virtual environment and caches (keeps instance/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

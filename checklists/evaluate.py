@@ -138,7 +138,14 @@ def evaluate_all(
     """Every item's verdict; items whose condition is not met are not applicable."""
     results: dict[str, ItemResult] = {}
     for item in checklist.items:
-        applicable = True if item.condition is None else condition_met(item.condition, answers)
+        applicable: bool | None = True
+        if item.condition is not None:
+            parent = results.get(item.condition.item)
+            # An item that depends on an inapplicable item is inapplicable too (chains).
+            if parent is not None and parent.applicable is False:
+                applicable = False
+            else:
+                applicable = condition_met(item.condition, answers)
         if applicable is False:
             results[item.code] = ItemResult(item.code, Verdict.NOT_APPLICABLE, False, False)
             continue

@@ -69,6 +69,9 @@ def _text(raw: Any, where: str, problems: _Problems, required: bool = True) -> T
     if not isinstance(raw, Mapping) or not raw.get("zh") or not raw.get("en"):
         problems.add(where, "needs both zh and en text")
         return None
+    if set(raw) != {"zh", "en"}:
+        # Typically an unquoted comma in a YAML flow mapping split the English text.
+        problems.add(where, f"only zh and en allowed, got {sorted(map(str, raw))}")
     return Text(zh=str(raw["zh"]).strip(), en=str(raw["en"]).strip())
 
 

@@ -47,10 +47,12 @@ class BasisSchema(Schema):
 
 
 class LimitSchema(Schema):
+    # Raw, not Float: 16 must stay 16 (not 16.0) so the served content still hashes to its
+    # version, which devices verify.
     source = fields.String()
-    max = fields.Float()
-    min = fields.Float()
-    above = fields.Float()
+    max = fields.Raw(metadata={"type": "number"})
+    min = fields.Raw(metadata={"type": "number"})
+    above = fields.Raw(metadata={"type": "number", "description": "strictly greater than"})
     default = fields.Boolean()
 
 

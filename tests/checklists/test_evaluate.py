@@ -21,15 +21,15 @@ COAL = RULES["coal-and-boilers"]
 DUST = RULES["construction-dust"]
 
 
-def item_with(checklist, predicate):  # type: ignore[no-untyped-def]
+def item_with(checklist, predicate):
     return next(item for item in checklist.items if predicate(item))
 
 
-def boiler_item():  # type: ignore[no-untyped-def]
+def boiler_item():
     return item_with(COAL, lambda i: i.unit == "t/h" and len(i.limits) >= 4)
 
 
-def ash_item():  # type: ignore[no-untyped-def]
+def ash_item():
     return item_with(COAL, lambda i: i.unit == "%" and "灰分" in i.text.zh)
 
 
@@ -108,3 +108,14 @@ def test_missing_parts_lists_unanswered_items_and_missing_photos() -> None:
     assert first.code in codes  # the area (a number) was not answered
     photos = {failing.code: ["a" * 64]}
     assert failing.code not in {m.code for m in missing_parts(DUST, answers, photos, "长治")}
+
+
+def test_conditions_chain() -> None:
+    # CB-11 (65 t/h and above) depends on CB-10 (capacity), which depends on CB-09 (a boiler?).
+    no_boiler = evaluate_all(COAL, {"CB-09": "no"}, "朔州")
+    assert no_boiler["CB-10"].applicable is False
+    assert no_boiler["CB-11"].applicable is False
+    big = evaluate_all(COAL, {"CB-09": "yes", "CB-10": 70}, "朔州")
+    assert big["CB-11"].applicable is True
+    pending = evaluate_all(COAL, {"CB-09": "yes"}, "朔州")
+    assert pending["CB-11"].applicable is None

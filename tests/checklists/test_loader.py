@@ -70,3 +70,14 @@ def test_broken_yaml_is_a_checklist_error(tmp_path: Path) -> None:
     path.write_text("id: [unclosed\n", encoding="utf-8")
     with pytest.raises(ChecklistError, match="not valid YAML"):
         load_file(path)
+
+
+def test_unquoted_comma_in_a_flow_mapping_is_caught() -> None:
+    content = yaml.safe_load("""
+id: x
+title: {zh: 标题, en: Coal, boilers}
+site_kinds: [industrial]
+items: []
+""")
+    with pytest.raises(ChecklistError, match="only zh and en allowed"):
+        parse_checklist(content)

@@ -36,7 +36,7 @@ def test_every_checklist_validates_and_every_quote_is_found() -> None:
 
 
 @pytest.mark.parametrize("basis", BASES)
-def test_quote_occurs_verbatim_in_its_plan(basis) -> None:  # type: ignore[no-untyped-def]
+def test_quote_occurs_verbatim_in_its_plan(basis) -> None:
     assert basis.source in load_sources()
     assert quote_found(basis.source, basis.quote), basis.quote
 

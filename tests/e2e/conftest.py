@@ -1,26 +1,24 @@
-"""A real `lantian-server` process on a loopback port, against the test database."""
+"""Real processes: `lantian-server` on a loopback port against the test database, and the
+`lantian-field` command in its own data directory."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from flask import Flask
 
-
-@dataclass
-class LiveServer:
-    url: str
-    process: subprocess.Popen
-    log: Path
+BIN = Path(sys.executable).parent
 
 
 def free_port() -> int:
@@ -29,51 +27,152 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"server not ready in {timeout}s: {log.read_text()[-2000:]}")
+class ServerProcess:
+    """The real server; it can be killed and started again on the same port and data."""
+
+    def __init__(self, database_url: str, data_dir: Path, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.env = {
+            **os.environ,
+            "LANTIAN_DATABASE_URL": database_url,
+            "LANTIAN_DATA_DIR": str(data_dir),
+            "LANTIAN_SECRET_KEY": "e2e-secret",
+            "LANTIAN_PUBLIC_URL": self.url,
+        }
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = [
+            str(BIN / "lantian-server"),
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-reload",
+            "--no-debugger",
+        ]
+        output = self.log.open("a")
+        self.process = subprocess.Popen(
+            command, env=self.env, stdout=output, stderr=subprocess.STDOUT
+        )
+        output.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server not ready: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        """kill -9: no chance to finish anything."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
 
 
 @pytest.fixture
-def live_server(app: Flask, tmp_path: Path) -> Iterator[LiveServer]:
-    """Start the real server on the same database the test wrote to; stop it afterwards."""
-    port = free_port()
-    log = tmp_path / "server.log"
-    env = {
-        **os.environ,
-        "LANTIAN_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "LANTIAN_DATA_DIR": str(tmp_path / "server-data"),
-        "LANTIAN_SECRET_KEY": "e2e-secret",
-        "LANTIAN_PUBLIC_URL": f"http://127.0.0.1:{port}",
-    }
-    command = [
-        str(Path(sys.executable).parent / "lantian-server"),
-        "run",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-reload",
-        "--no-debugger",
-    ]
-    with log.open("w") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+def server_process(app: Flask, tmp_path: Path) -> Iterator[ServerProcess]:
+    """The real server on the database the test wrote to (not started yet)."""
+    server = ServerProcess(
+        app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "server-data", tmp_path / "server.log"
+    )
     try:
-        wait_ready(url, process, log)
-        yield LiveServer(url=url, process=process, log=log)
+        yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        server.stop()
+
+
+@pytest.fixture
+def live_server(server_process: ServerProcess) -> ServerProcess:
+    server_process.start()
+    return server_process
+
+
+class Field:
+    """The real `lantian-field` command with its own data directory."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.env = {
+            **os.environ,
+            "LANTIAN_FIELD_HOME": str(home),
+            "LANTIAN_FIELD_RETRY_BASE": "0.05",
+            "LANTIAN_FIELD_RETRY_CAP": "0.5",
+            "LANTIAN_FIELD_RETRY_ATTEMPTS": "4",
+            "LANTIAN_FIELD_TIMEOUT": "10",
+        }
+
+    def command(self, *args: str) -> list[str]:
+        return [str(BIN / "lantian-field"), *args]
+
+    def run(
+        self, *args: str, input: str | None = None, expect: int | None = 0
+    ) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            self.command(*args),
+            env=self.env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if expect is not None:
+            assert result.returncode == expect, (args, result.stdout, result.stderr)
+        return result
+
+    def json(self, *args: str, expect: int | None = 0) -> Any:
+        result = self.run("--json", *args, expect=expect)
+        return json.loads(result.stdout)
+
+    def in_process(self) -> InProcessField:
+        return InProcessField(self.home, self.env)
+
+    def spawn(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            self.command(*args),
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+
+class InProcessField(Field):
+    """The same commands through click's runner: the command code without a new process."""
+
+    def __init__(self, home: Path, env: dict[str, str]) -> None:
+        self.home = home
+        self.env = env
+
+    def run(
+        self, *args: str, input: str | None = None, expect: int | None = 0
+    ) -> subprocess.CompletedProcess:
+        from click.testing import CliRunner
+
+        from field_client.cli import main
+
+        result = CliRunner().invoke(main, list(args), input=input, env=self.env)
+        if expect is not None:
+            assert result.exit_code == expect, (args, result.output)
+        return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture
+def field(tmp_path: Path) -> Field:
+    return Field(tmp_path / "field-home")

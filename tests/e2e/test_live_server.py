@@ -8,11 +8,11 @@ import httpx
 
 from server.extensions import db
 from server.models import Finding, Inspection, InspectionRevision
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import ServerProcess
 from tests.helpers import PASSWORD, PHOTOS, inspection_body, new_id, sha256
 
 
-def token(server: LiveServer, username: str) -> dict[str, str]:
+def token(server: ServerProcess, username: str) -> dict[str, str]:
     response = httpx.post(
         f"{server.url}/api/v1/auth/token", json={"username": username, "password": PASSWORD}
     )
@@ -21,8 +21,8 @@ def token(server: LiveServer, username: str) -> dict[str, str]:
 
 
 def test_concurrent_identical_submissions_store_one(
-    live_server: LiveServer, users, registry
-) -> None:  # type: ignore[no-untyped-def]
+    live_server: ServerProcess, users, registry
+) -> None:
     headers = token(live_server, "insp")
     with httpx.Client(base_url=live_server.url, headers=headers, timeout=30) as client:
         checklist = client.get("/api/v1/checklists/construction-dust")
@@ -78,7 +78,7 @@ def test_concurrent_identical_submissions_store_one(
     assert db.session.query(Finding).count() == 1
 
 
-def test_openapi_and_docs_are_served(live_server: LiveServer) -> None:
+def test_openapi_and_docs_are_served(live_server: ServerProcess) -> None:
     spec = httpx.get(f"{live_server.url}/api/v1/openapi.json")
     assert spec.status_code == 200 and "/api/v1/inspections/{inspection_id}" in spec.json()["paths"]
     assert httpx.get(f"{live_server.url}/api/docs").status_code == 200

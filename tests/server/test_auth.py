@@ -26,7 +26,7 @@ def test_token_for_right_password(client: FlaskClient, users: dict[str, User]) -
     assert body["token"] not in stored and len(stored) == 1
 
 
-def test_wrong_password_and_unknown_user_are_401(client: FlaskClient, users) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_password_and_unknown_user_are_401(client: FlaskClient, users) -> None:
     for username, password in (("insp", "wrong-password"), ("nobody", PASSWORD)):
         response = client.post(
             "/api/v1/auth/token", json={"username": username, "password": password}
@@ -35,13 +35,13 @@ def test_wrong_password_and_unknown_user_are_401(client: FlaskClient, users) -> 
         assert "wrong username or password" in response.get_json()["message"]
 
 
-def test_token_request_validation_is_422(client: FlaskClient, users) -> None:  # type: ignore[no-untyped-def]
+def test_token_request_validation_is_422(client: FlaskClient, users) -> None:
     response = client.post("/api/v1/auth/token", json={"username": "insp"})
     assert response.status_code == 422
     assert "password" in response.get_json()["errors"]["json"]
 
 
-def test_every_endpoint_needs_a_bearer_token(client: FlaskClient, users) -> None:  # type: ignore[no-untyped-def]
+def test_every_endpoint_needs_a_bearer_token(client: FlaskClient, users) -> None:
     for path in (
         "/api/v1/checklists",
         "/api/v1/sites",
@@ -58,7 +58,7 @@ def test_every_endpoint_needs_a_bearer_token(client: FlaskClient, users) -> None
     assert basic.status_code == 401
 
 
-def test_expired_and_revoked_tokens_are_refused(app: Flask, client: FlaskClient, users) -> None:  # type: ignore[no-untyped-def]
+def test_expired_and_revoked_tokens_are_refused(app: Flask, client: FlaskClient, users) -> None:
     headers = login(client, "insp")
     assert client.get("/api/v1/checklists", headers=headers).status_code == 200
     token = db.session.scalars(db.select(ApiToken)).one()
@@ -90,7 +90,7 @@ def test_passwords_are_hashed_with_a_kdf(app: Flask) -> None:
     assert check_password_hash(user.password_hash, "a-long-password")
 
 
-def test_user_rules(app: Flask, users) -> None:  # type: ignore[no-untyped-def]
+def test_user_rules(app: Flask, users) -> None:
     import pytest
 
     from server.services.errors import Invalid

@@ -11,7 +11,7 @@ from checklists import CHECKLISTS_DIR, load_all
 from server.services import checklists as checklist_store
 
 
-def test_list_has_every_checklist(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_list_has_every_checklist(client, headers) -> None:
     response = client.get("/api/v1/checklists", headers=headers["inspector"])
     assert response.status_code == 200
     listed = {c["id"]: c for c in response.get_json()}
@@ -23,7 +23,7 @@ def test_list_has_every_checklist(client, headers) -> None:  # type: ignore[no-u
         assert summary["title"]["zh"] and summary["title"]["en"]
 
 
-def test_checklist_carries_items_with_basis_and_sources(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_checklist_carries_items_with_basis_and_sources(client, headers) -> None:
     body = client.get(
         "/api/v1/checklists/construction-dust", headers=headers["inspector"]
     ).get_json()
@@ -44,7 +44,7 @@ def test_checklist_carries_items_with_basis_and_sources(client, headers) -> None
     assert "并政发〔2018〕40号" in numbers
 
 
-def test_etag_gives_304(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_etag_gives_304(client, headers) -> None:
     path = "/api/v1/checklists/coal-and-boilers"
     first = client.get(path, headers=headers["inspector"])
     etag = first.headers["ETag"]
@@ -63,7 +63,7 @@ def test_etag_gives_304(client, headers) -> None:  # type: ignore[no-untyped-def
     )
 
 
-def test_unknown_checklist_or_version_is_404(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_checklist_or_version_is_404(client, headers) -> None:
     assert client.get("/api/v1/checklists/nope", headers=headers["inspector"]).status_code == 404
     response = client.get(
         "/api/v1/checklists/coal-and-boilers?version=ffffffffffffffff", headers=headers["inspector"]
@@ -74,7 +74,7 @@ def test_unknown_checklist_or_version_is_404(client, headers) -> None:  # type: 
 
 def test_a_changed_file_is_a_new_version_and_the_old_one_stays(
     client, headers, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     old = load_all()["coal-and-boilers"].version
     directory = tmp_path / "rules"
     shutil.copytree(CHECKLISTS_DIR, directory, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
@@ -95,3 +95,15 @@ def test_a_changed_file_is_a_new_version_and_the_old_one_stays(
         f"/api/v1/checklists/coal-and-boilers?version={old}", headers=headers["inspector"]
     )
     assert kept.status_code == 200 and kept.get_json()["version"] == old
+
+
+def test_served_content_hashes_to_its_version(client, headers) -> None:
+    """Devices check this: what they receive is exactly the version they pin."""
+    from checklists import content_version
+
+    for checklist_id in load_all():
+        body = client.get(f"/api/v1/checklists/{checklist_id}", headers=headers["inspector"])
+        content = body.get_json()
+        version = content.pop("version")
+        content.pop("sources")
+        assert content_version(content) == version, checklist_id

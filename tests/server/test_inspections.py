@@ -19,7 +19,7 @@ OTHER_PHOTO = "cd" * 32
 
 
 @pytest.fixture
-def coal_body(client: FlaskClient, headers, registry) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def coal_body(client: FlaskClient, headers, registry) -> dict[str, Any]:
     """A boiler-house inspection in Shuozhou with an ash content and a boiler over the limits."""
     version = current_version(client, headers["inspector"], "coal-and-boilers")
     site = registry["sites"]["SZ-boiler_house"]
@@ -41,7 +41,7 @@ def put(client: FlaskClient, headers: dict[str, str], inspection_id: str, body: 
     return client.put(f"/api/v1/inspections/{inspection_id}", json=body, headers=headers)
 
 
-def test_new_inspection_is_201_with_server_verdicts(client, headers, coal_body) -> None:  # type: ignore[no-untyped-def]
+def test_new_inspection_is_201_with_server_verdicts(client, headers, coal_body) -> None:
     inspection_id = new_id()
     response = put(client, headers["inspector"], inspection_id, coal_body)
     assert response.status_code == 201, response.get_json()
@@ -60,7 +60,7 @@ def test_new_inspection_is_201_with_server_verdicts(client, headers, coal_body) 
     assert sorted(body["missing_photos"]) == sorted([PHOTO, OTHER_PHOTO])
 
 
-def test_the_city_decides_the_limit(client, headers, registry, coal_body) -> None:  # type: ignore[no-untyped-def]
+def test_the_city_decides_the_limit(client, headers, registry, coal_body) -> None:
     # The same 36 t/h boiler: compliant in Changzhi (below 35 is phased out), and in
     # Shuozhou too, whose 2024 plan phases out 35 t/h and below.
     body = copy.deepcopy(coal_body)
@@ -76,7 +76,7 @@ def test_the_city_decides_the_limit(client, headers, registry, coal_body) -> Non
     assert [f["item"] for f in shuozhou["findings"]] == ["CB-10"]
 
 
-def test_replaying_the_same_inspection_ten_times_stores_one(client, headers, coal_body) -> None:  # type: ignore[no-untyped-def]
+def test_replaying_the_same_inspection_ten_times_stores_one(client, headers, coal_body) -> None:
     inspection_id = new_id()
     statuses = [
         put(client, headers["inspector"], inspection_id, coal_body).status_code for _ in range(10)
@@ -90,7 +90,7 @@ def test_replaying_the_same_inspection_ten_times_stores_one(client, headers, coa
 
 def test_identical_resend_with_other_time_notation_is_still_identical(
     client, headers, coal_body
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     inspection_id = new_id()
     assert put(client, headers["inspector"], inspection_id, coal_body).status_code == 201
     same = copy.deepcopy(coal_body)
@@ -98,7 +98,7 @@ def test_identical_resend_with_other_time_notation_is_still_identical(
     assert put(client, headers["inspector"], inspection_id, same).status_code == 200
 
 
-def test_different_body_under_a_submitted_id_is_409(client, headers, coal_body) -> None:  # type: ignore[no-untyped-def]
+def test_different_body_under_a_submitted_id_is_409(client, headers, coal_body) -> None:
     inspection_id = new_id()
     assert put(client, headers["inspector"], inspection_id, coal_body).status_code == 201
     changed = copy.deepcopy(coal_body)
@@ -112,7 +112,7 @@ def test_different_body_under_a_submitted_id_is_409(client, headers, coal_body) 
     assert stored.get_json()["answers"][1]["value"] == 18.5
 
 
-def test_another_inspector_cannot_take_an_id(client, headers, coal_body) -> None:  # type: ignore[no-untyped-def]
+def test_another_inspector_cannot_take_an_id(client, headers, coal_body) -> None:
     inspection_id = new_id()
     assert put(client, headers["inspector"], inspection_id, coal_body).status_code == 201
     response = put(client, headers["inspector2"], inspection_id, coal_body)
@@ -126,13 +126,13 @@ def error_fields(response: Any) -> dict:
     return errors.get("json", errors)
 
 
-def test_unknown_item_is_422(client, headers, coal_body) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_item_is_422(client, headers, coal_body) -> None:
     coal_body["answers"].append({"item": "CB-99", "value": "compliant", "photos": []})
     errors = error_fields(put(client, headers["inspector"], new_id(), coal_body))
     assert "unknown item" in errors["answers"]["5"]["item"][0]
 
 
-def test_wrong_value_type_is_422(client, headers, coal_body) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_value_type_is_422(client, headers, coal_body) -> None:
     coal_body["answers"][1]["value"] = "eighteen"
     coal_body["answers"][0]["value"] = "maybe"
     errors = error_fields(put(client, headers["inspector"], new_id(), coal_body))
@@ -140,31 +140,31 @@ def test_wrong_value_type_is_422(client, headers, coal_body) -> None:  # type: i
     assert "must be one of" in errors["answers"]["0"]["value"][0]
 
 
-def test_unknown_site_is_422(client, headers, coal_body) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_site_is_422(client, headers, coal_body) -> None:
     coal_body["site_id"] = 999_999
     errors = error_fields(put(client, headers["inspector"], new_id(), coal_body))
     assert "unknown site" in errors["site_id"][0]
 
 
-def test_unknown_checklist_version_is_422(client, headers, coal_body) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_checklist_version_is_422(client, headers, coal_body) -> None:
     coal_body["checklist_version"] = "0000000000000000"
     errors = error_fields(put(client, headers["inspector"], new_id(), coal_body))
     assert "no version" in errors["checklist_version"][0]
 
 
-def test_checklist_must_fit_the_site_kind(client, headers, registry, coal_body) -> None:  # type: ignore[no-untyped-def]
+def test_checklist_must_fit_the_site_kind(client, headers, registry, coal_body) -> None:
     coal_body["site_id"] = registry["sites"]["SZ-construction"].id
     errors = error_fields(put(client, headers["inspector"], new_id(), coal_body))
     assert "does not apply" in errors["checklist_id"][0]
 
 
-def test_failed_item_without_its_photo_is_422(client, headers, coal_body) -> None:  # type: ignore[no-untyped-def]
+def test_failed_item_without_its_photo_is_422(client, headers, coal_body) -> None:
     coal_body["answers"][1]["photos"] = []
     errors = error_fields(put(client, headers["inspector"], new_id(), coal_body))
     assert "photo evidence" in errors["answers"]["1"]["photos"][0]
 
 
-def test_always_evidence_needs_a_photo_even_when_compliant(client, headers, registry) -> None:  # type: ignore[no-untyped-def]
+def test_always_evidence_needs_a_photo_even_when_compliant(client, headers, registry) -> None:
     version = current_version(client, headers["inspector"], "shutdown-verification")
     site = registry["sites"]["SZ-closed_enterprise"]
     body = inspection_body(
@@ -196,20 +196,20 @@ def test_always_evidence_needs_a_photo_even_when_compliant(client, headers, regi
 )
 def test_malformed_bodies_are_422_with_field_errors(
     client, headers, coal_body, mutate, field
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     mutate(coal_body)
     errors = error_fields(put(client, headers["inspector"], new_id(), coal_body))
     assert field in errors
     assert db.session.query(Inspection).count() == 0
 
 
-def test_finish_before_start_is_422(client, headers, coal_body) -> None:  # type: ignore[no-untyped-def]
+def test_finish_before_start_is_422(client, headers, coal_body) -> None:
     coal_body["finished_at"] = "2026-11-19T00:00:00+00:00"
     errors = error_fields(put(client, headers["inspector"], new_id(), coal_body))
     assert "finished_at" in errors
 
 
-def test_malformed_json_is_a_4xx_json_error(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_json_is_a_4xx_json_error(client, headers) -> None:
     response = client.put(
         f"/api/v1/inspections/{new_id()}",
         data="{not json",
@@ -220,7 +220,7 @@ def test_malformed_json_is_a_4xx_json_error(client, headers) -> None:  # type: i
     assert response.get_json()["code"] == response.status_code
 
 
-def test_invalid_uuid_in_path_is_404(client, headers, coal_body) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_uuid_in_path_is_404(client, headers, coal_body) -> None:
     response = client.put(
         "/api/v1/inspections/not-a-uuid", json=coal_body, headers=headers["inspector"]
     )
@@ -228,12 +228,12 @@ def test_invalid_uuid_in_path_is_404(client, headers, coal_body) -> None:  # typ
     assert response.get_json()["code"] == 404
 
 
-def test_only_inspectors_submit(client, headers, coal_body) -> None:  # type: ignore[no-untyped-def]
+def test_only_inspectors_submit(client, headers, coal_body) -> None:
     for role in ("supervisor", "admin", "enterprise"):
         assert put(client, headers[role], new_id(), coal_body).status_code == 403
 
 
-def test_who_may_read_an_inspection(client, headers, coal_body) -> None:  # type: ignore[no-untyped-def]
+def test_who_may_read_an_inspection(client, headers, coal_body) -> None:
     inspection_id = new_id()
     put(client, headers["inspector"], inspection_id, coal_body)
     path = f"/api/v1/inspections/{inspection_id}"
@@ -248,7 +248,7 @@ def test_who_may_read_an_inspection(client, headers, coal_body) -> None:  # type
     )
 
 
-def test_missing_photos_shrink_as_photos_arrive(client, headers, coal_body) -> None:  # type: ignore[no-untyped-def]
+def test_missing_photos_shrink_as_photos_arrive(client, headers, coal_body) -> None:
     from tests.helpers import PHOTOS, sha256
 
     data = (PHOTOS / "no_exif.jpg").read_bytes()

@@ -26,7 +26,7 @@ def scratch_postgres(database_url: str) -> str:
     return psycopg.conninfo.make_conninfo(database_url, dbname=name)
 
 
-def fresh_app(engine_name: str, database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def fresh_app(engine_name: str, database_url: str, tmp_path: Path):
     if engine_name == "postgresql":
         info = psycopg.conninfo.conninfo_to_dict(scratch_postgres(database_url))
         url = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def test_spec_lists_the_sync_api(client) -> None:  # type: ignore[no-untyped-def]
+def test_spec_lists_the_sync_api(client) -> None:
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200
     spec = response.get_json()
@@ -28,7 +28,7 @@ def test_spec_lists_the_sync_api(client) -> None:  # type: ignore[no-untyped-def
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
-def test_every_flask_route_under_api_v1_is_in_the_spec(app, client) -> None:  # type: ignore[no-untyped-def]
+def test_every_flask_route_under_api_v1_is_in_the_spec(app, client) -> None:
     spec_paths = set(client.get("/api/v1/openapi.json").get_json()["paths"])
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/") and rule.rule != "/api/v1/openapi.json":
@@ -41,7 +41,7 @@ def test_every_flask_route_under_api_v1_is_in_the_spec(app, client) -> None:  # 
             assert templated in spec_paths, rule.rule
 
 
-def test_docs_page_and_its_scripts_are_served_locally(client) -> None:  # type: ignore[no-untyped-def]
+def test_docs_page_and_its_scripts_are_served_locally(client) -> None:
     page = client.get("/api/docs")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -50,13 +50,13 @@ def test_docs_page_and_its_scripts_are_served_locally(client) -> None:  # type: 
     assert script.status_code == 200 and len(script.data) > 100_000
 
 
-def test_healthz(client) -> None:  # type: ignore[no-untyped-def]
+def test_healthz(client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": "ok", "photos": "ok"}
 
 
-def test_unknown_api_route_is_json_404(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_api_route_is_json_404(client, headers) -> None:
     response = client.get("/api/v1/nothing-here", headers=headers["admin"])
     assert response.status_code == 404
     assert response.get_json()["code"] == 404

@@ -24,7 +24,7 @@ def png_bytes(size: tuple[int, int] = (64, 48)) -> bytes:
     return buffer.getvalue()
 
 
-def upload(client: FlaskClient, headers: dict[str, str], data: bytes, name: str | None = None):  # type: ignore[no-untyped-def]
+def upload(client: FlaskClient, headers: dict[str, str], data: bytes, name: str | None = None):
     return client.put(
         f"/api/v1/photos/{name or sha256(data)}",
         data=data,
@@ -33,7 +33,7 @@ def upload(client: FlaskClient, headers: dict[str, str], data: bytes, name: str 
     )
 
 
-def test_ask_upload_ask_again(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_ask_upload_ask_again(client, headers) -> None:
     name = sha256(GPS_PHOTO)
     path = f"/api/v1/photos/{name}"
     assert client.head(path, headers=headers["inspector"]).status_code == 404
@@ -49,7 +49,7 @@ def test_ask_upload_ask_again(client, headers) -> None:  # type: ignore[no-untyp
     assert photo_store().get(name) == GPS_PHOTO
 
 
-def test_capture_time_and_gps_are_read_from_exif(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_capture_time_and_gps_are_read_from_exif(client, headers) -> None:
     body = upload(client, headers["inspector"], GPS_PHOTO).get_json()
     assert body["width"] == 640 and body["height"] == 480
     assert body["lat"] == pytest.approx(43.4674, abs=1e-3)
@@ -59,13 +59,13 @@ def test_capture_time_and_gps_are_read_from_exif(client, headers) -> None:  # ty
     assert taken == datetime(2008, 10, 22, 8, 28, 39, tzinfo=UTC)
 
 
-def test_png_is_accepted(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_png_is_accepted(client, headers) -> None:
     response = upload(client, headers["inspector"], png_bytes())
     assert response.status_code == 201
     assert response.get_json()["content_type"] == "image/png"
 
 
-def test_bytes_that_do_not_match_the_name_are_400(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_bytes_that_do_not_match_the_name_are_400(client, headers) -> None:
     response = upload(client, headers["inspector"], GPS_PHOTO, name="0" * 64)
     assert response.status_code == 400
     assert "do not hash" in response.get_json()["message"]
@@ -73,7 +73,7 @@ def test_bytes_that_do_not_match_the_name_are_400(client, headers) -> None:  # t
     assert not photo_store().exists("0" * 64)
 
 
-def test_name_must_be_a_sha256(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_name_must_be_a_sha256(client, headers) -> None:
     response = upload(client, headers["inspector"], GPS_PHOTO, name="../../etc/passwd")
     assert response.status_code in (400, 404)
     response = upload(client, headers["inspector"], GPS_PHOTO, name="A" * 64)
@@ -89,7 +89,7 @@ def test_name_must_be_a_sha256(client, headers) -> None:  # type: ignore[no-unty
         pytest.param(b'<svg xmlns="http://www.w3.org/2000/svg"></svg>', 415, id="svg"),
     ],
 )
-def test_not_a_readable_jpeg_or_png_is_415(client, headers, data, expected) -> None:  # type: ignore[no-untyped-def]
+def test_not_a_readable_jpeg_or_png_is_415(client, headers, data, expected) -> None:
     response = upload(client, headers["inspector"], data)
     assert response.status_code == expected, response.get_json()
     assert response.get_json()["code"] == expected
@@ -97,7 +97,7 @@ def test_not_a_readable_jpeg_or_png_is_415(client, headers, data, expected) -> N
     assert list(photo_store().iter_hashes()) == []
 
 
-def test_gif_is_415_even_when_valid(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_gif_is_415_even_when_valid(client, headers) -> None:
     buffer = io.BytesIO()
     Image.new("RGB", (10, 10)).save(buffer, format="GIF")
     response = upload(client, headers["inspector"], buffer.getvalue())
@@ -105,7 +105,7 @@ def test_gif_is_415_even_when_valid(client, headers) -> None:  # type: ignore[no
     assert "GIF" in response.get_json()["message"]
 
 
-def test_decompression_bomb_is_413(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_decompression_bomb_is_413(client, headers) -> None:
     bomb = png_bytes((10_000, 10_000))  # 100 megapixels of one colour: a tiny file
     assert len(bomb) < 1_000_000
     response = upload(client, headers["inspector"], bomb)
@@ -113,7 +113,7 @@ def test_decompression_bomb_is_413(client, headers) -> None:  # type: ignore[no-
     assert db.session.query(Photo).count() == 0
 
 
-def test_over_the_size_limit_is_413(app: Flask, client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_over_the_size_limit_is_413(app: Flask, client, headers) -> None:
     limit = app.config["MAX_PHOTO_BYTES"]
     app.config["MAX_PHOTO_BYTES"] = 10_000
     try:
@@ -125,17 +125,17 @@ def test_over_the_size_limit_is_413(app: Flask, client, headers) -> None:  # typ
     assert db.session.query(Photo).count() == 0
 
 
-def test_empty_upload_is_400(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_empty_upload_is_400(client, headers) -> None:
     response = upload(client, headers["inspector"], b"")
     assert response.status_code == 400
 
 
-def test_only_inspectors_upload(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_only_inspectors_upload(client, headers) -> None:
     assert upload(client, headers["supervisor"], GPS_PHOTO).status_code == 403
     assert upload(client, headers["enterprise"], GPS_PHOTO).status_code == 403
 
 
-def patch_chunk(client, headers, name, offset, length, chunk):  # type: ignore[no-untyped-def]
+def patch_chunk(client, headers, name, offset, length, chunk):
     return client.patch(
         f"/api/v1/photos/{name}",
         data=chunk,
@@ -144,7 +144,7 @@ def patch_chunk(client, headers, name, offset, length, chunk):  # type: ignore[n
     )
 
 
-def test_resumable_upload_continues_from_the_byte_the_server_holds(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_resumable_upload_continues_from_the_byte_the_server_holds(client, headers) -> None:
     name, total = sha256(GPS_PHOTO), len(GPS_PHOTO)
     path = f"/api/v1/photos/{name}"
     assert client.head(path, headers=headers["inspector"]).headers["Upload-Offset"] == "0"
@@ -166,7 +166,7 @@ def test_resumable_upload_continues_from_the_byte_the_server_holds(client, heade
     assert late.status_code == 201
 
 
-def test_resumable_upload_is_verified_when_complete(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_resumable_upload_is_verified_when_complete(client, headers) -> None:
     bogus = b"not an image " * 1000
     name = sha256(GPS_PHOTO)  # claims to be the photo, sends other bytes
     response = patch_chunk(client, headers["inspector"], name, 0, len(bogus), bogus)
@@ -186,14 +186,14 @@ def test_resumable_upload_is_verified_when_complete(client, headers) -> None:  #
         pytest.param(0, 10**9, b"x", 413, id="declared-too-large"),
     ],
 )
-def test_bad_chunks_are_refused(client, headers, offset, length, chunk, status) -> None:  # type: ignore[no-untyped-def]
+def test_bad_chunks_are_refused(client, headers, offset, length, chunk, status) -> None:
     name = sha256(GPS_PHOTO)
     response = patch_chunk(client, headers["inspector"], name, offset, length, chunk)
     assert response.status_code == status
     assert photo_store().partial_size(name) == 0
 
 
-def test_chunk_without_headers_is_400(client, headers) -> None:  # type: ignore[no-untyped-def]
+def test_chunk_without_headers_is_400(client, headers) -> None:
     response = client.patch(
         f"/api/v1/photos/{sha256(GPS_PHOTO)}", data=b"abc", headers=headers["inspector"]
     )

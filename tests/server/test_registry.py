@@ -21,7 +21,7 @@ def test_credit_code_check_digit() -> None:
     assert credit_code_problem(make_credit_code("91140600MA0AB1234")) is None
 
 
-def test_sites_feed_pages_with_a_cursor(client, headers, registry) -> None:  # type: ignore[no-untyped-def]
+def test_sites_feed_pages_with_a_cursor(client, headers, registry) -> None:
     first = client.get("/api/v1/sites?limit=5", headers=headers["inspector"]).get_json()
     assert len(first["items"]) == 5 and first["has_more"] is True
     second = client.get(
@@ -47,7 +47,7 @@ def test_sites_feed_pages_with_a_cursor(client, headers, registry) -> None:  # t
     assert nothing["items"] == [] and nothing["cursor"] == second["cursor"]
 
 
-def test_a_changed_site_comes_again_after_the_cursor(client, headers, registry) -> None:  # type: ignore[no-untyped-def]
+def test_a_changed_site_comes_again_after_the_cursor(client, headers, registry) -> None:
     everything = client.get("/api/v1/sites", headers=headers["inspector"]).get_json()
     site = registry["sites"]["SZ-construction"]
     save_site(
@@ -70,7 +70,7 @@ def test_a_changed_site_comes_again_after_the_cursor(client, headers, registry) 
     assert [s["name"] for s in changes["items"]] == ["改名后的工地"]
 
 
-def test_saving_an_unchanged_site_does_not_move_the_cursor(client, headers, registry) -> None:  # type: ignore[no-untyped-def]
+def test_saving_an_unchanged_site_does_not_move_the_cursor(client, headers, registry) -> None:
     everything = client.get("/api/v1/sites", headers=headers["inspector"]).get_json()
     site = registry["sites"]["SZ-construction"]
     save_site(
@@ -93,14 +93,14 @@ def test_saving_an_unchanged_site_does_not_move_the_cursor(client, headers, regi
     assert changes["items"] == []
 
 
-def test_bad_cursor_is_400(client, headers, registry) -> None:  # type: ignore[no-untyped-def]
+def test_bad_cursor_is_400(client, headers, registry) -> None:
     response = client.get("/api/v1/sites?since=abc", headers=headers["inspector"])
     assert response.status_code == 400
     assert "cursor" in response.get_json()["message"]
     assert client.get("/api/v1/sites?limit=0", headers=headers["inspector"]).status_code == 422
 
 
-def test_city_limited_user_sees_only_that_city(app, client, headers, users, registry) -> None:  # type: ignore[no-untyped-def]
+def test_city_limited_user_sees_only_that_city(app, client, headers, users, registry) -> None:
     users["inspector"].city = "长治"
     db.session.commit()
     items = client.get("/api/v1/sites", headers=headers["inspector"]).get_json()["items"]
@@ -109,7 +109,7 @@ def test_city_limited_user_sees_only_that_city(app, client, headers, users, regi
     assert client.get(f"/api/v1/sites/{other.id}", headers=headers["inspector"]).status_code == 404
 
 
-def test_label_png_resolves_the_site(app, client, headers, registry) -> None:  # type: ignore[no-untyped-def]
+def test_label_png_resolves_the_site(app, client, headers, registry) -> None:
     site = registry["sites"]["CZ-construction"]
     response = client.get(f"/api/v1/sites/{site.id}/label.png", headers=headers["inspector"])
     assert response.status_code == 200 and response.mimetype == "image/png"
@@ -126,7 +126,7 @@ def test_label_png_resolves_the_site(app, client, headers, registry) -> None:  #
     assert client.get("/api/v1/sites/by-qr/nope", headers=headers["inspector"]).status_code == 404
 
 
-def test_enterprises_for_supervisors_and_admins(client, headers, registry) -> None:  # type: ignore[no-untyped-def]
+def test_enterprises_for_supervisors_and_admins(client, headers, registry) -> None:
     listing = client.get("/api/v1/enterprises", headers=headers["supervisor"])
     assert listing.status_code == 200
     assert {e["name"] for e in listing.get_json()} == {

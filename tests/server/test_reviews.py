@@ -16,7 +16,7 @@ PHOTO = "ef" * 32
 
 
 @pytest.fixture
-def submitted(client: FlaskClient, headers, registry) -> tuple[str, dict[str, Any]]:  # type: ignore[no-untyped-def]
+def submitted(client: FlaskClient, headers, registry) -> tuple[str, dict[str, Any]]:
     version = current_version(client, headers["inspector"], "construction-dust")
     body = inspection_body(
         registry["sites"]["SZ-construction"].id,
@@ -46,7 +46,7 @@ def review(
     )
 
 
-def test_approve(client, headers, submitted) -> None:  # type: ignore[no-untyped-def]
+def test_approve(client, headers, submitted) -> None:
     inspection_id, _ = submitted
     response = review(client, headers["supervisor"], inspection_id, "approve")
     assert response.status_code == 200
@@ -55,7 +55,7 @@ def test_approve(client, headers, submitted) -> None:  # type: ignore[no-untyped
     assert again.status_code == 409 and "already reviewed" in again.get_json()["message"]
 
 
-def test_return_needs_a_comment_and_a_supervisor(client, headers, submitted) -> None:  # type: ignore[no-untyped-def]
+def test_return_needs_a_comment_and_a_supervisor(client, headers, submitted) -> None:
     inspection_id, _ = submitted
     response = review(client, headers["supervisor"], inspection_id, "return", "  ")
     assert response.status_code == 422 and "comment" in response.get_json()["errors"]
@@ -65,7 +65,7 @@ def test_return_needs_a_comment_and_a_supervisor(client, headers, submitted) -> 
     assert bad.status_code == 422
 
 
-def test_outcomes_feed_brings_the_decision_to_the_inspector(client, headers, submitted) -> None:  # type: ignore[no-untyped-def]
+def test_outcomes_feed_brings_the_decision_to_the_inspector(client, headers, submitted) -> None:
     inspection_id, _ = submitted
     empty = client.get("/api/v1/inspections/outcomes", headers=headers["inspector"]).get_json()
     assert empty["items"] == []
@@ -85,7 +85,7 @@ def test_outcomes_feed_brings_the_decision_to_the_inspector(client, headers, sub
     assert other["items"] == []
 
 
-def test_a_returned_inspection_is_revised_with_if_match(client, headers, submitted) -> None:  # type: ignore[no-untyped-def]
+def test_a_returned_inspection_is_revised_with_if_match(client, headers, submitted) -> None:
     inspection_id, body = submitted
     path = f"/api/v1/inspections/{inspection_id}"
     review(client, headers["supervisor"], inspection_id, "return", "CD-04 复核")
@@ -128,7 +128,7 @@ def test_a_returned_inspection_is_revised_with_if_match(client, headers, submitt
     assert late.status_code == 412
 
 
-def test_if_match_on_an_unknown_inspection_is_412(client, headers, submitted) -> None:  # type: ignore[no-untyped-def]
+def test_if_match_on_an_unknown_inspection_is_412(client, headers, submitted) -> None:
     _, body = submitted
     response = client.put(
         f"/api/v1/inspections/{new_id()}",
@@ -138,7 +138,7 @@ def test_if_match_on_an_unknown_inspection_is_412(client, headers, submitted) ->
     assert response.status_code == 412
 
 
-def test_a_revision_keeps_site_and_checklist(client, headers, registry, submitted) -> None:  # type: ignore[no-untyped-def]
+def test_a_revision_keeps_site_and_checklist(client, headers, registry, submitted) -> None:
     inspection_id, body = submitted
     review(client, headers["supervisor"], inspection_id, "return", "wrong site?")
     moved = copy.deepcopy(body)

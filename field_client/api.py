@@ -1,0 +1,199 @@
+"""The sync API as the device sees it: httpx with timeouts, tenacity retries with backoff.
+
+Connection errors, timeouts, 429 and 5xx are retried with exponential backoff and jitter,
+honouring Retry-After; any other 4xx is the server's considered answer and is shown to the
+user, never retried.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from tenacity import (
+    RetryCallState,
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from field_client.errors import FieldError, NotLoggedIn, ServerRefused
+
+T = TypeVar("T")
+CHUNK_BYTES = 256 * 1024
+RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+
+
+class Retryable(Exception):
+    """A transient server answer (429, 5xx), with the delay it asked for."""
+
+    def __init__(self, status: int, retry_after: float | None) -> None:
+        super().__init__(f"server answered {status}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return min(float(value), 60.0) if value else None
+    except ValueError:
+        return None
+
+
+def _transient(error: BaseException) -> bool:
+    return isinstance(error, httpx.TransportError | Retryable)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6
+    base: float = 0.5
+    cap: float = 20.0
+
+    @classmethod
+    def from_env(cls) -> RetryPolicy:
+        return cls(
+            attempts=int(os.environ.get("LANTIAN_FIELD_RETRY_ATTEMPTS", cls.attempts)),
+            base=float(os.environ.get("LANTIAN_FIELD_RETRY_BASE", cls.base)),
+            cap=float(os.environ.get("LANTIAN_FIELD_RETRY_CAP", cls.cap)),
+        )
+
+    def decorate(self, function: Callable[..., T]) -> Callable[..., T]:
+        jitter = wait_exponential_jitter(multiplier=self.base, max=self.cap, jitter=self.base)
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            if isinstance(error, Retryable) and error.retry_after is not None:
+                return error.retry_after
+            return jitter(state)
+
+        return retry(
+            retry=retry_if_exception(_transient),
+            wait=wait,
+            stop=stop_after_attempt(self.attempts),
+            reraise=True,
+        )(function)
+
+
+def _refuse(response: httpx.Response) -> None:
+    """Raise for a response the caller does not handle itself."""
+    if response.status_code in RETRYABLE_STATUS:
+        raise Retryable(response.status_code, _retry_after(response))
+    if response.status_code == 401:
+        raise NotLoggedIn("登录已失效，请重新登录 / not logged in or token expired: run login")
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"message": response.text[:200]}
+        raise ServerRefused(response.status_code, body.get("message", ""), body.get("errors"))
+
+
+class SyncApi:
+    """One server and one token; every call is retried under the policy."""
+
+    def __init__(self, server: str, token: str | None, policy: RetryPolicy | None = None) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        timeout = httpx.Timeout(float(os.environ.get("LANTIAN_FIELD_TIMEOUT", "30")), connect=10)
+        self.http = httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=timeout)
+        self.policy = policy or RetryPolicy.from_env()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def call(
+        self, method: str, path: str, expect: tuple[int, ...] = (200,), **kwargs: Any
+    ) -> httpx.Response:
+        """One request, retried while transient; `expect` lists the statuses the caller handles."""
+
+        def attempt() -> httpx.Response:
+            response = self.http.request(method, path, **kwargs)
+            if response.status_code not in expect:
+                _refuse(response)
+            return response
+
+        return self._run(attempt)
+
+    def _run(self, attempt: Callable[[], T]) -> T:
+        """Run with retries; once they are spent, tell the user in words."""
+        try:
+            return self.policy.decorate(attempt)()
+        except httpx.TransportError as error:
+            raise FieldError(
+                f"无法连接服务器 / cannot reach the server ({type(error).__name__}): {error}"
+            ) from error
+        except Retryable as error:
+            raise FieldError(f"服务器暂时不可用 / server unavailable ({error.status})") from error
+
+    # ---- the calls the client makes
+
+    def login(self, username: str, password: str) -> dict[str, Any]:
+        response = self.call(
+            "POST",
+            "/api/v1/auth/token",
+            json={"username": username, "password": password},
+            expect=(200, 401),
+        )
+        if response.status_code == 401:
+            raise FieldError("用户名或密码错误 / wrong username or password")
+        return response.json()
+
+    def get_json(
+        self, path: str, etag: str | None = None, params: dict[str, Any] | None = None
+    ) -> tuple[Any, str | None]:
+        """GET with If-None-Match; (None, etag) when not modified."""
+        headers = {"If-None-Match": etag} if etag else {}
+        response = self.call("GET", path, expect=(200, 304), headers=headers, params=params)
+        if response.status_code == 304:
+            return None, etag
+        return response.json(), response.headers.get("ETag")
+
+    def put_inspection(
+        self, uuid: str, body: dict[str, Any], if_match: str | None
+    ) -> dict[str, Any]:
+        headers = {"If-Match": f'"{if_match}"'} if if_match else {}
+        response = self.call(
+            "PUT", f"/api/v1/inspections/{uuid}", expect=(200, 201), json=body, headers=headers
+        )
+        return response.json()
+
+    def upload_photo(
+        self, sha256: str, data: bytes, progress: Callable[[int], None] | None = None
+    ) -> None:
+        """Send a photo the server lacks, resuming from the byte it holds after any break."""
+
+        def attempt() -> None:
+            probe = self.http.head(f"/api/v1/photos/{sha256}")
+            if probe.status_code == 200:
+                return
+            if probe.status_code != 404:
+                _refuse(probe)
+            offset = int(probe.headers.get("Upload-Offset", "0"))
+            while offset < len(data):
+                chunk = data[offset : offset + CHUNK_BYTES]
+                response = self.http.patch(
+                    f"/api/v1/photos/{sha256}",
+                    content=chunk,
+                    headers={
+                        "Upload-Offset": str(offset),
+                        "Upload-Length": str(len(data)),
+                        "Content-Type": "application/offset+octet-stream",
+                    },
+                )
+                if response.status_code == 409:  # the server holds a different amount
+                    offset = int(response.headers.get("Upload-Offset", "0"))
+                    continue
+                if response.status_code not in (201, 202):
+                    _refuse(response)
+                offset = int(response.headers.get("Upload-Offset", offset + len(chunk)))
+                if progress:
+                    progress(len(chunk))
+                if response.status_code == 201:
+                    return
+
+        self._run(attempt)

@@ -1,0 +1,315 @@
+"""Capturing an inspection offline: start it, answer items, attach photos, finish it.
+
+The verdicts come from the same `checklists` package the server uses, so a number over
+its limit is 不符合 on the spot, exactly as the server will judge it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid as uuid_module
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import checklists as rules
+from field_client.errors import FieldError
+from field_client.photos import PhotoError, ProcessedPhoto, process_photo
+from field_client.store import EDITABLE, Store, now_iso
+
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".heic", ".heif"}
+CHECK_WORDS = {
+    "compliant": "compliant",
+    "符合": "compliant",
+    "c": "compliant",
+    "y": "compliant",
+    "non_compliant": "non_compliant",
+    "不符合": "non_compliant",
+    "n": "non_compliant",
+    "not_applicable": "not_applicable",
+    "不适用": "not_applicable",
+    "na": "not_applicable",
+}
+VERDICT_LABELS = {
+    rules.Verdict.COMPLIANT: "符合 / compliant",
+    rules.Verdict.NON_COMPLIANT: "不符合 / non-compliant",
+    rules.Verdict.NOT_APPLICABLE: "不适用 / not applicable",
+    rules.Verdict.UNANSWERED: "未作答 / unanswered",
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What judging an inspection's answers needs: its rules, city and local date."""
+
+    checklist: rules.Checklist
+    site: dict[str, Any]
+    on: date
+
+    @property
+    def city(self) -> str:
+        return self.site["city"]
+
+
+def context(store: Store, row: Any) -> Context:
+    started = datetime.fromisoformat(row["started_at"])
+    return Context(
+        checklist=store.checklist(row["checklist_id"], row["checklist_version"]),
+        site=store.site(row["site_id"]),
+        on=started.astimezone(LOCAL_ZONE).date(),
+    )
+
+
+def start(
+    store: Store,
+    site_id: int,
+    checklist_id: str,
+    location: tuple[float, float, float | None] | None = None,
+) -> str:
+    """A new draft inspection with an id made here and the checklist version pinned."""
+    site = store.site(site_id)
+    checklist = store.checklist(checklist_id)
+    if site["kind"] not in checklist.site_kinds:
+        raise FieldError(
+            f"检查表 {checklist_id} 不适用于 {site['kind']} 类场所 / checklist {checklist_id} "
+            f"does not apply to {site['kind']} sites ({', '.join(checklist.site_kinds)})"
+        )
+    inspection_id = str(uuid_module.uuid4())
+    lat, lon, accuracy = location if location else (None, None, None)
+    stamp = now_iso()
+    with store.transaction() as db:
+        db.execute(
+            "INSERT INTO inspections (uuid, site_id, checklist_id, checklist_version, state, "
+            "started_at, lat, lon, accuracy_m, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?)",
+            (
+                inspection_id,
+                site_id,
+                checklist.id,
+                checklist.version,
+                stamp,
+                lat,
+                lon,
+                accuracy,
+                stamp,
+                stamp,
+            ),
+        )
+    return inspection_id
+
+
+def editable(store: Store, uuid: str) -> Any:
+    row = store.inspection(uuid)
+    if row["state"] not in EDITABLE:
+        raise FieldError(
+            f"检查已完成（{row['state']}），不能修改 / the inspection is {row['state']} and "
+            "can no longer be changed"
+        )
+    return row
+
+
+def parse_value(item: rules.Item, raw: str) -> Any:
+    """Turn what the inspector typed into an answer value of the item's type."""
+    text = raw.strip()
+    if text.lower() in ("not_applicable", "不适用", "na", "n/a"):
+        return "not_applicable"
+    if item.answer_type is rules.AnswerType.CHECK:
+        if text.lower() not in CHECK_WORDS:
+            raise FieldError(
+                "请输入 符合/不符合/不适用 / enter compliant, non_compliant or not_applicable"
+            )
+        return CHECK_WORDS[text.lower()]
+    if item.answer_type is rules.AnswerType.NUMBER:
+        try:
+            value = float(text)
+        except ValueError:
+            raise FieldError(f"请输入数字（{item.unit}）/ enter a number in {item.unit}") from None
+        return int(value) if value.is_integer() and "." not in text else value
+    if item.answer_type is rules.AnswerType.CHOICE:
+        for option in item.options:
+            if text in (option.value, option.label.zh, option.label.en):
+                return option.value
+        allowed = ", ".join(f"{o.value} ({o.label.zh})" for o in item.options)
+        raise FieldError(f"可选值 / allowed values: {allowed}")
+    if not text:
+        raise FieldError("请输入文本 / enter some text")
+    return text
+
+
+def import_photo(store: Store, path: Path) -> ProcessedPhoto:
+    """Process a photo and keep it on the device, named by its hash."""
+    try:
+        processed = process_photo(path)
+    except PhotoError as error:
+        raise FieldError(str(error)) from None
+    store.write_photo_file(processed.sha256, processed.data)
+    return processed
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files as given, and the images inside any folder, in name order."""
+    expanded: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            expanded.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES))
+        else:
+            expanded.append(path)
+    return expanded
+
+
+def _record_photo(db: Any, processed: ProcessedPhoto, source: Path) -> None:
+    db.execute(
+        "INSERT INTO photos (sha256, original_sha256, size, width, height, taken_at, lat, lon, "
+        "source_name, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (sha256) DO NOTHING",
+        (
+            processed.sha256,
+            processed.original_sha256,
+            processed.size,
+            processed.width,
+            processed.height,
+            processed.taken_at.isoformat() if processed.taken_at else None,
+            processed.lat,
+            processed.lon,
+            source.name,
+            now_iso(),
+        ),
+    )
+
+
+def attach_photos(store: Store, uuid: str, item_code: str, paths: list[Path]) -> list[str]:
+    """Process photos and attach them to an item; all or nothing is recorded."""
+    row = editable(store, uuid)
+    if store.checklist(row["checklist_id"], row["checklist_version"]).item(item_code) is None:
+        raise FieldError(f"检查表中无此项 / no item {item_code} in this checklist")
+    files = expand_paths(paths)
+    if not files:
+        raise FieldError("没有找到照片 / no photos found")
+    processed = [(import_photo(store, path), path) for path in files]
+    with store.transaction() as db:
+        position = db.execute(
+            "SELECT COALESCE(MAX(position), -1) + 1 FROM answer_photos "
+            "WHERE inspection_uuid = ? AND item_code = ?",
+            (uuid, item_code),
+        ).fetchone()[0]
+        for offset, (photo, source) in enumerate(processed):
+            _record_photo(db, photo, source)
+            db.execute(
+                "INSERT INTO answer_photos (inspection_uuid, item_code, sha256, position) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (uuid, item_code, photo.sha256, position + offset),
+            )
+        db.execute("UPDATE inspections SET updated_at = ? WHERE uuid = ?", (now_iso(), uuid))
+    return [photo.sha256 for photo, _ in processed]
+
+
+def answer(
+    store: Store, uuid: str, item_code: str, raw_value: str, note: str | None = None
+) -> rules.Verdict:
+    """Record an answer and return its verdict, judged as the server will judge it."""
+    row = editable(store, uuid)
+    ctx = context(store, row)
+    item = ctx.checklist.item(item_code)
+    if item is None:
+        raise FieldError(f"检查表中无此项 / no item {item_code} in {ctx.checklist.id}")
+    value = parse_value(item, raw_value)
+    try:
+        verdict = rules.evaluate(item, value, ctx.city, ctx.on)
+    except rules.AnswerError as error:
+        raise FieldError(str(error)) from None
+    previous = store.answers(uuid).get(item_code)
+    with store.transaction() as db:
+        db.execute(
+            "INSERT INTO answers (inspection_uuid, item_code, value, note, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (inspection_uuid, item_code) DO UPDATE SET "
+            "value = excluded.value, note = excluded.note, updated_at = excluded.updated_at",
+            (
+                uuid,
+                item_code,
+                json.dumps(value, ensure_ascii=False),
+                note if note is not None else (previous[1] if previous else ""),
+                now_iso(),
+            ),
+        )
+        db.execute("UPDATE inspections SET updated_at = ? WHERE uuid = ?", (now_iso(), uuid))
+    return verdict
+
+
+def values(store: Store, uuid: str) -> dict[str, Any]:
+    return {code: value for code, (value, _) in store.answers(uuid).items()}
+
+
+def results(store: Store, uuid: str) -> tuple[Context, dict[str, rules.ItemResult]]:
+    row = store.inspection(uuid)
+    ctx = context(store, row)
+    return ctx, rules.evaluate_all(ctx.checklist, values(store, uuid), ctx.city, ctx.on)
+
+
+def missing(store: Store, uuid: str) -> list[rules.Missing]:
+    ctx = context(store, store.inspection(uuid))
+    return rules.missing_parts(
+        ctx.checklist, values(store, uuid), store.photos_of(uuid), ctx.city, ctx.on
+    )
+
+
+def finish(store: Store, uuid: str) -> None:
+    """Freeze a complete inspection and queue it for sync; refuse while anything is missing."""
+    row = editable(store, uuid)
+    gaps = missing(store, uuid)
+    if gaps:
+        lines = "\n".join(f"  {gap.code}: {gap.reason}" for gap in gaps)
+        raise FieldError(f"尚未完成 / not complete yet:\n{lines}")
+    lat, lon, accuracy = row["lat"], row["lon"], row["accuracy_m"]
+    if lat is None:
+        located = store.db.execute(
+            "SELECT p.lat, p.lon FROM photos p JOIN answer_photos a ON a.sha256 = p.sha256 "
+            "WHERE a.inspection_uuid = ? AND p.lat IS NOT NULL ORDER BY a.item_code, a.position "
+            "LIMIT 1",
+            (uuid,),
+        ).fetchone()
+        if located:
+            lat, lon, accuracy = located[0], located[1], None
+    stamp = now_iso()
+    with store.transaction() as db:
+        db.execute(
+            "UPDATE inspections SET state = 'queued', finished_at = ?, device_time = ?, "
+            "lat = ?, lon = ?, accuracy_m = ?, last_error = NULL, updated_at = ? WHERE uuid = ?",
+            (stamp, stamp, lat, lon, accuracy, stamp, uuid),
+        )
+
+
+def wire_body(store: Store, uuid: str) -> dict[str, Any]:
+    """The inspection in the sync API's wire shape; a frozen inspection always gives the same."""
+    row = store.inspection(uuid)
+    checklist = store.checklist(row["checklist_id"], row["checklist_version"])
+    answers = store.answers(uuid)
+    photos = store.photos_of(uuid)
+    location = None
+    if row["lat"] is not None:
+        location = {"lat": row["lat"], "lon": row["lon"], "accuracy_m": row["accuracy_m"]}
+    return {
+        "site_id": row["site_id"],
+        "checklist_id": row["checklist_id"],
+        "checklist_version": row["checklist_version"],
+        "started_at": row["started_at"],
+        "finished_at": row["finished_at"],
+        "device_time": row["device_time"],
+        "location": location,
+        "answers": [
+            {
+                "item": item.code,
+                "value": answers[item.code][0],
+                "note": answers[item.code][1],
+                "photos": photos.get(item.code, []),
+            }
+            for item in checklist.items
+            if item.code in answers
+        ],
+    }
+
+
+def utc(moment: str | None) -> datetime | None:
+    return datetime.fromisoformat(moment).astimezone(UTC) if moment else None

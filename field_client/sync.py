@@ -1,0 +1,194 @@
+"""Sync: push finished inspections and their photos exactly once, pull what changed.
+
+Like kinto.js, every local record carries its sync state and every feed a cursor; a cursor
+moves only in the same transaction as the data it covers, and an inspection is marked
+synced only after the server confirmed the inspection and every photo it cites. Interrupt
+it anywhere and run it again: the server's idempotent PUT and hash-named photos make the
+repeat harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from field_client.api import SyncApi
+from field_client.capture import wire_body
+from field_client.errors import FieldError, ServerRefused
+from field_client.store import OUTBOX, Store, now_iso
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class PullReport:
+    checklists_updated: list[str] = field(default_factory=list)
+    sites_changed: int = 0
+    returned: list[str] = field(default_factory=list)
+    approved: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PushReport:
+    synced: list[str] = field(default_factory=list)
+    photos_sent: int = 0
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def pull_checklists(store: Store, api: SyncApi) -> list[str]:
+    """New checklist versions, fetched with If-None-Match so unchanged ones cost a 304."""
+    listing, _ = api.get_json("/api/v1/checklists")
+    known = store.checklist_etags()
+    updated = []
+    for summary in listing:
+        have = known.get(summary["id"])
+        if have and have[0] == summary["version"]:
+            continue
+        content, etag = api.get_json(
+            f"/api/v1/checklists/{summary['id']}", etag=have[1] if have else None
+        )
+        if content is None:
+            continue
+        store.save_checklist(content, etag)
+        updated.append(summary["id"])
+    return updated
+
+
+def pull_sites(store: Store, api: SyncApi) -> int:
+    """Sites changed since the stored cursor, one page per transaction."""
+    changed = 0
+    while True:
+        page, _ = api.get_json("/api/v1/sites", params={"since": store.meta("sites_cursor", "")})
+        store.save_sites(page["items"], page["cursor"])
+        changed += len(page["items"])
+        if not page["has_more"]:
+            return changed
+
+
+def pull_outcomes(store: Store, api: SyncApi, report: PullReport) -> None:
+    """Review decisions: a returned inspection becomes editable again, with the comment."""
+    while True:
+        page, _ = api.get_json(
+            "/api/v1/inspections/outcomes", params={"since": store.meta("outcomes_cursor", "")}
+        )
+        with store.transaction() as db:
+            for outcome in page["items"]:
+                row = db.execute(
+                    "SELECT state, server_etag FROM inspections WHERE uuid = ?", (outcome["uuid"],)
+                ).fetchone()
+                if row is None:
+                    continue  # made on another device
+                if outcome["status"] == "returned" and row["state"] == "synced":
+                    db.execute(
+                        "UPDATE inspections SET state = 'returned', revising = ?, "
+                        "server_etag = ?, review_status = 'returned', review_comment = ?, "
+                        "updated_at = ? WHERE uuid = ?",
+                        (
+                            outcome["etag"],
+                            outcome["etag"],
+                            outcome["comment"],
+                            now_iso(),
+                            outcome["uuid"],
+                        ),
+                    )
+                    report.returned.append(outcome["uuid"])
+                elif outcome["status"] == "approved":
+                    db.execute(
+                        "UPDATE inspections SET review_status = 'approved', review_comment = ?, "
+                        "updated_at = ? WHERE uuid = ?",
+                        (outcome["comment"], now_iso(), outcome["uuid"]),
+                    )
+                    report.approved.append(outcome["uuid"])
+            store.set_meta("outcomes_cursor", page["cursor"], db)
+        if not page["has_more"]:
+            return
+
+
+def pull(store: Store, api: SyncApi) -> PullReport:
+    report = PullReport()
+    report.checklists_updated = pull_checklists(store, api)
+    report.sites_changed = pull_sites(store, api)
+    pull_outcomes(store, api, report)
+    return report
+
+
+def _send_photos(store: Store, api: SyncApi, hashes: list[str], progress: Progress | None) -> int:
+    sent = 0
+    for sha in hashes:
+        row = store.photo(sha)
+        if row is not None and row["uploaded"]:
+            continue
+        path = store.photo_path(sha)
+        if not path.is_file():
+            raise FieldError(f"照片文件丢失 / photo file missing on this device: {path}")
+        data = path.read_bytes()
+        api.upload_photo(sha, data, (lambda n: progress("bytes", n)) if progress else None)
+        store.mark_uploaded(sha)
+        sent += 1
+    return sent
+
+
+def push_one(store: Store, api: SyncApi, uuid: str, progress: Progress | None = None) -> int:
+    """Send one queued inspection and its photos; mark it synced once the server has all."""
+    with store.transaction() as db:
+        db.execute("UPDATE inspections SET state = 'uploading' WHERE uuid = ?", (uuid,))
+    body = wire_body(store, uuid)
+    hashes = list(dict.fromkeys(sha for answer in body["answers"] for sha in answer["photos"]))
+    sent = _send_photos(store, api, hashes, progress)
+    row = store.inspection(uuid)
+    stored = api.put_inspection(uuid, body, row["revising"])
+    if stored["missing_photos"]:
+        # The server lacks a photo we thought it had: send those again, then confirm.
+        with store.transaction() as db:
+            marks = ",".join("?" * len(stored["missing_photos"]))
+            db.execute(
+                f"UPDATE photos SET uploaded = 0 WHERE sha256 IN ({marks})",
+                stored["missing_photos"],
+            )
+        sent += _send_photos(store, api, stored["missing_photos"], progress)
+        stored = api.put_inspection(uuid, body, row["revising"])
+        if stored["missing_photos"]:
+            raise FieldError(f"服务器仍缺照片 / the server still lacks photos of {uuid}")
+    with store.transaction() as db:
+        db.execute(
+            "UPDATE inspections SET state = 'synced', server_etag = ?, revising = NULL, "
+            "last_error = NULL, synced_at = ?, updated_at = ? WHERE uuid = ?",
+            (stored["etag"], now_iso(), now_iso(), uuid),
+        )
+    return sent
+
+
+def push(store: Store, api: SyncApi, progress: Progress | None = None) -> PushReport:
+    """Every inspection in the outbox; one the server refuses stays queued with the reason."""
+    report = PushReport()
+    for row in store.inspections(OUTBOX):
+        uuid = row["uuid"]
+        try:
+            report.photos_sent += push_one(store, api, uuid, progress)
+        except ServerRefused as refused:
+            detail = f"{refused} {refused.errors or ''}".strip()
+            with store.transaction() as db:
+                db.execute(
+                    "UPDATE inspections SET state = 'queued', last_error = ? WHERE uuid = ?",
+                    (detail, uuid),
+                )
+            report.refused[uuid] = detail
+            continue
+        report.synced.append(uuid)
+        if progress:
+            progress("inspection", 1)
+    return report
+
+
+def outbox_size(store: Store) -> dict[str, Any]:
+    """What still waits to go: inspections and the bytes of their unconfirmed photos."""
+    pending = store.pending_photos()
+    size = sum(
+        store.photo_path(sha).stat().st_size for sha in pending if store.photo_path(sha).is_file()
+    )
+    return {
+        "inspections": len(store.inspections(OUTBOX)),
+        "photos": len(pending),
+        "photo_bytes": size,
+    }

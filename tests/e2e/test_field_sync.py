@@ -1,0 +1,234 @@
+"""The real field client against the real server: offline capture, exactly-once sync,
+kills at any moment, a connection that keeps breaking, and bad photos."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from server.extensions import db
+from server.models import AnswerPhoto, Finding, Inspection, InspectionRevision, Photo
+from server.storage import LocalPhotoStore
+from tests.e2e.conftest import Field, ServerProcess
+from tests.e2e.field_helpers import boiler_inspection, camera_photo, login, sha256_file
+from tests.helpers import PASSWORD
+
+
+def server_counts() -> tuple[int, int, int]:
+    db.session.expire_all()
+    return (
+        db.session.query(Inspection).count(),
+        db.session.query(InspectionRevision).count(),
+        db.session.query(Photo).count(),
+    )
+
+
+def assert_server_has(server: ServerProcess, field: Field, uuids: list[str]) -> None:
+    """Exactly these inspections, once each, and every photo they cite, bytes intact."""
+    db.session.expire_all()
+    stored = {str(row.uuid) for row in db.session.query(Inspection)}
+    assert stored == set(uuids)
+    assert db.session.query(InspectionRevision).count() == len(uuids)
+    cited = {link.photo_sha256 for link in db.session.query(AnswerPhoto)}
+    store = LocalPhotoStore(Path(server.env["LANTIAN_DATA_DIR"]) / "photos")
+    for sha in cited:
+        assert store.exists(sha), sha
+        assert sha256_bytes(store.get(sha)) == sha
+        local = field.home / "photos" / sha[:2] / f"{sha}.jpg"
+        assert sha256_file(local) == sha
+    assert {photo.sha256 for photo in db.session.query(Photo)} >= cited
+
+
+def sha256_bytes(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def ready(server_process: ServerProcess, field: Field, users, registry):
+    """A logged-in field client with checklists and sites pulled, then the server stopped."""
+    server_process.start()
+    login(field, server_process.url)
+    pulled = field.json("pull")
+    assert "coal-and-boilers" in pulled["checklists_updated"] and pulled["sites_changed"] == 8
+    server_process.stop()
+    return registry["sites"]["SZ-boiler_house"].id
+
+
+def test_offline_capture_then_sync_exactly_once(ready, server_process, field, tmp_path) -> None:
+    uuids = [boiler_inspection(field, ready, tmp_path, seed) for seed in range(3)]
+    status = field.json("status")
+    assert status["counts"]["queued"] == 3 and status["outbox"]["photos"] == 9
+    failed = field.run("sync", expect=None)  # the server is down
+    assert failed.returncode != 0 and "cannot reach" in failed.stderr
+    assert (
+        field.json("status")["counts"]["queued"] + field.json("status")["counts"]["uploading"] == 3
+    )
+
+    server_process.start()
+    report = field.json("sync")
+    assert sorted(report["synced"]) == sorted(uuids) and report["photos_sent"] == 9
+    assert report["left"]["inspections"] == 0
+    assert_server_has(server_process, field, uuids)
+    assert db.session.query(Finding).count() == 6  # CB-10 and CB-18 in each
+    status = field.json("status")
+    assert status["counts"]["synced"] == 3 and status["last_sync"]
+    again = field.json("sync")  # nothing left: harmless
+    assert again["synced"] == [] and server_counts() == (3, 3, 9)
+
+
+def test_kill_the_server_mid_sync(ready, server_process, field, tmp_path) -> None:
+    uuids = [boiler_inspection(field, ready, tmp_path, seed) for seed in range(8)]
+    server_process.start()
+    syncing = field.spawn("sync")
+    deadline = time.monotonic() + 60
+    while server_counts()[2] < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    server_process.kill()
+    syncing.wait(timeout=120)
+    assert syncing.returncode != 0
+    server_process.start()
+    field.run("sync")
+    assert_server_has(server_process, field, uuids)
+
+
+def test_kill_the_field_client_mid_sync(ready, server_process, field, tmp_path) -> None:
+    uuids = [boiler_inspection(field, ready, tmp_path, seed) for seed in range(8)]
+    server_process.start()
+    syncing = field.spawn("sync")
+    deadline = time.monotonic() + 60
+    while server_counts()[2] < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    syncing.send_signal(signal.SIGKILL)
+    syncing.wait(timeout=10)
+    field.json("status")  # the store opens cleanly
+    field.run("sync")
+    assert_server_has(server_process, field, uuids)
+
+
+def test_kill_the_field_client_mid_photo_import(ready, server_process, field, tmp_path) -> None:
+    uuid = field.json("new", "--site", str(ready), "--checklist", "coal-and-boilers")["id"]
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    for seed in range(12):
+        camera_photo(folder / f"IMG_{seed:04d}.jpg", 500 + seed, size=(4000, 3000))
+    importing = field.spawn("photo", uuid, "CB-18", str(folder))
+    time.sleep(1.0)
+    importing.send_signal(signal.SIGKILL)
+    importing.wait(timeout=10)
+    shown = field.json("show", uuid)  # the store opens cleanly
+    attached = next(item for item in shown["items"] if item["item"] == "CB-18")["photos"]
+    for sha in attached:  # whatever was recorded is whole on disk
+        assert sha256_file(field.home / "photos" / sha[:2] / f"{sha}.jpg") == sha
+    assert not list((field.home / "photos").glob("**/.import-*"))
+    # Finish the inspection and sync: everything recorded arrives.
+    for item, value in (
+        ("CB-01", "outside"),
+        ("CB-04", "no"),
+        ("CB-09", "no"),
+        ("CB-12", "no"),
+        ("CB-14", "no"),
+        ("CB-19", "none"),
+    ):
+        field.run("answer", uuid, item, value)
+    field.run(
+        "answer",
+        uuid,
+        "CB-18",
+        "non_compliant",
+        "--photo",
+        str(camera_photo(tmp_path / "late.jpg", 999)),
+    )
+    field.run("finish", uuid)
+    server_process.start()
+    field.run("sync")
+    assert_server_has(server_process, field, [uuid])
+
+
+@pytest.mark.parametrize("kind", ["text", "truncated", "bomb", "missing"])
+def test_bad_photos_are_refused_and_nothing_is_added(ready, field, tmp_path, kind) -> None:
+    from PIL import Image
+
+    uuid = field.json("new", "--site", str(ready), "--checklist", "coal-and-boilers")["id"]
+    path = tmp_path / f"{kind}.jpg"
+    if kind == "text":
+        path.write_text("这不是照片 / this is not a photo\n" * 20, encoding="utf-8")
+    elif kind == "truncated":
+        whole = camera_photo(tmp_path / "whole.jpg", 7).read_bytes()
+        path.write_bytes(whole[: len(whole) // 2])
+    elif kind == "bomb":
+        Image.new("L", (20_000, 20_000)).save(path.with_suffix(".png"))
+        path = path.with_suffix(".png")
+    before = field.json("show", uuid)
+    photos_before = sorted(p.name for p in (field.home / "photos").glob("**/*"))
+    result = field.run("photo", uuid, "CB-18", str(path), expect=None)
+    assert result.returncode == 1
+    assert "错误 / error" in result.stderr and len(result.stderr.strip()) > 20
+    assert field.json("show", uuid) == before
+    assert sorted(p.name for p in (field.home / "photos").glob("**/*")) == photos_before
+    answered = field.run(
+        "answer", uuid, "CB-18", "non_compliant", "--photo", str(path), expect=None
+    )
+    assert answered.returncode == 1
+    assert field.json("show", uuid) == before
+
+
+def test_finish_refuses_until_complete(ready, field, tmp_path) -> None:
+    uuid = field.json("new", "--site", str(ready), "--checklist", "coal-and-boilers")["id"]
+    field.run("answer", uuid, "CB-09", "yes")
+    field.run("answer", uuid, "CB-10", "12")  # fails in Shuozhou: needs a photo
+    refused = field.run("finish", uuid, expect=1)
+    assert "CB-10" in refused.stderr and "photo evidence" in refused.stderr
+    assert "CB-01" in refused.stderr and "not answered" in refused.stderr
+    assert field.json("show", uuid)["state"] == "draft"
+
+
+def test_returned_inspection_is_revised_and_resent(
+    ready, server_process, field, tmp_path, client, headers
+) -> None:
+    uuid = boiler_inspection(field, ready, tmp_path, 1)
+    server_process.start()
+    field.run("sync")
+    response = client.post(
+        f"/api/v1/inspections/{uuid}/review",
+        json={"decision": "return", "comment": "CB-18 请注明标准条款"},
+        headers=headers["supervisor"],
+    )
+    assert response.status_code == 200
+    report = field.json("sync")
+    assert report["returned"] == [uuid]
+    shown = field.json("show", uuid)
+    assert shown["state"] == "returned" and "标准条款" in shown["review_comment"]
+    field.run("answer", uuid, "CB-18", "non_compliant", "--note", "超过DB14/1929-2019限值")
+    field.run("finish", uuid)
+    report = field.json("sync")
+    assert report["synced"] == [uuid]
+    record = client.get(f"/api/v1/inspections/{uuid}", headers=headers["supervisor"]).get_json()
+    assert record["revision"] == 2 and record["status"] == "submitted"
+    note = next(a["note"] for a in record["answers"] if a["item"] == "CB-18")
+    assert "DB14" in note
+    assert server_counts()[1] == 2
+
+
+def test_login_stores_a_token_not_the_password(ready, server_process, field) -> None:
+    saved = field.home / "credentials.json"
+    assert saved.stat().st_mode & 0o777 == 0o600
+    text = saved.read_text(encoding="utf-8")
+    assert PASSWORD not in text and json.loads(text)["token"]
+    server_process.start()
+    wrong = field.run(
+        "login",
+        "--server",
+        server_process.url,
+        "--user",
+        "insp",
+        "--password",
+        "wrong-password",
+        expect=1,
+    )
+    assert "wrong username or password" in wrong.stderr
