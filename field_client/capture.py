@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from PIL import Image
+
 import checklists as rules
+from evidence.exif import read_facts
 from field_client.errors import FieldError
-from field_client.photos import PhotoError, ProcessedPhoto, process_photo
+from field_client.photos import PhotoError, ProcessedPhoto, Watermark, process_photo
 from field_client.store import EDITABLE, Store, now_iso
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
@@ -139,10 +142,13 @@ def parse_value(item: rules.Item, raw: str) -> Any:
     return text
 
 
-def import_photo(store: Store, path: Path) -> ProcessedPhoto:
-    """Process a photo and keep it on the device, named by its hash."""
+def import_photo(
+    store: Store, path: Path, watermark: tuple[str, ...] | None = None
+) -> ProcessedPhoto:
+    """Process a photo (watermarked when lines are given) and keep it, named by its hash."""
     try:
-        processed = process_photo(path)
+        mark = _watermark(path, watermark) if watermark is not None else None
+        processed = process_photo(path, watermark=mark)
     except PhotoError as error:
         raise FieldError(str(error)) from None
     store.write_photo_file(processed.sha256, processed.data)
@@ -180,7 +186,35 @@ def _record_photo(db: Any, processed: ProcessedPhoto, source: Path) -> None:
     )
 
 
-def attach_photos(store: Store, uuid: str, item_code: str, paths: list[Path]) -> list[str]:
+def watermark_lines(store: Store, uuid: str, inspector: str) -> tuple[str, ...]:
+    """What every watermark of this inspection says: site code, inspector, inspection."""
+    site = store.site(store.inspection(uuid)["site_id"])
+    return (f"site {site['code']}  inspector {inspector}  inspection {uuid[:8]}",)
+
+
+def _watermark(path: Path, lines: tuple[str, ...]) -> Watermark:
+    """The photo's own capture time and place first (read from its EXIF), then `lines`."""
+    try:
+        with Image.open(path) as image:
+            facts = read_facts(image)
+    except (OSError, ValueError):
+        facts = None  # process_photo will refuse the file with a clear message
+    when = facts.taken_at.isoformat(sep=" ") if facts and facts.taken_at else "time unknown"
+    where = (
+        f"{facts.lat:.5f}, {facts.lon:.5f}"
+        if facts and facts.lat is not None and facts.lon is not None
+        else "no GPS"
+    )
+    return Watermark((f"{when}  {where}", *lines))
+
+
+def attach_photos(
+    store: Store,
+    uuid: str,
+    item_code: str,
+    paths: list[Path],
+    watermark: Watermark | None = None,
+) -> list[str]:
     """Process photos and attach them to an item; all or nothing is recorded."""
     row = editable(store, uuid)
     if store.checklist(row["checklist_id"], row["checklist_version"]).item(item_code) is None:
@@ -188,7 +222,7 @@ def attach_photos(store: Store, uuid: str, item_code: str, paths: list[Path]) ->
     files = expand_paths(paths)
     if not files:
         raise FieldError("没有找到照片 / no photos found")
-    processed = [(import_photo(store, path), path) for path in files]
+    processed = [(import_photo(store, path, watermark), path) for path in files]
     with store.transaction() as db:
         position = db.execute(
             "SELECT COALESCE(MAX(position), -1) + 1 FROM answer_photos "

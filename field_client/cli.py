@@ -278,12 +278,22 @@ def answer(
 @click.argument("inspection")
 @click.argument("item")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--watermark",
+    is_flag=True,
+    help="burn time, coordinates, site code and inspector into the photo",
+)
 @command
-def photo(session: Session, inspection: str, item: str, paths: tuple[Path, ...]) -> None:
+def photo(
+    session: Session, inspection: str, item: str, paths: tuple[Path, ...], watermark: bool
+) -> None:
     """Attach photos (files or folders of camera images) to an item."""
     store = session.store
     uuid = store.resolve(inspection)
-    hashes = capture.attach_photos(store, uuid, item, list(paths))
+    mark = None
+    if watermark:
+        mark = capture.watermark_lines(store, uuid, credentials.load(session.home)["username"])
+    hashes = capture.attach_photos(store, uuid, item, list(paths), mark)
     session.emit(
         {"id": uuid, "item": item, "photos": hashes},
         lambda: console.print(

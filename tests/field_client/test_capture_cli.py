@@ -220,3 +220,31 @@ def test_login_to_a_dead_server_is_a_clear_error(tmp_path: Path) -> None:
 def test_sync_without_login_says_so(home: Path) -> None:
     result = run(home, "sync")
     assert result.exit_code == 1 and "not logged in" in result.output
+
+
+def test_photo_watermark_from_the_command_line(home: Path) -> None:
+    (home / "credentials.json").write_text(
+        json.dumps(
+            {
+                "server": "http://127.0.0.1:9",
+                "username": "inspector1",
+                "role": "inspector",
+                "token": "t",
+                "expires_at": "2030-01-01T00:00:00Z",
+            }
+        )
+    )
+    uuid = new(home)
+    plain = ok_json(home, "photo", uuid, "CB-18", str(PHOTOS / "landscape_1.jpg"))["photos"]
+    marked = ok_json(home, "photo", uuid, "CB-18", str(PHOTOS / "landscape_1.jpg"), "--watermark")[
+        "photos"
+    ]
+    assert plain != marked  # burnt in: other pixels, other hash
+
+
+def test_watermark_starts_with_the_photos_own_time_and_place(home: Path) -> None:
+    from field_client.capture import _watermark
+
+    mark = _watermark(PHOTOS / "DSCN0010.jpg", ("site SZ-B-01",))
+    assert mark.lines == ("2008-10-22 16:28:39+08:00  43.46745, 11.88513", "site SZ-B-01")
+    assert _watermark(PHOTOS / "no_exif.jpg", ()).lines == ("time unknown  no GPS",)
