@@ -7,6 +7,7 @@ user, never retried.
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ from field_client.errors import FieldError, NotLoggedIn, ServerRefused
 
 T = TypeVar("T")
 CHUNK_BYTES = 256 * 1024
+MIN_CHUNK_BYTES = 16 * 1024
+SMALL_PHOTO_BYTES = 128 * 1024  # sent whole with PUT; larger photos go by tus
+TUS = {"Tus-Resumable": "1.0.0"}
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 
 
@@ -102,6 +106,9 @@ class SyncApi:
         timeout = httpx.Timeout(float(os.environ.get("LANTIAN_FIELD_TIMEOUT", "30")), connect=10)
         self.http = httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=timeout)
         self.policy = policy or RetryPolicy.from_env()
+        # Adapts to the link: halved after a chunk is cut off, doubled back after one arrives,
+        # so a connection that drops every few hundred kilobytes still makes progress.
+        self.chunk_bytes = CHUNK_BYTES
 
     def close(self) -> None:
         self.http.close()
@@ -163,9 +170,17 @@ class SyncApi:
         return response.json()
 
     def upload_photo(
-        self, sha256: str, data: bytes, progress: Callable[[int], None] | None = None
+        self,
+        sha256: str,
+        data: bytes,
+        upload_url: str | None = None,
+        remember: Callable[[str], None] | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> None:
-        """Send a photo the server lacks, resuming from the byte it holds after any break."""
+        """Send a photo the server lacks: small ones whole, larger ones by tus 1.0, resuming
+        from the byte the server holds after any break (also across runs, through the
+        upload URL the caller `remember`s and passes back as `upload_url`)."""
+        state = {"url": upload_url}
 
         def attempt() -> None:
             probe = self.http.head(f"/api/v1/photos/{sha256}")
@@ -173,27 +188,70 @@ class SyncApi:
                 return
             if probe.status_code != 404:
                 _refuse(probe)
-            offset = int(probe.headers.get("Upload-Offset", "0"))
-            while offset < len(data):
-                chunk = data[offset : offset + CHUNK_BYTES]
-                response = self.http.patch(
-                    f"/api/v1/photos/{sha256}",
-                    content=chunk,
-                    headers={
-                        "Upload-Offset": str(offset),
-                        "Upload-Length": str(len(data)),
-                        "Content-Type": "application/offset+octet-stream",
-                    },
+            if len(data) <= SMALL_PHOTO_BYTES:
+                whole = self.http.put(
+                    f"/api/v1/photos/{sha256}", content=data, headers={"Content-Type": "image/jpeg"}
                 )
-                if response.status_code == 409:  # the server holds a different amount
-                    offset = int(response.headers.get("Upload-Offset", "0"))
-                    continue
-                if response.status_code not in (201, 202):
-                    _refuse(response)
-                offset = int(response.headers.get("Upload-Offset", offset + len(chunk)))
+                if whole.status_code not in (200, 201):
+                    _refuse(whole)
                 if progress:
-                    progress(len(chunk))
-                if response.status_code == 201:
-                    return
+                    progress(len(data))
+                return
+            offset = self._tus_offset(state["url"])
+            if offset is None:
+                state["url"] = self._tus_create(sha256, len(data))
+                if remember:
+                    remember(state["url"])
+                offset = 0
+            try:
+                self._tus_send(state["url"], data, offset, progress)
+            except httpx.TransportError:
+                self.chunk_bytes = max(MIN_CHUNK_BYTES, self.chunk_bytes // 2)
+                raise
 
         self._run(attempt)
+
+    def _tus_offset(self, url: str | None) -> int | None:
+        """Where a known upload stands; None when there is none (or the server forgot it)."""
+        if not url:
+            return None
+        response = self.http.head(url, headers=TUS)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            _refuse(response)
+        return int(response.headers["Upload-Offset"])
+
+    def _tus_create(self, sha256: str, length: int) -> str:
+        encoded = base64.b64encode(sha256.encode()).decode()
+        response = self.http.post(
+            "/api/v1/uploads",
+            headers={**TUS, "Upload-Length": str(length), "Upload-Metadata": f"sha256 {encoded}"},
+        )
+        if response.status_code != 201:
+            _refuse(response)
+        return response.headers["Location"]
+
+    def _tus_send(
+        self, url: str, data: bytes, offset: int, progress: Callable[[int], None] | None
+    ) -> None:
+        while offset < len(data):
+            chunk = data[offset : offset + self.chunk_bytes]
+            response = self.http.patch(
+                url,
+                content=chunk,
+                headers={
+                    **TUS,
+                    "Upload-Offset": str(offset),
+                    "Content-Type": "application/offset+octet-stream",
+                },
+            )
+            if response.status_code == 409:  # the server holds a different amount
+                offset = int(response.headers.get("Upload-Offset", "0"))
+                continue
+            if response.status_code != 204:
+                _refuse(response)
+            offset = int(response.headers["Upload-Offset"])
+            self.chunk_bytes = min(CHUNK_BYTES, self.chunk_bytes * 2)
+            if progress:
+                progress(len(chunk))

@@ -20,7 +20,7 @@ from rich.table import Table
 import checklists as rules
 from field_client import capture, credentials, sync
 from field_client.api import SyncApi
-from field_client.errors import FieldError
+from field_client.errors import FieldError, NotLoggedIn
 from field_client.home import resolve_home
 from field_client.store import Store, now_iso
 
@@ -433,6 +433,8 @@ def sync_command(session: Session) -> None:
     api = session.api()
     before = sync.outbox_size(store)
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+    pushed, pulled = sync.PushReport(), sync.PullReport()
+    failure = None
     try:
         with Progress(*columns, console=errors, disable=session.as_json) as bar:
             photos = bar.add_task("照片 / photos", total=before["photo_bytes"] or None)
@@ -441,9 +443,12 @@ def sync_command(session: Session) -> None:
             def progress(kind: str, amount: int) -> None:
                 bar.advance(photos if kind == "bytes" else inspections, amount)
 
-            pushed = sync.push(store, api, progress)
-        pulled = sync.PullReport()
+            sync.push(store, api, progress, pushed)
         sync.pull_outcomes(store, api, pulled)
+    except NotLoggedIn:
+        raise
+    except FieldError as error:
+        failure = str(error)  # still say what went through and what is left
     finally:
         api.close()
     left = sync.outbox_size(store)
@@ -457,9 +462,12 @@ def sync_command(session: Session) -> None:
         "returned": pulled.returned,
         "approved": pulled.approved,
         "left": left,
+        "error": failure,
     }
 
     def render() -> None:
+        if failure:
+            errors.print(f"[red]错误 / error:[/red] {failure}", highlight=False)
         console.print(
             f"已同步 / synced: {len(pushed.synced)} inspection(s), {pushed.photos_sent} photo(s)"
         )
@@ -474,6 +482,8 @@ def sync_command(session: Session) -> None:
             )
 
     session.emit(data, render)
+    if failure:
+        sys.exit(1)
     if left["inspections"]:
         sys.exit(INCOMPLETE_SYNC)
 

@@ -51,7 +51,8 @@ CREATE TABLE answers (
 CREATE TABLE photos (
     sha256 TEXT PRIMARY KEY, original_sha256 TEXT NOT NULL, size INTEGER NOT NULL,
     width INTEGER NOT NULL, height INTEGER NOT NULL, taken_at TEXT, lat REAL, lon REAL,
-    source_name TEXT NOT NULL, imported_at TEXT NOT NULL, uploaded INTEGER NOT NULL DEFAULT 0
+    source_name TEXT NOT NULL, imported_at TEXT NOT NULL, uploaded INTEGER NOT NULL DEFAULT 0,
+    upload_url TEXT
 );
 CREATE TABLE answer_photos (
     inspection_uuid TEXT NOT NULL REFERENCES inspections (uuid), item_code TEXT NOT NULL,
@@ -265,6 +266,11 @@ class Store:
 
     def photo(self, sha256: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM photos WHERE sha256 = ?", (sha256,)).fetchone()
+
+    def remember_upload(self, sha256: str, url: str) -> None:
+        """Keep the tus upload's URL, so an upload broken off resumes even after a restart."""
+        with self.transaction() as db:
+            db.execute("UPDATE photos SET upload_url = ? WHERE sha256 = ?", (url, sha256))
 
     def mark_uploaded(self, sha256: str) -> None:
         with self.transaction() as db:

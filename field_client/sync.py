@@ -123,7 +123,13 @@ def _send_photos(store: Store, api: SyncApi, hashes: list[str], progress: Progre
         if not path.is_file():
             raise FieldError(f"照片文件丢失 / photo file missing on this device: {path}")
         data = path.read_bytes()
-        api.upload_photo(sha, data, (lambda n: progress("bytes", n)) if progress else None)
+        api.upload_photo(
+            sha,
+            data,
+            upload_url=row["upload_url"] if row is not None else None,
+            remember=lambda url, sha=sha: store.remember_upload(sha, url),
+            progress=(lambda n: progress("bytes", n)) if progress else None,
+        )
         store.mark_uploaded(sha)
         sent += 1
     return sent
@@ -159,9 +165,17 @@ def push_one(store: Store, api: SyncApi, uuid: str, progress: Progress | None = 
     return sent
 
 
-def push(store: Store, api: SyncApi, progress: Progress | None = None) -> PushReport:
-    """Every inspection in the outbox; one the server refuses stays queued with the reason."""
-    report = PushReport()
+def push(
+    store: Store,
+    api: SyncApi,
+    progress: Progress | None = None,
+    report: PushReport | None = None,
+) -> PushReport:
+    """Every inspection in the outbox; one the server refuses stays queued with the reason.
+
+    Pass `report` to keep what went through when a lost connection ends the push early.
+    """
+    report = report if report is not None else PushReport()
     for row in store.inspections(OUTBOX):
         uuid = row["uuid"]
         try:

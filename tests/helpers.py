@@ -14,6 +14,16 @@ FAST_HASH = "pbkdf2:sha256:1000"  # tests only: the real default is scrypt
 PASSWORD = "test-password-1"
 DATA = Path(__file__).parent / "data"
 PHOTOS = DATA / "photos"
+# Answers that complete a coal-and-boilers inspection of a site without boilers, coal or
+# denitration, all but CB-18 (boilers meet the emission standard), which tests vary.
+NO_BOILER_ANSWERS = (
+    ("CB-01", "outside"),
+    ("CB-04", "no"),
+    ("CB-09", "no"),
+    ("CB-12", "no"),
+    ("CB-14", "no"),
+    ("CB-19", "none"),
+)
 
 
 def login(client: FlaskClient, username: str, password: str = PASSWORD) -> dict[str, str]:

@@ -7,7 +7,16 @@ from pathlib import Path
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
-from server.api import auth, checklists, enterprises, health, inspections, photos, sites
+from server.api import (
+    auth,
+    checklists,
+    enterprises,
+    health,
+    inspections,
+    photos,
+    sites,
+    uploads,
+)
 from server.api.errors import register_error_handlers
 from server.extensions import api
 
@@ -18,6 +27,7 @@ BLUEPRINTS = (
     enterprises.blp,
     inspections.blp,
     photos.blp,
+    uploads.blp,
     health.blp,
 )
 

@@ -29,6 +29,8 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录
 def _authenticate() -> None:
     if not request.path.startswith("/api/v1/") or request.path in PUBLIC_PATHS:
         return
+    if request.method == "OPTIONS":  # discovery (tus, CORS) carries no data
+        return
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

@@ -11,10 +11,10 @@ from flask_smorest import Blueprint
 
 from server.api.auth import current_user, roles
 from server.api.schemas import (
+    FeedQuery,
     InspectionIn,
     InspectionOut,
     OutcomesPage,
-    OutcomesQuery,
     ReviewIn,
 )
 from server.models import Inspection, Role
@@ -110,7 +110,7 @@ class InspectionReviewResource(MethodView):
 @blp.route("/outcomes")
 class Outcomes(MethodView):
     @roles(Role.INSPECTOR)
-    @blp.arguments(OutcomesQuery, location="query")
+    @blp.arguments(FeedQuery, location="query")
     @blp.response(200, OutcomesPage)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Review decisions on the caller's inspections after the cursor (send `cursor` back)."""

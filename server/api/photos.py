@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server.api.auth import current_user, roles
-from server.api.schemas import PhotoOut, UploadProgress
+from server.api.schemas import PhotoOut
 from server.models import Role
 from server.services import photos
-from server.services.errors import BadRequest, NotFound, TooLarge
+from server.services.errors import NotFound, TooLarge
 from server.storage import photo_store
 
 blp = Blueprint("photos", __name__, url_prefix="/api/v1/photos", description="照片 / Photos")
@@ -38,9 +38,7 @@ class PhotoResource(MethodView):
         photo = photos.has_photo(sha256)
         if photo is None or not photo_store().exists(sha256):
             if request.method == "HEAD":
-                # Where an interrupted upload stands, so the client resumes from there.
-                held = photo_store().partial_size(sha256)
-                return Response(status=404, headers={"Upload-Offset": str(held)})
+                return Response(status=404)
             raise NotFound(f"照片不存在 / no photo {sha256}")
         if request.method == "HEAD":
             return Response(
@@ -69,55 +67,3 @@ class PhotoResource(MethodView):
             photo_store(), current_user(), sha256, request.get_data(cache=False), limit
         )
         return photo, 201 if created else 200
-
-    @roles(Role.INSPECTOR)
-    @blp.doc(
-        parameters=[
-            {
-                "in": "header",
-                "name": "Upload-Offset",
-                "required": True,
-                "schema": {"type": "integer"},
-                "description": "bytes already sent (from HEAD)",
-            },
-            {
-                "in": "header",
-                "name": "Upload-Length",
-                "required": True,
-                "schema": {"type": "integer"},
-                "description": "size of the whole photo",
-            },
-        ],
-        **UPLOAD_DOC,
-    )
-    @blp.response(201, PhotoOut, description="最后一块，照片已存储 / last chunk: stored")
-    @blp.alt_response(202, schema=UploadProgress, description="已接收此块 / chunk held")
-    @blp.alt_response(409, description="位置不符，见 Upload-Offset / wrong offset")
-    def patch(self, sha256: str) -> Any:
-        """Send one chunk of a resumable upload, starting at the byte the server holds."""
-        try:
-            offset = int(request.headers["Upload-Offset"])
-            length = int(request.headers["Upload-Length"])
-        except (KeyError, ValueError):
-            raise BadRequest(
-                "需要 Upload-Offset 与 Upload-Length 整数头 / Upload-Offset and Upload-Length "
-                "integer headers are required"
-            ) from None
-        photo, held = photos.receive_chunk(
-            photo_store(),
-            current_user(),
-            sha256,
-            offset,
-            length,
-            request.get_data(cache=False),
-            current_app.config["MAX_PHOTO_BYTES"],
-        )
-        headers = {"Upload-Offset": str(held)}
-        if photo is None:
-            progress = jsonify(
-                UploadProgress().dump({"sha256": sha256, "offset": held, "length": length})
-            )
-            progress.status_code = 202
-            progress.headers.update(headers)
-            return progress
-        return photo, 201, headers

@@ -141,7 +141,9 @@ class SiteOut(Schema):
     updated_at = fields.AwareDateTime()
 
 
-class SitesQuery(StrictSchema):
+class FeedQuery(StrictSchema):
+    """A page of a change feed: what changed after the cursor the device holds."""
+
     since = fields.String(metadata={"description": "cursor from the previous response"})
     limit = fields.Integer(load_default=500, validate=validate.Range(1, 2000))
 
@@ -268,11 +270,6 @@ class ReviewIn(StrictSchema):
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
-class OutcomesQuery(StrictSchema):
-    since = fields.String(metadata={"description": "cursor from the previous response"})
-    limit = fields.Integer(load_default=200, validate=validate.Range(1, 1000))
-
-
 class OutcomeOut(Schema):
     uuid = fields.UUID()
     status = fields.String()
@@ -299,9 +296,3 @@ class PhotoOut(Schema):
     lat = fields.Float(allow_none=True)
     lon = fields.Float(allow_none=True)
     received_at = fields.AwareDateTime()
-
-
-class UploadProgress(Schema):
-    sha256 = fields.String()
-    offset = fields.Integer(metadata={"description": "bytes the server holds"})
-    length = fields.Integer()

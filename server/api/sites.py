@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server.api.auth import current_user, roles
-from server.api.schemas import SiteOut, SitesPage, SitesQuery
+from server.api.schemas import FeedQuery, SiteOut, SitesPage
 from server.models import Role
 from server.services import labels, registry
 
@@ -21,7 +21,7 @@ FIELD_ROLES = (Role.INSPECTOR, Role.SUPERVISOR, Role.ADMIN)
 class Sites(MethodView):
     @roles(*FIELD_ROLES)
     @blp.etag
-    @blp.arguments(SitesQuery, location="query")
+    @blp.arguments(FeedQuery, location="query")
     @blp.response(200, SitesPage)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Sites changed since the cursor, oldest change first; send `cursor` back as `since`."""

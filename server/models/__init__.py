@@ -11,7 +11,7 @@ from server.models.inspection import (
     InspectionStatus,
     ReviewDecision,
 )
-from server.models.photo import Photo
+from server.models.photo import Photo, Upload
 from server.models.registry import ChangeCounter, Enterprise, Site
 from server.models.types import utcnow
 from server.models.user import ApiToken, Role, User
@@ -33,6 +33,7 @@ __all__ = [
     "ReviewDecision",
     "Role",
     "Site",
+    "Upload",
     "User",
     "utcnow",
 ]

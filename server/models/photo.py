@@ -24,3 +24,16 @@ class Photo(db.Model):
     lon: Mapped[float | None] = mapped_column(Float)
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Upload(db.Model):
+    """A resumable (tus 1.0) upload of one photo; its bytes are held by the photo store."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    length: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -8,9 +8,9 @@ from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
 from server.models import Photo, User
-from server.services.errors import BadRequest, Conflict, DomainError, NotFound, TooLarge
+from server.services.errors import BadRequest, NotFound, TooLarge
 from server.services.photo_meta import inspect_photo
-from server.storage import OffsetMismatch, PhotoStore, check_hash
+from server.storage import PhotoStore, check_hash
 
 
 def valid_hash(sha256: str) -> str:
@@ -78,61 +78,3 @@ def read(store: PhotoStore, sha256: str) -> tuple[Photo, bytes]:
     if photo is None or not store.exists(sha256):
         raise NotFound(f"照片不存在 / no photo {sha256}")
     return photo, store.get(sha256)
-
-
-class OffsetConflict(Conflict):
-    """A chunk that does not continue the held bytes; `held` tells the client where to resume."""
-
-    def __init__(self, held: int) -> None:
-        super().__init__(
-            f"上传位置不符，服务器已有 {held} 字节 / wrong offset: the server holds {held} bytes",
-            {"upload_offset": held},
-        )
-        self.held = held
-        self.headers = {"Upload-Offset": str(held)}
-
-
-def receive_chunk(
-    store: PhotoStore,
-    user: User,
-    sha256: str,
-    offset: int,
-    length: int,
-    chunk: bytes,
-    max_bytes: int,
-) -> tuple[Photo | None, int]:
-    """Append one chunk of a resumable upload; returns (photo when complete, bytes held).
-
-    The finished bytes go through exactly the checks of a whole upload (hash, decoding);
-    if they fail, the partial is dropped so a retry starts clean.
-    """
-    valid_hash(sha256)
-    stored = db.session.get(Photo, sha256)
-    if stored is not None and store.exists(sha256):
-        store.drop_partial(sha256)
-        return stored, stored.size
-    if length > max_bytes:
-        raise TooLarge(f"照片过大 / photo larger than {max_bytes} bytes")
-    if length <= 0 or offset < 0:
-        raise BadRequest("Upload-Length 与 Upload-Offset 须为非负整数 / bad upload headers")
-    if not chunk:
-        raise BadRequest("空的数据块 / empty chunk: send at least one byte")
-    if offset + len(chunk) > length:
-        raise BadRequest(
-            "数据超出声明长度 / the chunk goes past Upload-Length",
-            {"upload_length": [f"{offset} + {len(chunk)} > {length}"]},
-        )
-    try:
-        held = store.append_partial(sha256, offset, chunk)
-    except OffsetMismatch as mismatch:
-        raise OffsetConflict(mismatch.held) from None
-    if held < length:
-        return None, held
-    data = store.read_partial(sha256)
-    try:
-        photo, _ = receive(store, user, sha256, data, max_bytes)
-    except DomainError:
-        store.drop_partial(sha256)
-        raise
-    store.drop_partial(sha256)
-    return photo, held

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 class PhotoStore(ABC):
@@ -40,25 +41,25 @@ class PhotoStore(ABC):
     def iter_hashes(self) -> Iterator[str]:
         """Every stored hash, for audits and backups."""
 
-    # Resumable uploads: an unfinished upload is kept as a partial blob until complete.
+    # Resumable uploads (tus): an unfinished upload's bytes, kept under its upload id.
 
     @abstractmethod
-    def partial_size(self, sha256: str) -> int:
+    def partial_size(self, upload_id: str) -> int:
         """How many bytes of an unfinished upload are held (0 when none)."""
 
     @abstractmethod
-    def append_partial(self, sha256: str, offset: int, data: bytes) -> int:
+    def append_partial(self, upload_id: str, offset: int, data: bytes) -> int:
         """Append at `offset`, which must equal the bytes held; returns the new size.
 
         Raises OffsetMismatch when `offset` is not where the partial ends.
         """
 
     @abstractmethod
-    def read_partial(self, sha256: str) -> bytes:
+    def read_partial(self, upload_id: str) -> bytes:
         """The bytes of an unfinished upload."""
 
     @abstractmethod
-    def drop_partial(self, sha256: str) -> None:
+    def drop_partial(self, upload_id: str) -> None:
         """Forget an unfinished upload (when complete, or refused)."""
 
 
@@ -75,3 +76,10 @@ def check_hash(sha256: str) -> str:
     if not SHA256_HEX.match(sha256):
         raise ValueError(f"not a SHA-256 hex digest: {sha256[:80]!r}")
     return sha256
+
+
+def check_upload_id(upload_id: str) -> str:
+    """Upload ids are server-made random tokens; anything else can never form a path."""
+    if not UPLOAD_ID.match(upload_id):
+        raise ValueError(f"not an upload id: {upload_id[:80]!r}")
+    return upload_id

@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from server.storage.base import OffsetMismatch, PhotoStore, check_hash
+from server.storage.base import OffsetMismatch, PhotoStore, check_hash, check_upload_id
 
 
 class LocalPhotoStore(PhotoStore):
@@ -60,16 +60,15 @@ class LocalPhotoStore(PhotoStore):
             if not path.name.startswith("."):
                 yield path.name
 
-    def _partial(self, sha256: str) -> Path:
-        check_hash(sha256)
-        return self.root / ".partial" / sha256
+    def _partial(self, upload_id: str) -> Path:
+        return self.root / ".partial" / check_upload_id(upload_id)
 
-    def partial_size(self, sha256: str) -> int:
-        path = self._partial(sha256)
+    def partial_size(self, upload_id: str) -> int:
+        path = self._partial(upload_id)
         return path.stat().st_size if path.is_file() else 0
 
-    def append_partial(self, sha256: str, offset: int, data: bytes) -> int:
-        path = self._partial(sha256)
+    def append_partial(self, upload_id: str, offset: int, data: bytes) -> int:
+        path = self._partial(upload_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("ab") as handle:
             # One writer per partial at a time, across threads and worker processes.
@@ -82,9 +81,9 @@ class LocalPhotoStore(PhotoStore):
             os.fsync(handle.fileno())
             return held + len(data)
 
-    def read_partial(self, sha256: str) -> bytes:
-        path = self._partial(sha256)
+    def read_partial(self, upload_id: str) -> bytes:
+        path = self._partial(upload_id)
         return path.read_bytes() if path.is_file() else b""
 
-    def drop_partial(self, sha256: str) -> None:
-        self._partial(sha256).unlink(missing_ok=True)
+    def drop_partial(self, upload_id: str) -> None:
+        self._partial(upload_id).unlink(missing_ok=True)

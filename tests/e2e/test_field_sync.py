@@ -15,7 +15,7 @@ from server.models import AnswerPhoto, Finding, Inspection, InspectionRevision, 
 from server.storage import LocalPhotoStore
 from tests.e2e.conftest import Field, ServerProcess
 from tests.e2e.field_helpers import boiler_inspection, camera_photo, login, sha256_file
-from tests.helpers import PASSWORD
+from tests.helpers import NO_BOILER_ANSWERS, PASSWORD
 
 
 def server_counts() -> tuple[int, int, int]:
@@ -66,6 +66,7 @@ def test_offline_capture_then_sync_exactly_once(ready, server_process, field, tm
     assert status["counts"]["queued"] == 3 and status["outbox"]["photos"] == 9
     failed = field.run("sync", expect=None)  # the server is down
     assert failed.returncode != 0 and "cannot reach" in failed.stderr
+    assert "left: 3 inspection(s), 9 photo(s)" in failed.stdout  # says what is left
     assert (
         field.json("status")["counts"]["queued"] + field.json("status")["counts"]["uploading"] == 3
     )
@@ -82,13 +83,20 @@ def test_offline_capture_then_sync_exactly_once(ready, server_process, field, tm
     assert again["synced"] == [] and server_counts() == (3, 3, 9)
 
 
+def sync_until_photos_arrive(field: Field, photos: int):  # type: ignore[no-untyped-def]
+    """Start a real sync and return it, still running, once the server holds `photos`."""
+    syncing = field.spawn("sync")
+    deadline = time.monotonic() + 60
+    while server_counts()[2] < photos and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert syncing.poll() is None, "the sync must still be running when it is cut off"
+    return syncing
+
+
 def test_kill_the_server_mid_sync(ready, server_process, field, tmp_path) -> None:
     uuids = [boiler_inspection(field, ready, tmp_path, seed) for seed in range(8)]
     server_process.start()
-    syncing = field.spawn("sync")
-    deadline = time.monotonic() + 60
-    while server_counts()[2] < 4 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    syncing = sync_until_photos_arrive(field, 4)
     server_process.kill()
     syncing.wait(timeout=120)
     assert syncing.returncode != 0
@@ -100,10 +108,7 @@ def test_kill_the_server_mid_sync(ready, server_process, field, tmp_path) -> Non
 def test_kill_the_field_client_mid_sync(ready, server_process, field, tmp_path) -> None:
     uuids = [boiler_inspection(field, ready, tmp_path, seed) for seed in range(8)]
     server_process.start()
-    syncing = field.spawn("sync")
-    deadline = time.monotonic() + 60
-    while server_counts()[2] < 4 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    syncing = sync_until_photos_arrive(field, 4)
     syncing.send_signal(signal.SIGKILL)
     syncing.wait(timeout=10)
     field.json("status")  # the store opens cleanly
@@ -127,14 +132,7 @@ def test_kill_the_field_client_mid_photo_import(ready, server_process, field, tm
         assert sha256_file(field.home / "photos" / sha[:2] / f"{sha}.jpg") == sha
     assert not list((field.home / "photos").glob("**/.import-*"))
     # Finish the inspection and sync: everything recorded arrives.
-    for item, value in (
-        ("CB-01", "outside"),
-        ("CB-04", "no"),
-        ("CB-09", "no"),
-        ("CB-12", "no"),
-        ("CB-14", "no"),
-        ("CB-19", "none"),
-    ):
+    for item, value in NO_BOILER_ANSWERS:
         field.run("answer", uuid, item, value)
     field.run(
         "answer",

@@ -10,6 +10,7 @@ from tests.e2e.conftest import Field, ServerProcess
 from tests.e2e.cutting_proxy import CuttingProxy
 from tests.e2e.field_helpers import camera_photo, login
 from tests.e2e.test_field_sync import assert_server_has
+from tests.helpers import NO_BOILER_ANSWERS
 
 SYNCS = 50
 
@@ -17,14 +18,7 @@ SYNCS = 50
 def capture(field: Field, site_id: int, folder: Path, seed: int) -> str:
     """A small complete inspection with one failed item and its photo."""
     uuid = field.json("new", "--site", str(site_id), "--checklist", "coal-and-boilers")["id"]
-    for item, value in (
-        ("CB-01", "outside"),
-        ("CB-04", "no"),
-        ("CB-09", "no"),
-        ("CB-12", "no"),
-        ("CB-14", "no"),
-        ("CB-19", "none"),
-    ):
+    for item, value in NO_BOILER_ANSWERS:
         field.run("answer", uuid, item, value)
     photo = camera_photo(folder / f"p{seed}.jpg", 10_000 + seed, size=(1800, 1350))
     field.run("answer", uuid, "CB-18", "non_compliant", "--photo", str(photo))

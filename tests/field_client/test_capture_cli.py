@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 import checklists as rules
 from field_client.cli import main
 from field_client.store import Store
-from tests.helpers import PHOTOS
+from tests.helpers import NO_BOILER_ANSWERS, PHOTOS
 
 SITE = {
     "id": 7,
@@ -139,15 +139,7 @@ def test_finish_freezes_and_nothing_can_change_after(home: Path) -> None:
     uuid = new(home)
     refused = run(home, "finish", uuid)
     assert refused.exit_code == 1 and "CB-01" in refused.output
-    for item, value in (
-        ("CB-01", "outside"),
-        ("CB-04", "no"),
-        ("CB-09", "no"),
-        ("CB-12", "no"),
-        ("CB-14", "no"),
-        ("CB-18", "compliant"),
-        ("CB-19", "none"),
-    ):
+    for item, value in (*NO_BOILER_ANSWERS, ("CB-18", "compliant")):
         ok_json(home, "answer", uuid, item, value)
     assert ok_json(home, "finish", uuid)["state"] == "queued"
     late = run(home, "answer", uuid, "CB-18", "non_compliant")

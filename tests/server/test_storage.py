@@ -54,7 +54,7 @@ def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:
 def test_partial_uploads_append_at_the_held_offset(store: PhotoStore) -> None:
     from server.storage import OffsetMismatch
 
-    name = sha256(b"abcdef")
+    name = "upload-id-0123456789"
     assert store.partial_size(name) == 0
     assert store.append_partial(name, 0, b"abc") == 3
     with pytest.raises(OffsetMismatch) as mismatch:
@@ -64,3 +64,9 @@ def test_partial_uploads_append_at_the_held_offset(store: PhotoStore) -> None:
     assert store.read_partial(name) == b"abcdef"
     store.drop_partial(name)
     assert store.partial_size(name) == 0 and store.read_partial(name) == b""
+
+
+def test_upload_ids_that_could_be_paths_are_refused(store: PhotoStore) -> None:
+    for name in ("../../etc/passwd", "short", "a/b" * 10):
+        with pytest.raises(ValueError):
+            store.partial_size(name)

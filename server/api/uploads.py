@@ -1,0 +1,183 @@
+"""tus 1.0 resumable uploads (core + creation) at /api/v1/uploads, for photos.
+
+POST creates an upload from `Upload-Length` and the photo's SHA-256 in `Upload-Metadata`;
+HEAD says how many bytes the server holds; PATCH appends from exactly there. Any tus
+client (tuspy, tus-js-client) can upload evidence; small photos may use the plain PUT.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from server.api.auth import current_user, roles
+from server.models import Role
+from server.services import uploads
+from server.services.errors import BadRequest, DomainError, UnsupportedMedia
+from server.storage import photo_store
+
+TUS_VERSION = "1.0.0"
+blp = Blueprint(
+    "uploads",
+    __name__,
+    url_prefix="/api/v1/uploads",
+    description="断点续传 / Resumable photo uploads (tus 1.0: core + creation)",
+)
+TUS_HEADER = {
+    "in": "header",
+    "name": "Tus-Resumable",
+    "required": True,
+    "schema": {"type": "string", "enum": [TUS_VERSION]},
+}
+
+
+class TusVersionMismatch(DomainError):
+    status = 412
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"需要 Tus-Resumable: {TUS_VERSION} / this server speaks tus {TUS_VERSION}"
+        )
+        self.headers = {"Tus-Version": TUS_VERSION}
+
+
+@blp.after_request
+def _tus_headers(response: Response) -> Response:
+    response.headers["Tus-Resumable"] = TUS_VERSION
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _require_tus() -> None:
+    if request.headers.get("Tus-Resumable") != TUS_VERSION:
+        raise TusVersionMismatch()
+
+
+def _int_header(name: str) -> int:
+    try:
+        value = int(request.headers[name])
+    except (KeyError, ValueError):
+        raise BadRequest(f"需要整数头 {name} / the {name} header must be an integer") from None
+    if value < 0:
+        raise BadRequest(f"{name} 不能为负 / {name} must not be negative")
+    return value
+
+
+@blp.route("")
+class Uploads(MethodView):
+    @blp.response(204, description="服务器支持的 tus 版本与扩展 / what this tus server supports")
+    def options(self) -> Response:
+        """Discover the tus version, extensions and size limit (no token needed)."""
+        return Response(
+            status=204,
+            headers={
+                "Tus-Version": TUS_VERSION,
+                "Tus-Extension": "creation",
+                "Tus-Max-Size": str(current_app.config["MAX_PHOTO_BYTES"]),
+            },
+        )
+
+    @roles(Role.INSPECTOR)
+    @blp.doc(
+        parameters=[
+            TUS_HEADER,
+            {
+                "in": "header",
+                "name": "Upload-Length",
+                "required": True,
+                "schema": {"type": "integer"},
+            },
+            {
+                "in": "header",
+                "name": "Upload-Metadata",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": "must carry `sha256 <base64 of the hex digest>`",
+            },
+        ]
+    )
+    @blp.response(201, description="已创建，见 Location / created: see Location")
+    @blp.alt_response(412, description="缺少 Tus-Resumable / not a tus 1.0 request")
+    @blp.alt_response(413, description="超过大小上限 / larger than Tus-Max-Size")
+    def post(self) -> Response:
+        """Create an upload for a photo of Upload-Length bytes with the given SHA-256."""
+        _require_tus()
+        upload = uploads.create(
+            current_user(),
+            _int_header("Upload-Length"),
+            uploads.parse_metadata(request.headers.get("Upload-Metadata")),
+            current_app.config["MAX_PHOTO_BYTES"],
+        )
+        return Response(
+            status=201,
+            headers={
+                "Location": f"/api/v1/uploads/{upload.id}",
+                "Upload-Offset": "0",
+            },
+        )
+
+
+@blp.route("/<string:upload_id>")
+class UploadResource(MethodView):
+    @roles(Role.INSPECTOR)
+    @blp.doc(parameters=[TUS_HEADER])
+    @blp.response(200, description="Upload-Offset 与 Upload-Length / where the upload stands")
+    @blp.alt_response(404, description="无此上传 / unknown upload")
+    def head(self, upload_id: str) -> Response:
+        """How many bytes of the upload the server holds."""
+        _require_tus()
+        upload = uploads.get(current_user(), upload_id)
+        return Response(
+            status=200,
+            headers={
+                "Upload-Offset": str(uploads.offset(photo_store(), upload)),
+                "Upload-Length": str(upload.length),
+            },
+        )
+
+    @roles(Role.INSPECTOR)
+    @blp.doc(
+        parameters=[
+            TUS_HEADER,
+            {
+                "in": "header",
+                "name": "Upload-Offset",
+                "required": True,
+                "schema": {"type": "integer"},
+            },
+        ],
+        requestBody={
+            "required": True,
+            "content": {
+                "application/offset+octet-stream": {
+                    "schema": {"type": "string", "format": "binary"}
+                }
+            },
+        },
+    )
+    @blp.response(
+        204, description="已追加；完成时照片已校验并存储 / appended; stored when complete"
+    )
+    @blp.alt_response(409, description="位置不符，见 Upload-Offset / offset mismatch")
+    @blp.alt_response(415, description="须为 application/offset+octet-stream，或照片不可读")
+    def patch(self, upload_id: str) -> Any:
+        """Append bytes at Upload-Offset; the completed photo is verified and stored."""
+        _require_tus()
+        if request.mimetype != "application/offset+octet-stream":
+            raise UnsupportedMedia(
+                "须为 application/offset+octet-stream / PATCH needs Content-Type "
+                "application/offset+octet-stream"
+            )
+        upload = uploads.get(current_user(), upload_id)
+        held, _ = uploads.append(
+            photo_store(),
+            current_user(),
+            upload,
+            _int_header("Upload-Offset"),
+            request.get_data(cache=False),
+            current_app.config["MAX_PHOTO_BYTES"],
+        )
+        return Response(status=204, headers={"Upload-Offset": str(held)})
