@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.console import Console, RenderableType
+from rich.progress import BarColumn, DownloadColumn, Progress, ProgressColumn, Task, TextColumn
 from rich.table import Table
 
 import checklists as rules
@@ -425,6 +425,15 @@ def finish(session: Session, inspection: str) -> None:
     )
 
 
+class _CountOrSize(ProgressColumn):
+    """Bytes for the photos bar, a plain count for the inspections bar."""
+
+    def render(self, task: Task) -> RenderableType:
+        if task.fields.get("unit") == "bytes":
+            return DownloadColumn().render(task)
+        return f"{int(task.completed)}/{int(task.total or 0)}"
+
+
 @main.command("sync")
 @command
 def sync_command(session: Session) -> None:
@@ -432,12 +441,14 @@ def sync_command(session: Session) -> None:
     store = session.store
     api = session.api()
     before = sync.outbox_size(store)
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+    columns = (TextColumn("{task.description}"), BarColumn(), _CountOrSize())
     pushed, pulled = sync.PushReport(), sync.PullReport()
     failure = None
     try:
         with Progress(*columns, console=errors, disable=session.as_json) as bar:
-            photos = bar.add_task("照片 / photos", total=before["photo_bytes"] or None)
+            photos = bar.add_task(
+                "照片 / photos", total=before["photo_bytes"] or None, unit="bytes"
+            )
             inspections = bar.add_task("检查 / inspections", total=before["inspections"] or None)
 
             def progress(kind: str, amount: int) -> None:
