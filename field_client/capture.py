@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid as uuid_module
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -343,7 +343,3 @@ def wire_body(store: Store, uuid: str) -> dict[str, Any]:
             if item.code in answers
         ],
     }
-
-
-def utc(moment: str | None) -> datetime | None:
-    return datetime.fromisoformat(moment).astimezone(UTC) if moment else None

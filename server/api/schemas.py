@@ -122,22 +122,29 @@ class ChecklistQuery(StrictSchema):
     version = fields.String(validate=validate.Length(1, 16))
 
 
-class SiteOut(Schema):
+class SiteBase(Schema):
+    """What a site is, as listed within its enterprise's record."""
+
     id = fields.Integer()
     code = fields.String()
-    enterprise_id = fields.Integer()
-    enterprise_name = fields.String(attribute="enterprise.name")
-    credit_code = fields.String(attribute="enterprise.credit_code")
-    city = fields.String(attribute="enterprise.city")
-    district = fields.String(attribute="enterprise.district")
     name = fields.String()
     kind = fields.String()
     address = fields.String()
     lat = fields.Float(allow_none=True)
     lon = fields.Float(allow_none=True)
     radius_m = fields.Float()
-    qr_token = fields.String()
     active = fields.Boolean()
+
+
+class SiteOut(SiteBase):
+    """A site as devices cache it: with its enterprise, city and QR token."""
+
+    enterprise_id = fields.Integer()
+    enterprise_name = fields.String(attribute="enterprise.name")
+    credit_code = fields.String(attribute="enterprise.credit_code")
+    city = fields.String(attribute="enterprise.city")
+    district = fields.String(attribute="enterprise.district")
+    qr_token = fields.String()
     updated_at = fields.AwareDateTime()
 
 
@@ -165,22 +172,8 @@ class EnterpriseOut(Schema):
     contact_phone = fields.String()
 
 
-class EnterpriseSite(Schema):
-    """A site within its enterprise's record."""
-
-    id = fields.Integer()
-    code = fields.String()
-    name = fields.String()
-    kind = fields.String()
-    address = fields.String()
-    lat = fields.Float(allow_none=True)
-    lon = fields.Float(allow_none=True)
-    radius_m = fields.Float()
-    active = fields.Boolean()
-
-
 class EnterpriseDetail(EnterpriseOut):
-    sites = fields.List(fields.Nested(EnterpriseSite))
+    sites = fields.List(fields.Nested(SiteBase))
 
 
 class EnterpriseQuery(StrictSchema):
