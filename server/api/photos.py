@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from server.api.auth import current_user, roles
 from server.api.schemas import PhotoOut
 from server.models import Role
-from server.services import photos
+from server.services import findings, photos
 from server.services.errors import NotFound, TooLarge
 from server.storage import photo_store
 
@@ -30,12 +30,14 @@ UPLOAD_DOC = {
 
 @blp.route("/<string:sha256>")
 class PhotoResource(MethodView):
-    @roles(Role.INSPECTOR, Role.SUPERVISOR, Role.ADMIN)
+    @roles(Role.INSPECTOR, Role.SUPERVISOR, Role.ADMIN, Role.ENTERPRISE)
     @blp.response(200, description="照片 / the JPEG or PNG bytes", content_type="image/jpeg")
     @blp.alt_response(404, description="未上传 / not uploaded")
     def get(self, sha256: str) -> Response:
         """The photo's bytes (HEAD answers whether the server has it)."""
         photo = photos.has_photo(sha256)
+        if photo is not None and not findings.may_read_photo(current_user(), sha256):
+            photo = None  # an enterprise sees only the photos of its own findings
         if photo is None or not photo_store().exists(sha256):
             if request.method == "HEAD":
                 return Response(status=404)
@@ -51,7 +53,7 @@ class PhotoResource(MethodView):
             headers={"Cache-Control": "private, max-age=31536000, immutable", "ETag": sha256},
         )
 
-    @roles(Role.INSPECTOR)
+    @roles(Role.INSPECTOR, Role.ENTERPRISE)
     @blp.doc(**UPLOAD_DOC)
     @blp.response(200, PhotoOut, description="已存在 / already stored")
     @blp.alt_response(201, schema=PhotoOut, description="新存储 / stored")

@@ -289,3 +289,100 @@ class PhotoOut(Schema):
     lat = fields.Float(allow_none=True)
     lon = fields.Float(allow_none=True)
     received_at = fields.AwareDateTime()
+
+
+class FindingQuery(StrictSchema):
+    status = fields.String(
+        validate=validate.OneOf(["open", "notified", "answered", "closed", "reopened", "withdrawn"])
+    )
+    city = fields.String()
+    district = fields.String()
+    checklist = fields.String()
+    severity = fields.String(validate=validate.OneOf(["minor", "major", "critical"]))
+    enterprise_id = fields.Integer()
+    overdue = fields.Boolean()
+    created_from = fields.Date()
+    created_to = fields.Date()
+
+
+class FindingEventOut(Schema):
+    from_status = fields.String()
+    to_status = fields.String()
+    actor_id = fields.Integer()
+    reason = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class FindingResponseOut(Schema):
+    id = fields.Integer()
+    user_id = fields.Integer()
+    text = fields.String()
+    photos = fields.List(fields.String())
+    created_at = fields.AwareDateTime()
+
+
+class FindingAnswerOut(Schema):
+    value = fields.Raw()
+    note = fields.String()
+    photos = fields.List(fields.String())
+
+
+class FindingOut(Schema):
+    id = fields.Integer(attribute="finding.id")
+    inspection_uuid = fields.UUID(attribute="finding.inspection_uuid")
+    item = fields.String(attribute="finding.item_code")
+    checklist_id = fields.String(attribute="finding.checklist_id")
+    severity = fields.String(attribute="finding.severity")
+    status = fields.String(attribute="finding.status")
+    enterprise_id = fields.Integer(attribute="finding.enterprise_id")
+    site_id = fields.Integer(attribute="finding.site_id")
+    city = fields.String(attribute="finding.city")
+    district = fields.String(attribute="finding.district")
+    notice_id = fields.Integer(attribute="finding.notice_id", allow_none=True)
+    due_date = fields.Date(attribute="finding.due_date", allow_none=True)
+    overdue = fields.Boolean()
+    created_at = fields.AwareDateTime(attribute="finding.created_at")
+    closed_at = fields.AwareDateTime(attribute="finding.closed_at", allow_none=True)
+    item_text = fields.Nested(TextSchema)
+    remedy = fields.Nested(TextSchema)
+    basis = fields.List(fields.Nested(BasisSchema))
+    answer = fields.Nested(FindingAnswerOut, attribute="finding.answer")
+    events = fields.List(fields.Nested(FindingEventOut), attribute="finding.events")
+    responses = fields.List(fields.Nested(FindingResponseOut), attribute="finding.responses")
+
+
+class ResponseIn(StrictSchema):
+    text = fields.String(required=True, validate=validate.Length(1, 4000))
+    photos = fields.List(
+        fields.String(validate=SHA256), load_default=list, validate=validate.Length(max=30)
+    )
+
+
+class VerifyIn(StrictSchema):
+    accepted = fields.Boolean(required=True)
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class NoticeIn(StrictSchema):
+    enterprise_id = fields.Integer(required=True, strict=True)
+    finding_ids = fields.List(
+        fields.Integer(strict=True), required=True, validate=validate.Length(1, 200)
+    )
+    deadline = fields.Date(load_default=None, allow_none=True)
+
+
+class NoticeEnterprise(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    credit_code = fields.String()
+
+
+class NoticeOut(Schema):
+    id = fields.Integer(attribute="notice.id")
+    number = fields.String(attribute="notice.number")
+    city = fields.String(attribute="notice.city")
+    enterprise = fields.Nested(NoticeEnterprise)
+    issued_at = fields.AwareDateTime(attribute="notice.issued_at")
+    deadline = fields.Date(attribute="notice.deadline")
+    portal_url = fields.String()
+    findings = fields.List(fields.Nested(FindingOut))

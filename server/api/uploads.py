@@ -80,7 +80,7 @@ class Uploads(MethodView):
             },
         )
 
-    @roles(Role.INSPECTOR)
+    @roles(Role.INSPECTOR, Role.ENTERPRISE)
     @blp.doc(
         parameters=[
             TUS_HEADER,
@@ -122,7 +122,7 @@ class Uploads(MethodView):
 
 @blp.route("/<string:upload_id>")
 class UploadResource(MethodView):
-    @roles(Role.INSPECTOR)
+    @roles(Role.INSPECTOR, Role.ENTERPRISE)
     @blp.doc(parameters=[TUS_HEADER])
     @blp.response(200, description="Upload-Offset 与 Upload-Length / where the upload stands")
     @blp.alt_response(404, description="无此上传 / unknown upload")
@@ -138,7 +138,7 @@ class UploadResource(MethodView):
             },
         )
 
-    @roles(Role.INSPECTOR)
+    @roles(Role.INSPECTOR, Role.ENTERPRISE)
     @blp.doc(
         parameters=[
             TUS_HEADER,

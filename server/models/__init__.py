@@ -1,7 +1,14 @@
 """SQLAlchemy models, one module per aggregate; importing this registers them all."""
 
 from server.models.checklist import ChecklistVersion
-from server.models.finding import Finding, FindingStatus
+from server.models.finding import (
+    UNRESOLVED,
+    Finding,
+    FindingEvent,
+    FindingResponse,
+    FindingStatus,
+    Notice,
+)
 from server.models.inspection import (
     Answer,
     AnswerPhoto,
@@ -17,6 +24,7 @@ from server.models.types import utcnow
 from server.models.user import ApiToken, Role, User
 
 __all__ = [
+    "UNRESOLVED",
     "Answer",
     "AnswerPhoto",
     "ApiToken",
@@ -24,11 +32,14 @@ __all__ = [
     "ChecklistVersion",
     "Enterprise",
     "Finding",
+    "FindingEvent",
+    "FindingResponse",
     "FindingStatus",
     "Inspection",
     "InspectionReview",
     "InspectionRevision",
     "InspectionStatus",
+    "Notice",
     "Photo",
     "ReviewDecision",
     "Role",

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid as uuid_module
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
 from server.models.inspection import Answer, Inspection
-from server.models.types import UTCDateTime, utcnow
+from server.models.types import JSONType, UTCDateTime, utcnow
 
 
 class FindingStatus(StrEnum):
@@ -22,6 +22,15 @@ class FindingStatus(StrEnum):
     REOPENED = "reopened"
     # The item passed in a later revision of a returned inspection: no longer a finding.
     WITHDRAWN = "withdrawn"
+
+
+# Statuses in which a finding still waits for the enterprise or the supervisor.
+UNRESOLVED = (
+    FindingStatus.OPEN,
+    FindingStatus.NOTIFIED,
+    FindingStatus.ANSWERED,
+    FindingStatus.REOPENED,
+)
 
 
 class Finding(db.Model):
@@ -44,8 +53,74 @@ class Finding(db.Model):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     city: Mapped[str] = mapped_column(String(40))
     district: Mapped[str] = mapped_column(String(60))
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), index=True)
+    due_date: Mapped[date | None] = mapped_column(Date, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     inspection: Mapped[Inspection] = relationship()
     answer: Mapped[Answer] = relationship()
+    notice: Mapped[Notice | None] = relationship(back_populates="findings")
+    events: Mapped[list[FindingEvent]] = relationship(
+        back_populates="finding", order_by="FindingEvent.id"
+    )
+    responses: Mapped[list[FindingResponse]] = relationship(
+        back_populates="finding", order_by="FindingResponse.id"
+    )
+
+
+class FindingEvent(db.Model):
+    """One transition of a finding: who moved it, when, from what to what, and why."""
+
+    __tablename__ = "finding_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id"), index=True)
+    from_status: Mapped[str] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    finding: Mapped[Finding] = relationship(back_populates="events")
+
+
+class Notice(db.Model):
+    """整改通知书: a numbered notice to one enterprise listing findings to rectify.
+
+    The number is gap-free per city and year: `seq` comes from a counter row locked in the
+    same transaction that inserts the notice.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("city", "year", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    city: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    issued_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    deadline: Mapped[date] = mapped_column(Date)
+    portal_token: Mapped[str] = mapped_column(String(43), unique=True)
+
+    findings: Mapped[list[Finding]] = relationship(back_populates="notice", order_by="Finding.id")
+
+
+class FindingResponse(db.Model):
+    """An enterprise's answer to a finding: what it did, with photo evidence."""
+
+    __tablename__ = "finding_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    photos: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    finding: Mapped[Finding] = relationship(back_populates="responses")

@@ -130,6 +130,15 @@ def test_empty_upload_is_400(client, headers) -> None:
     assert response.status_code == 400
 
 
-def test_only_inspectors_upload(client, headers) -> None:
+def test_inspectors_and_enterprises_upload_supervisors_do_not(client, headers) -> None:
     assert upload(client, headers["supervisor"], GPS_PHOTO).status_code == 403
-    assert upload(client, headers["enterprise"], GPS_PHOTO).status_code == 403
+    assert upload(client, headers["admin"], GPS_PHOTO).status_code == 403
+    assert upload(client, headers["enterprise"], GPS_PHOTO).status_code == 201  # rectification
+
+
+def test_an_enterprise_cannot_read_photos_not_of_its_findings(client, headers) -> None:
+    assert upload(client, headers["inspector"], GPS_PHOTO).status_code == 201
+    path = f"/api/v1/photos/{sha256(GPS_PHOTO)}"
+    assert client.get(path, headers=headers["enterprise"]).status_code == 404
+    assert client.head(path, headers=headers["enterprise"]).status_code == 404
+    assert client.get(path, headers=headers["supervisor"]).status_code == 200

@@ -1,0 +1,74 @@
+"""Findings: the list supervisors work from, each finding's history, answers and 销号."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from server.api.auth import current_user, roles
+from server.api.schemas import FindingOut, FindingQuery, ResponseIn, VerifyIn
+from server.models import Role
+from server.services import findings
+
+blp = Blueprint(
+    "findings",
+    __name__,
+    url_prefix="/api/v1/findings",
+    description="问题清单 / Findings and their rectification",
+)
+READERS = (Role.SUPERVISOR, Role.ADMIN, Role.INSPECTOR, Role.ENTERPRISE)
+
+
+@blp.route("")
+class Findings(MethodView):
+    @roles(*READERS)
+    @blp.arguments(FindingQuery, location="query")
+    @blp.response(200, FindingOut(many=True))
+    @blp.paginate()
+    def get(self, query: dict[str, Any], pagination_parameters: Any) -> list[dict[str, Any]]:
+        """Findings by status, city, district, checklist, severity, enterprise, overdue, dates."""
+        rows, total = findings.page(
+            current_user(),
+            findings.FindingFilter(**query),
+            pagination_parameters.page,
+            pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = total
+        return [findings.describe(row) for row in rows]
+
+
+@blp.route("/<int:finding_id>")
+class FindingResource(MethodView):
+    @roles(*READERS)
+    @blp.response(200, FindingOut)
+    def get(self, finding_id: int) -> dict[str, Any]:
+        """One finding with the plan's words, the remedy, its history and the answers."""
+        return findings.describe(findings.get(current_user(), finding_id))
+
+
+@blp.route("/<int:finding_id>/responses")
+class FindingResponses(MethodView):
+    @roles(Role.ENTERPRISE)
+    @blp.arguments(ResponseIn)
+    @blp.response(201, FindingOut)
+    @blp.alt_response(409, description="当前状态不能答复 / not waiting for an answer")
+    def post(self, answer: dict[str, Any], finding_id: int) -> dict[str, Any]:
+        """The enterprise's answer: what it did, with photos uploaded beforehand."""
+        finding = findings.respond(current_user(), finding_id, answer["text"], answer["photos"])
+        return findings.describe(finding)
+
+
+@blp.route("/<int:finding_id>/verify")
+class FindingVerify(MethodView):
+    @roles(Role.SUPERVISOR, Role.ADMIN)
+    @blp.arguments(VerifyIn)
+    @blp.response(200, FindingOut)
+    @blp.alt_response(409, description="尚未答复 / not answered yet")
+    def post(self, decision: dict[str, Any], finding_id: int) -> dict[str, Any]:
+        """Close (销号) an answered finding, or reopen it with the reason."""
+        finding = findings.verify(
+            current_user(), finding_id, decision["accepted"], decision["comment"]
+        )
+        return findings.describe(finding)

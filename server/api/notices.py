@@ -1,0 +1,60 @@
+"""整改通知书: issued by supervisors, read by the enterprise they are addressed to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from server.api.auth import current_user, roles
+from server.api.schemas import NoticeIn, NoticeOut
+from server.models import Notice, Role
+from server.services import findings, notices
+
+blp = Blueprint(
+    "notices", __name__, url_prefix="/api/v1/notices", description="整改通知书 / Notices"
+)
+READERS = (Role.SUPERVISOR, Role.ADMIN, Role.ENTERPRISE)
+
+
+def present(notice: Notice) -> dict[str, Any]:
+    return {
+        "notice": notice,
+        "enterprise": notices.enterprise_of(notice),
+        "portal_url": notices.portal_url(current_app.config["PUBLIC_URL"], notice),
+        "findings": [findings.describe(finding) for finding in notice.findings],
+    }
+
+
+@blp.route("")
+class Notices(MethodView):
+    @roles(Role.SUPERVISOR, Role.ADMIN)
+    @blp.arguments(NoticeIn)
+    @blp.response(201, NoticeOut)
+    @blp.alt_response(422, description="问题不可下发 / findings that cannot be notified")
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Issue a numbered notice for open findings of one enterprise."""
+        notice = notices.issue(
+            current_user(), body["enterprise_id"], body["finding_ids"], body.get("deadline")
+        )
+        return present(notice)
+
+
+@blp.route("/<int:notice_id>")
+class NoticeResource(MethodView):
+    @roles(*READERS)
+    @blp.response(200, NoticeOut)
+    def get(self, notice_id: int) -> dict[str, Any]:
+        """A notice with its findings (the enterprise sees only its own)."""
+        return present(notices.get(current_user(), notice_id))
+
+
+@blp.route("/by-token/<string:token>")
+class NoticeByToken(MethodView):
+    @roles(*READERS)
+    @blp.response(200, NoticeOut)
+    def get(self, token: str) -> dict[str, Any]:
+        """The notice a printed QR code points to; the reader must still be entitled."""
+        return present(notices.by_portal_token(current_user(), token))

@@ -1,0 +1,226 @@
+"""The finding lifecycle and the queries supervisors and enterprises make of findings.
+
+open → notified (in a notice) → answered (the enterprise sent evidence) → closed (销号), or
+reopened (the evidence was not enough; waiting again for the enterprise). Every move goes
+through `transition`, which records who, when and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from server.extensions import db
+from server.models import (
+    UNRESOLVED,
+    AnswerPhoto,
+    Finding,
+    FindingEvent,
+    FindingResponse,
+    FindingStatus,
+    Inspection,
+    Photo,
+    Role,
+    User,
+    utcnow,
+)
+from server.services.clock import today
+from server.services.errors import Conflict, Forbidden, Invalid, NotFound
+from server.services.photos import valid_hash
+from server.services.registry import visible_city
+
+# Which moves the lifecycle allows, and who makes them.
+ALLOWED = {
+    (FindingStatus.OPEN, FindingStatus.NOTIFIED),
+    (FindingStatus.NOTIFIED, FindingStatus.ANSWERED),
+    (FindingStatus.REOPENED, FindingStatus.ANSWERED),
+    (FindingStatus.ANSWERED, FindingStatus.CLOSED),
+    (FindingStatus.ANSWERED, FindingStatus.REOPENED),
+}
+VISIBLE_TO_ENTERPRISE = (
+    FindingStatus.NOTIFIED,
+    FindingStatus.ANSWERED,
+    FindingStatus.CLOSED,
+    FindingStatus.REOPENED,
+)
+
+
+def transition(finding: Finding, to: FindingStatus, actor: User, reason: str = "") -> None:
+    """Move a finding and record the move; Conflict when the lifecycle does not allow it."""
+    current = FindingStatus(finding.status)
+    if (current, to) not in ALLOWED:
+        raise Conflict(
+            f"问题状态为 {current}，不能变为 {to} / a {current} finding cannot become {to}"
+        )
+    finding.status = to.value
+    finding.updated_at = utcnow()
+    db.session.add(
+        FindingEvent(
+            finding=finding,
+            from_status=current.value,
+            to_status=to.value,
+            actor_id=actor.id,
+            reason=reason,
+        )
+    )
+
+
+def is_overdue(finding: Finding, on: date | None = None) -> bool:
+    """Past its due date and not closed (withdrawn findings are no longer findings)."""
+    return (
+        finding.due_date is not None
+        and FindingStatus(finding.status) in UNRESOLVED
+        and finding.due_date < (on or today())
+    )
+
+
+@dataclass
+class FindingFilter:
+    status: str | None = None
+    city: str | None = None
+    district: str | None = None
+    checklist: str | None = None
+    severity: str | None = None
+    enterprise_id: int | None = None
+    overdue: bool | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+
+
+def scoped(user: User) -> Select[Any]:
+    """The findings a user may see at all."""
+    query = select(Finding)
+    if user.role == Role.ENTERPRISE:
+        return query.where(
+            Finding.enterprise_id == user.enterprise_id,
+            Finding.status.in_([s.value for s in VISIBLE_TO_ENTERPRISE]),
+        )
+    if user.role == Role.INSPECTOR:
+        return query.join(Inspection).where(Inspection.inspector_id == user.id)
+    city = visible_city(user)
+    return query.where(Finding.city == city) if city else query
+
+
+def filtered(user: User, wanted: FindingFilter) -> Select[Any]:
+    query = scoped(user)
+    for column, value in (
+        (Finding.status, wanted.status),
+        (Finding.city, wanted.city),
+        (Finding.district, wanted.district),
+        (Finding.checklist_id, wanted.checklist),
+        (Finding.severity, wanted.severity),
+        (Finding.enterprise_id, wanted.enterprise_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if wanted.overdue is not None:
+        late = Finding.due_date < today()
+        unresolved = Finding.status.in_([s.value for s in UNRESOLVED])
+        query = (
+            query.where(late & unresolved)
+            if wanted.overdue
+            else query.where(~(late & unresolved) | Finding.due_date.is_(None))
+        )
+    if wanted.created_from is not None:
+        query = query.where(func.date(Finding.created_at) >= wanted.created_from)
+    if wanted.created_to is not None:
+        query = query.where(func.date(Finding.created_at) <= wanted.created_to)
+    return query
+
+
+def page(user: User, wanted: FindingFilter, number: int, size: int) -> tuple[list[Finding], int]:
+    query = filtered(user, wanted)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.order_by(Finding.id).limit(size).offset((number - 1) * size))
+    return list(rows), total
+
+
+def get(user: User, finding_id: int) -> Finding:
+    """One finding the user may see (404 otherwise: its existence is not revealed)."""
+    finding = db.session.scalar(scoped(user).where(Finding.id == finding_id))
+    if finding is None:
+        raise NotFound(f"问题不存在 / no finding {finding_id}")
+    return finding
+
+
+def respond(user: User, finding_id: int, text: str, photos: list[str]) -> Finding:
+    """The enterprise answers a notified (or reopened) finding with what it did and photos."""
+    if user.role != Role.ENTERPRISE:
+        raise Forbidden("仅企业用户可答复 / only the enterprise answers its findings")
+    finding = get(user, finding_id)
+    if not text.strip():
+        raise Invalid("须说明整改情况 / describe what was done", {"text": ["required"]})
+    hashes = [valid_hash(sha) for sha in dict.fromkeys(photos)]
+    present = set(db.session.scalars(select(Photo.sha256).where(Photo.sha256.in_(hashes))))
+    missing = [sha for sha in hashes if sha not in present]
+    if missing:
+        raise Invalid("请先上传照片 / upload the photos first", {"photos": missing})
+    transition(finding, FindingStatus.ANSWERED, user, text.strip())
+    db.session.add(
+        FindingResponse(finding=finding, user_id=user.id, text=text.strip(), photos=hashes)
+    )
+    db.session.commit()
+    return finding
+
+
+def verify(user: User, finding_id: int, accepted: bool, comment: str) -> Finding:
+    """The supervisor closes an answered finding (销号) or reopens it with a reason."""
+    if user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise Forbidden("仅监管人员可核验 / only supervisors verify rectification")
+    finding = get(user, finding_id)
+    if accepted:
+        transition(finding, FindingStatus.CLOSED, user, comment.strip())
+        finding.closed_at = utcnow()
+        finding.closed_by = user.id
+    else:
+        if not comment.strip():
+            raise Invalid(
+                "退回须说明原因 / say why the evidence is not enough",
+                {"comment": ["required when not accepted"]},
+            )
+        transition(finding, FindingStatus.REOPENED, user, comment.strip())
+    db.session.commit()
+    return finding
+
+
+def may_read_photo(user: User, sha256: str) -> bool:
+    """Staff read every photo; an enterprise only those of its own visible findings and of
+    its own responses."""
+    if user.role != Role.ENTERPRISE:
+        return True
+    cited_by_finding = db.session.scalar(
+        scoped(user)
+        .join(AnswerPhoto, AnswerPhoto.answer_id == Finding.answer_id)
+        .where(AnswerPhoto.photo_sha256 == sha256)
+        .limit(1)
+    )
+    if cited_by_finding is not None:
+        return True
+    for response in db.session.scalars(
+        select(FindingResponse).join(Finding).where(Finding.enterprise_id == user.enterprise_id)
+    ):
+        if sha256 in response.photos:
+            return True
+    return False
+
+
+def describe(finding: Finding) -> dict[str, Any]:
+    """A finding as people read it: the item, the plan's words, the remedy, its history."""
+    from server.services import checklists as checklist_store
+
+    rules = checklist_store.get_rules(finding.checklist_id, finding.inspection.checklist_version)
+    item = rules.item(finding.item_code)
+    assert item is not None
+    return {
+        "finding": finding,
+        "item_text": {"zh": item.text.zh, "en": item.text.en},
+        "remedy": {"zh": item.remedy.zh, "en": item.remedy.en},
+        "basis": [
+            {"source": basis.source, "clause": basis.clause, "quote": basis.quote}
+            for basis in item.basis
+        ],
+        "overdue": is_overdue(finding),
+    }
