@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -12,6 +12,7 @@ from server.api.auth import current_user, roles
 from server.api.schemas import NoticeIn, NoticeOut
 from server.models import Notice, Role
 from server.services import findings, notices
+from server.storage import photo_store
 
 blp = Blueprint(
     "notices", __name__, url_prefix="/api/v1/notices", description="整改通知书 / Notices"
@@ -58,3 +59,19 @@ class NoticeByToken(MethodView):
     def get(self, token: str) -> dict[str, Any]:
         """The notice a printed QR code points to; the reader must still be entitled."""
         return present(notices.by_portal_token(current_user(), token))
+
+
+@blp.route("/<int:notice_id>/pdf")
+class NoticePdf(MethodView):
+    @roles(*READERS)
+    @blp.response(200, description="整改通知书 PDF", content_type="application/pdf")
+    def get(self, notice_id: int) -> Response:
+        """The printable notice (PDF) with its QR code to the enterprise portal."""
+        notice = notices.get(current_user(), notice_id)
+        data = notices.pdf(notice, current_app.config["PUBLIC_URL"], photo_store())
+        filename = f"notice-{notice.id}.pdf"
+        return Response(
+            data,
+            mimetype="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{filename}"'},
+        )

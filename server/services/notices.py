@@ -18,12 +18,14 @@ from server.models import (
     InspectionStatus,
     Notice,
     Role,
+    Site,
     User,
 )
 from server.services.clock import today
 from server.services.errors import Forbidden, Invalid, NotFound
 from server.services.findings import transition
 from server.services.registry import visible_city
+from server.storage import PhotoStore
 
 # 文号 prefixes: the city's one-character abbreviation (太原 is 并).
 CITY_ABBREVIATIONS = {"朔州": "朔", "长治": "长", "太原": "并", "高平": "高"}
@@ -144,3 +146,19 @@ def enterprise_of(notice: Notice) -> Enterprise:
     enterprise = db.session.get(Enterprise, notice.enterprise_id)
     assert enterprise is not None
     return enterprise
+
+
+def pdf(notice: Notice, public_url: str, store: PhotoStore) -> bytes:
+    """The notice as a printable PDF with its QR code."""
+    from server.services import checklists as checklist_store
+    from server.services.notice_pdf import render
+
+    rows = []
+    for finding in notice.findings:
+        version = finding.inspection.checklist_version
+        item = checklist_store.get_rules(finding.checklist_id, version).item(finding.item_code)
+        site = db.session.get(Site, finding.site_id)
+        inspector = db.session.get(User, finding.inspection.inspector_id)
+        assert item is not None and site is not None and inspector is not None
+        rows.append((finding, item, site, inspector))
+    return render(notice, enterprise_of(notice), rows, portal_url(public_url, notice), store)

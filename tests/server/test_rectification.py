@@ -229,3 +229,69 @@ def test_findings_filters_and_pages(client, headers, approved) -> None:  # type:
     ).get_json()
     assert dated == []
     assert client.get("/api/v1/findings?severity=huge", headers=supervisor).status_code == 422
+
+
+def test_notice_pdf_has_the_words_and_a_qr_code_to_the_portal(client, headers, approved) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    import pypdfium2
+    import zxingcpp
+    from pdfminer.high_level import extract_text
+
+    from checklists.sources import squeeze
+
+    approve(client, headers, approved["inspection"])
+    ids = [f["id"] for f in approved["findings"].values()]
+    notice = issue(client, headers, approved["enterprise_id"], ids).get_json()
+    response = client.get(f"/api/v1/notices/{notice['id']}/pdf", headers=headers["enterprise"])
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = squeeze(extract_text(io.BytesIO(response.data)))
+    assert "朔州测试煤业有限公司" in text
+    assert squeeze(notice["number"]) in text
+    for finding in notice["findings"]:
+        assert squeeze(finding["basis"][0]["quote"]) in text
+        assert squeeze(finding["remedy"]["zh"])[:20] in text
+    assert "朔政发〔2024〕14号" in text  # the document number the 35 t/h limit rests on
+    pages = pypdfium2.PdfDocument(response.data)
+    codes = [
+        code.text
+        for index in range(len(pages))
+        for code in zxingcpp.read_barcodes(pages[index].render(scale=3).to_pil())
+    ]
+    assert notice["portal_url"] in codes
+    other = client.get(f"/api/v1/notices/{notice['id']}/pdf", headers=headers["enterprise2"])
+    assert other.status_code == 404
+
+
+def test_ledger_rows_match_the_findings_api(client, headers, approved, clock) -> None:  # type: ignore[no-untyped-def]
+    import io
+    from datetime import date as date_type
+
+    from openpyxl import load_workbook
+
+    approve(client, headers, approved["inspection"])
+    ids = [approved["findings"]["CB-10"]["id"]]
+    notice = issue(client, headers, approved["enterprise_id"], ids).get_json()
+    response = client.get("/api/v1/ledger.xlsx?city=朔州", headers=headers["supervisor"])
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.data))
+    assert workbook.sheetnames == ["问题台账 Findings", "整改通知 Notices", "检查记录 Inspections"]
+    sheet = workbook["问题台账 Findings"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+    header = [cell.value for cell in sheet[1]]
+    rows = [
+        dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(min_row=2)
+    ]
+    api = client.get("/api/v1/findings?city=朔州", headers=headers["supervisor"]).get_json()
+    assert [(r["编号 id"], r["项 item"], r["状态 status"]) for r in rows] == [
+        (f["id"], f["item"], f["status"]) for f in api
+    ]
+    notified = next(r for r in rows if r["编号 id"] == ids[0])
+    assert notified["通知书 notice"] == notice["number"]
+    assert isinstance(notified["整改期限 due"], date_type)  # a real date, not text
+    assert "朔政发〔2024〕14号" in notified["依据 basis"]
+    notices_sheet = workbook["整改通知 Notices"]
+    assert notices_sheet["A2"].value == notice["number"]
+    assert workbook["检查记录 Inspections"]["A2"].value == approved["inspection"]
+    assert client.get("/api/v1/ledger.xlsx", headers=headers["enterprise"]).status_code == 403
+    assert client.get("/api/v1/ledger.xlsx", headers=headers["inspector"]).status_code == 403
