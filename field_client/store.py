@@ -181,10 +181,6 @@ class Store:
         rows = self.db.execute("SELECT id, version, etag FROM checklists WHERE current = 1")
         return {row["id"]: (row["version"], row["etag"]) for row in rows}
 
-    def list_checklists(self) -> list[rules.Checklist]:
-        rows = self.db.execute("SELECT content FROM checklists WHERE current = 1 ORDER BY id")
-        return [_parse(row[0]) for row in rows]
-
     # ---- sites
 
     def save_sites(self, sites: list[dict[str, Any]], cursor: str) -> None:

@@ -1,13 +1,13 @@
-"""rectification: notices, finding history, enterprise responses
+"""rectification: notices, finding history, enterprise responses with photos
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-23 21:02:46.005910
+Create Date: 2026-11-23 21:23:23.917992
 
 """
 from alembic import op
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+
 
 # revision identifiers, used by Alembic.
 revision = '0003'
@@ -58,7 +58,6 @@ def upgrade():
     sa.Column('finding_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('photos', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['finding_id'], ['findings.id'], name=op.f('fk_finding_responses_finding_id_findings')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_finding_responses_user_id_users')),
@@ -67,6 +66,16 @@ def upgrade():
     with op.batch_alter_table('finding_responses', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_finding_responses_finding_id'), ['finding_id'], unique=False)
 
+    op.create_table('response_photos',
+    sa.Column('response_id', sa.Integer(), nullable=False),
+    sa.Column('photo_sha256', sa.String(length=64), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['response_id'], ['finding_responses.id'], name=op.f('fk_response_photos_response_id_finding_responses')),
+    sa.PrimaryKeyConstraint('response_id', 'photo_sha256', name=op.f('pk_response_photos'))
+    )
+    with op.batch_alter_table('response_photos', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_response_photos_photo_sha256'), ['photo_sha256'], unique=False)
+
     with op.batch_alter_table('findings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('notice_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('due_date', sa.Date(), nullable=True))
@@ -74,15 +83,15 @@ def upgrade():
         batch_op.add_column(sa.Column('closed_by', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_findings_due_date'), ['due_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_findings_notice_id'), ['notice_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_findings_closed_by_users'), 'users', ['closed_by'], ['id'])
         batch_op.create_foreign_key(batch_op.f('fk_findings_notice_id_notices'), 'notices', ['notice_id'], ['id'])
+        batch_op.create_foreign_key(batch_op.f('fk_findings_closed_by_users'), 'users', ['closed_by'], ['id'])
 
 
 
 def downgrade():
     with op.batch_alter_table('findings', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_findings_notice_id_notices'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_findings_closed_by_users'), type_='foreignkey')
+        batch_op.drop_constraint(batch_op.f('fk_findings_notice_id_notices'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_findings_notice_id'))
         batch_op.drop_index(batch_op.f('ix_findings_due_date'))
         batch_op.drop_column('closed_by')
@@ -90,6 +99,10 @@ def downgrade():
         batch_op.drop_column('due_date')
         batch_op.drop_column('notice_id')
 
+    with op.batch_alter_table('response_photos', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_response_photos_photo_sha256'))
+
+    op.drop_table('response_photos')
     with op.batch_alter_table('finding_responses', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_finding_responses_finding_id'))
 

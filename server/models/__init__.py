@@ -8,6 +8,7 @@ from server.models.finding import (
     FindingResponse,
     FindingStatus,
     Notice,
+    ResponsePhoto,
 )
 from server.models.inspection import (
     Answer,
@@ -41,6 +42,7 @@ __all__ = [
     "InspectionStatus",
     "Notice",
     "Photo",
+    "ResponsePhoto",
     "ReviewDecision",
     "Role",
     "Site",

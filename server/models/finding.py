@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
 from server.models.inspection import Answer, Inspection
-from server.models.types import JSONType, UTCDateTime, utcnow
+from server.models.types import UTCDateTime, utcnow
 
 
 class FindingStatus(StrEnum):
@@ -120,7 +120,23 @@ class FindingResponse(db.Model):
     finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     text: Mapped[str] = mapped_column(Text)
-    photos: Mapped[list[str]] = mapped_column(JSONType, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     finding: Mapped[Finding] = relationship(back_populates="responses")
+    evidence: Mapped[list[ResponsePhoto]] = relationship(
+        order_by="ResponsePhoto.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def photos(self) -> list[str]:
+        return [link.photo_sha256 for link in self.evidence]
+
+
+class ResponsePhoto(db.Model):
+    """A photo an enterprise sent with its answer (indexed: it decides who may see it)."""
+
+    __tablename__ = "response_photos"
+
+    response_id: Mapped[int] = mapped_column(ForeignKey("finding_responses.id"), primary_key=True)
+    photo_sha256: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer)

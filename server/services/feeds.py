@@ -9,6 +9,8 @@ review decisions), never the hot path of ingesting inspections.
 from __future__ import annotations
 
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from server.extensions import db
 from server.models import ChangeCounter
@@ -16,16 +18,24 @@ from server.services.errors import BadRequest
 
 
 def next_change_seq(feed: str) -> int:
-    """Take the next number of a change feed, holding its row lock until commit."""
+    """Take the next number of a counter, holding its row lock until commit.
+
+    A counter that does not exist yet (a notice series for a new city or year) is created
+    first; concurrent creators both succeed, since the insert ignores a conflict.
+    """
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(ChangeCounter)
+        .values(name=feed, value=0)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
     value = db.session.scalar(
         update(ChangeCounter)
         .where(ChangeCounter.name == feed)
         .values(value=ChangeCounter.value + 1)
         .returning(ChangeCounter.value)
     )
-    if value is None:
-        raise LookupError(f"no change counter {feed!r}: run the migrations")
-    return int(value)
+    return int(value)  # type: ignore[arg-type]
 
 
 def parse_cursor(cursor: str | None) -> int:

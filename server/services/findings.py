@@ -12,10 +12,12 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
 
 from server.extensions import db
 from server.models import (
     UNRESOLVED,
+    Answer,
     AnswerPhoto,
     Finding,
     FindingEvent,
@@ -23,10 +25,12 @@ from server.models import (
     FindingStatus,
     Inspection,
     Photo,
+    ResponsePhoto,
     Role,
     User,
     utcnow,
 )
+from server.services import checklists as checklist_store
 from server.services.clock import today
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.services.photos import valid_hash
@@ -131,10 +135,22 @@ def filtered(user: User, wanted: FindingFilter) -> Select[Any]:
     return query
 
 
+def with_details(query: Select[Any]) -> Select[Any]:
+    """Load what `describe` and the ledger read, a few queries per page instead of per row."""
+    return query.options(
+        selectinload(Finding.inspection),
+        selectinload(Finding.answer).selectinload(Answer.evidence),
+        selectinload(Finding.events),
+        selectinload(Finding.responses).selectinload(FindingResponse.evidence),
+    )
+
+
 def page(user: User, wanted: FindingFilter, number: int, size: int) -> tuple[list[Finding], int]:
     query = filtered(user, wanted)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(query.order_by(Finding.id).limit(size).offset((number - 1) * size))
+    rows = db.session.scalars(
+        with_details(query).order_by(Finding.id).limit(size).offset((number - 1) * size)
+    )
     return list(rows), total
 
 
@@ -160,7 +176,12 @@ def respond(user: User, finding_id: int, text: str, photos: list[str]) -> Findin
         raise Invalid("请先上传照片 / upload the photos first", {"photos": missing})
     transition(finding, FindingStatus.ANSWERED, user, text.strip())
     db.session.add(
-        FindingResponse(finding=finding, user_id=user.id, text=text.strip(), photos=hashes)
+        FindingResponse(
+            finding=finding,
+            user_id=user.id,
+            text=text.strip(),
+            evidence=[ResponsePhoto(photo_sha256=sha, position=i) for i, sha in enumerate(hashes)],
+        )
     )
     db.session.commit()
     return finding
@@ -191,26 +212,25 @@ def may_read_photo(user: User, sha256: str) -> bool:
     its own responses."""
     if user.role != Role.ENTERPRISE:
         return True
-    cited_by_finding = db.session.scalar(
+    cited_by_finding = (
         scoped(user)
         .join(AnswerPhoto, AnswerPhoto.answer_id == Finding.answer_id)
         .where(AnswerPhoto.photo_sha256 == sha256)
-        .limit(1)
     )
-    if cited_by_finding is not None:
-        return True
-    for response in db.session.scalars(
-        select(FindingResponse).join(Finding).where(Finding.enterprise_id == user.enterprise_id)
-    ):
-        if sha256 in response.photos:
-            return True
-    return False
+    sent_with_an_answer = (
+        select(Finding)
+        .join(FindingResponse)
+        .join(ResponsePhoto)
+        .where(Finding.enterprise_id == user.enterprise_id, ResponsePhoto.photo_sha256 == sha256)
+    )
+    return any(
+        db.session.scalar(query.limit(1)) is not None
+        for query in (cited_by_finding, sent_with_an_answer)
+    )
 
 
 def describe(finding: Finding) -> dict[str, Any]:
     """A finding as people read it: the item, the plan's words, the remedy, its history."""
-    from server.services import checklists as checklist_store
-
     rules = checklist_store.get_rules(finding.checklist_id, finding.inspection.checklist_version)
     item = rules.item(finding.item_code)
     assert item is not None

@@ -19,7 +19,7 @@ import checklists as rules
 from server.extensions import db
 from server.models import Enterprise, Finding, Inspection, Notice, Site, User
 from server.services import checklists as checklist_store
-from server.services.findings import FindingFilter, filtered, is_overdue
+from server.services.findings import FindingFilter, filtered, is_overdue, with_details
 from server.services.timeutil import LOCAL_ZONE
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -60,7 +60,7 @@ def _names(model: Any, ids: set[int]) -> dict[int, Any]:
 
 def build(user: User, wanted: FindingFilter) -> bytes:
     """The workbook for the findings the user may see, filtered as the findings API is."""
-    findings = list(db.session.scalars(filtered(user, wanted).order_by(Finding.id)))
+    findings = list(db.session.scalars(with_details(filtered(user, wanted)).order_by(Finding.id)))
     sites = _names(Site, {f.site_id for f in findings})
     enterprises = _names(Enterprise, {f.enterprise_id for f in findings})
     notices = _names(Notice, {f.notice_id for f in findings if f.notice_id})

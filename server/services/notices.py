@@ -5,13 +5,10 @@ from __future__ import annotations
 import secrets
 from datetime import date, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 
 from server.extensions import db
 from server.models import (
-    ChangeCounter,
     Enterprise,
     Finding,
     FindingStatus,
@@ -23,6 +20,7 @@ from server.models import (
 )
 from server.services.clock import today
 from server.services.errors import Forbidden, Invalid, NotFound
+from server.services.feeds import next_change_seq
 from server.services.findings import transition
 from server.services.registry import visible_city
 from server.storage import PhotoStore
@@ -34,28 +32,6 @@ CITY_ABBREVIATIONS = {"朔州": "朔", "长治": "长", "太原": "并", "高平
 def notice_number(city: str, year: int, seq: int) -> str:
     """E.g. 朔环整〔2026〕0007号."""
     return f"{CITY_ABBREVIATIONS.get(city, city[:1])}环整〔{year}〕{seq:04d}号"
-
-
-def _next_seq(city: str, year: int) -> int:
-    """The next number of the city's year, under the counter row's lock until commit.
-
-    The increment commits or rolls back with the notice itself, so numbers have no gaps.
-    """
-    name = f"notice:{city}:{year}"
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    db.session.execute(
-        insert(ChangeCounter)
-        .values(name=name, value=0)
-        .on_conflict_do_nothing(index_elements=["name"])
-    )
-    return int(
-        db.session.scalar(
-            update(ChangeCounter)
-            .where(ChangeCounter.name == name)
-            .values(value=ChangeCounter.value + 1)
-            .returning(ChangeCounter.value)
-        )
-    )
 
 
 def issue(user: User, enterprise_id: int, finding_ids: list[int], deadline: date | None) -> Notice:
@@ -92,7 +68,8 @@ def issue(user: User, enterprise_id: int, finding_ids: list[int], deadline: date
         problems["deadline"] = ["不能早于今天 / must not be in the past"]
     if problems:
         raise Invalid("无法下发整改通知 / cannot issue the notice", {"finding_ids": problems})
-    seq = _next_seq(enterprise.city, issued_on.year)
+    # The increment commits or rolls back with the notice itself: numbers have no gaps.
+    seq = next_change_seq(f"notice:{enterprise.city}:{issued_on.year}")
     due = {f.id: deadline or issued_on + timedelta(days=f.days_to_rectify) for f in findings}
     notice = Notice(
         number=notice_number(enterprise.city, issued_on.year, seq),
