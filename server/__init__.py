@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from server.config import load_config
-from server.extensions import db, migrate
+from server.extensions import csrf, db, limiter, migrate
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -40,6 +40,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+    csrf.init_app(app)
+    limiter.init_app(app)
     init_store(app)
     init_api(app)
     init_web(app)

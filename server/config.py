@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     )
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    public_url = _env("PUBLIC_URL") or "http://127.0.0.1:5000"
+    web_hours = int(_env("WEB_SESSION_HOURS") or 12)
     max_photo = int(_env("MAX_PHOTO_BYTES") or DEFAULT_MAX_PHOTO_BYTES)
     config: dict[str, Any] = {
         "DATA_DIR": str(data_dir),
@@ -55,7 +58,21 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         # scrypt, werkzeug's memory-hard default; tests lower the cost, never production.
         "PASSWORD_HASH_METHOD": _env("PASSWORD_HASH_METHOD") or "scrypt",
         "TOKEN_TTL_HOURS": int(_env("TOKEN_TTL_HOURS") or 24 * 30),
-        "PUBLIC_URL": _env("PUBLIC_URL") or "http://127.0.0.1:5000",
+        "PUBLIC_URL": public_url,
+        # Web pages: signed session cookies that hold an API token, so `users revoke` and
+        # token expiry end browser sessions too.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
+        "WEB_SESSION_HOURS": web_hours,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=web_hours),
+        # CSRF tokens are checked by the web blueprints themselves, not on every request.
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "WTF_CSRF_TIME_LIMIT": None,  # valid as long as the session
+        # Failed logins allowed per client address and username.
+        "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT") or "10 per minute;50 per hour",
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
         "API_TITLE": "Lantian Inspect 蓝天巡检 API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

@@ -24,7 +24,17 @@ from server.models import Site, User
 from server.services import accounts, checklists
 from server.services.credit_code import make_credit_code
 from server.services.registry import save_enterprise, save_site
-from tests.helpers import FAST_HASH, PASSWORD, login
+from tests.helpers import (
+    FAST_HASH,
+    PASSWORD,
+    PHOTO,
+    TODAY,
+    current_version,
+    inspection_body,
+    login,
+    new_id,
+    sha256,
+)
 
 PG_URL = os.environ.get("LANTIAN_TEST_DATABASE_URL", "")
 
@@ -199,3 +209,41 @@ def users(app: Flask, registry: dict[str, Any]) -> dict[str, User]:
 def headers(client: FlaskClient, users: dict[str, User]) -> dict[str, dict[str, str]]:
     """Authorization headers for every role, from real tokens."""
     return {role: login(client, user.username) for role, user in users.items()}
+
+
+@pytest.fixture
+def clock(app: Flask):  # type: ignore[no-untyped-def]
+    app.config["CLOCK_TODAY"] = TODAY.isoformat()
+    yield app.config
+    app.config.pop("CLOCK_TODAY", None)
+
+
+@pytest.fixture
+def approved(client: FlaskClient, headers, registry, clock) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """An approved boiler-house inspection in Shuozhou with two findings (CB-10, CB-18)."""
+    client.put(f"/api/v1/photos/{sha256(PHOTO)}", data=PHOTO, headers=headers["inspector"])
+    version = current_version(client, headers["inspector"], "coal-and-boilers")
+    site = registry["sites"]["SZ-boiler_house"]
+    body = inspection_body(
+        site.id,
+        "coal-and-boilers",
+        version,
+        [
+            {"item": "CB-09", "value": "yes", "note": "", "photos": []},
+            {"item": "CB-10", "value": 20, "note": "20蒸吨", "photos": [sha256(PHOTO)]},
+            {"item": "CB-18", "value": "non_compliant", "note": "", "photos": [sha256(PHOTO)]},
+        ],
+    )
+    inspection_id = new_id()
+    assert (
+        client.put(
+            f"/api/v1/inspections/{inspection_id}", json=body, headers=headers["inspector"]
+        ).status_code
+        == 201
+    )
+    findings = client.get("/api/v1/findings?status=open", headers=headers["supervisor"]).get_json()
+    return {
+        "inspection": inspection_id,
+        "findings": {f["item"]: f for f in findings},
+        "enterprise_id": registry["shuozhou"].id,
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +66,26 @@ def inspection_body(
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+# The rectification loop: an approved inspection's findings, notices to enterprises.
+PHOTO = (PHOTOS / "DSCN0010.jpg").read_bytes()
+FIX = (PHOTOS / "no_exif.jpg").read_bytes()
+TODAY = date(2026, 11, 23)  # the controlled clock of the rectification tests
+
+
+def approve(client: FlaskClient, headers: dict, inspection_id: str) -> None:
+    response = client.post(
+        f"/api/v1/inspections/{inspection_id}/review",
+        json={"decision": "approve"},
+        headers=headers["supervisor"],
+    )
+    assert response.status_code == 200
+
+
+def issue(client: FlaskClient, headers: dict, enterprise_id: int, ids: list[int], **extra: Any):  # type: ignore[no-untyped-def]
+    return client.post(
+        "/api/v1/notices",
+        json={"enterprise_id": enterprise_id, "finding_ids": ids, **extra},
+        headers=headers["supervisor"],
+    )

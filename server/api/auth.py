@@ -16,6 +16,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server.api.schemas import TokenIn, TokenOut
+from server.extensions import (
+    TOO_MANY_FAILED_LOGINS,
+    failed_login,
+    limiter,
+    login_attempt_key,
+    login_limit,
+)
 from server.models import Role, User
 from server.services import accounts
 from server.services.errors import Forbidden, Unauthorized
@@ -65,9 +72,19 @@ def init_auth(app: Flask) -> None:
 
 @blp.route("/token")
 class Token(MethodView):
+    decorators = (
+        limiter.limit(
+            login_limit,
+            key_func=login_attempt_key,
+            deduct_when=failed_login,
+            error_message=TOO_MANY_FAILED_LOGINS,
+        ),
+    )
+
     @blp.arguments(TokenIn)
     @blp.response(200, TokenOut)
     @blp.alt_response(401, description="用户名或密码错误 / wrong username or password")
+    @blp.alt_response(429, description=TOO_MANY_FAILED_LOGINS)
     def post(self, credentials: dict[str, str]) -> dict[str, Any]:
         """Exchange username and password for a bearer token."""
         ttl = timedelta(hours=current_app.config["TOKEN_TTL_HOURS"])

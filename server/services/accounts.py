@@ -105,3 +105,11 @@ def revoke_tokens(username: str) -> int:
             count += 1
     db.session.commit()
     return count
+
+
+def revoke_token(token: str) -> None:
+    """End one session (a web logout); other devices of the user stay signed in."""
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.commit()

@@ -22,6 +22,7 @@ from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate
 
 import checklists as rules
 from server.models import Enterprise, Finding, Notice, Site, User
+from server.services.thumbnails import preview
 from server.services.timeutil import LOCAL_ZONE
 from server.storage import PhotoStore
 
@@ -57,15 +58,10 @@ def _qr(url: str) -> Image:
 def _thumbnail(store: PhotoStore, sha256: str | None) -> Image | None:
     if not sha256 or not store.exists(sha256):
         return None
-    with PILImage.open(io.BytesIO(store.get(sha256))) as photo:
-        photo = photo.convert("RGB")
-        photo.thumbnail((480, 480))
-        buffer = io.BytesIO()
-        photo.save(buffer, format="JPEG", quality=80)
+    with PILImage.open(io.BytesIO(preview(store, sha256))) as photo:
         width, height = photo.size
-    buffer.seek(0)
     scale = 45 * mm / max(width, height)
-    return Image(buffer, width=width * scale, height=height * scale)
+    return Image(io.BytesIO(preview(store, sha256)), width=width * scale, height=height * scale)
 
 
 def _finding_block(

@@ -6,6 +6,7 @@ import secrets
 from datetime import date, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from server.extensions import db
 from server.models import (
@@ -139,3 +140,15 @@ def pdf(notice: Notice, public_url: str, store: PhotoStore) -> bytes:
         assert item is not None and site is not None and inspector is not None
         rows.append((finding, item, site, inspector))
     return render(notice, enterprise_of(notice), rows, portal_url(public_url, notice), store)
+
+
+def visible(user: User, limit: int = 200) -> list[Notice]:
+    """The latest notices a reader may see: an enterprise its own, supervisors their city's."""
+    query = select(Notice).order_by(Notice.issued_at.desc(), Notice.id.desc()).limit(limit)
+    if user.role == Role.ENTERPRISE:
+        query = query.where(Notice.enterprise_id == user.enterprise_id)
+    elif user.role == Role.INSPECTOR:
+        raise Forbidden("检查员不查看整改通知 / inspectors do not read notices")
+    elif scope := visible_city(user):
+        query = query.where(Notice.city == scope)
+    return list(db.session.scalars(query.options(selectinload(Notice.findings))))

@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import uuid as uuid_module
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+import checklists as rules
 from server.extensions import db
 from server.models import (
+    Answer,
+    Enterprise,
     Inspection,
     InspectionReview,
     InspectionStatus,
     ReviewDecision,
     Role,
+    Site,
     User,
     utcnow,
 )
+from server.services import checklists as checklist_store
 from server.services.errors import Conflict, Forbidden, Invalid
 from server.services.feeds import next_change_seq, parse_cursor
 from server.services.inspections import get_for
+from server.services.registry import visible_city
 
 REVIEWS_FEED = "reviews"
 
@@ -81,3 +89,40 @@ def outcomes_since(
 
 def latest_review(inspection: Inspection) -> InspectionReview | None:
     return inspection.reviews[-1] if inspection.reviews else None
+
+
+def queue(user: User) -> list[Inspection]:
+    """Submitted inspections waiting for a decision, oldest first, in the supervisor's city."""
+    query = (
+        select(Inspection)
+        .where(Inspection.status == InspectionStatus.SUBMITTED.value)
+        .options(selectinload(Inspection.answers))
+        .order_by(Inspection.received_at, Inspection.uuid)
+    )
+    city = visible_city(user)
+    if city:
+        query = query.join(Site, Site.id == Inspection.site_id).join(Enterprise)
+        query = query.where(Enterprise.city == city)
+    return list(db.session.scalars(query))
+
+
+@dataclass
+class AnswerView:
+    """One answer as a reviewer reads it: the item, its basis in the plans, the verdict."""
+
+    answer: Answer
+    item: rules.Item
+    basis: list[tuple[rules.Basis, rules.Source]]
+
+
+def answers_with_items(inspection: Inspection) -> list[AnswerView]:
+    checklist = checklist_store.get_rules(inspection.checklist_id, inspection.checklist_version)
+    sources = rules.load_sources()
+    views = []
+    for answer in inspection.answers:
+        item = checklist.item(answer.item_code)
+        assert item is not None  # answers were validated against this very version
+        views.append(
+            AnswerView(answer, item, [(basis, sources[basis.source]) for basis in item.basis])
+        )
+    return views

@@ -1,11 +1,53 @@
-"""Server-rendered pages (supervisors and enterprises come with the review loop)."""
+"""Server-rendered pages: supervisors under /review, enterprises under /portal, site labels.
+
+Pages are plain Jinja templates and one stylesheet: no build step, no script needed to use
+them, so they work on an office laptop and a tablet in the field alike.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response, request
 
+from server.web.filters import register_filters
+from server.web.portal import blp as portal_blueprint
 from server.web.qr import blp as qr_blueprint
+from server.web.review import blp as review_blueprint
+
+# Pages load only their own stylesheet and images; nothing may frame them.
+PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+# JSON and files from the API are never documents to render.
+API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+# The Swagger UI page needs its own inline bootstrap script.
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'"
+)
+
+
+def security_headers(response: Response) -> Response:
+    """Headers every response carries, whatever produced it."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if request.path.startswith("/api/docs") or request.path.startswith("/api/static"):
+        policy = DOCS_POLICY
+    elif request.path.startswith("/api/"):
+        policy = API_POLICY
+    else:
+        policy = PAGE_POLICY
+    headers.setdefault("Content-Security-Policy", policy)
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
 
 
 def init_web(app: Flask) -> None:
+    register_filters(app)
     app.register_blueprint(qr_blueprint)
+    app.register_blueprint(review_blueprint)
+    app.register_blueprint(portal_blueprint)
+    app.after_request(security_headers)

@@ -2,73 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import Any
+from datetime import timedelta
 
-import pytest
-from flask import Flask
-from flask.testing import FlaskClient
-
-from tests.helpers import PHOTOS, current_version, inspection_body, new_id, sha256
-
-PHOTO = (PHOTOS / "DSCN0010.jpg").read_bytes()
-FIX = (PHOTOS / "no_exif.jpg").read_bytes()
-TODAY = date(2026, 11, 23)
-
-
-@pytest.fixture
-def clock(app: Flask):  # type: ignore[no-untyped-def]
-    app.config["CLOCK_TODAY"] = TODAY.isoformat()
-    yield app.config
-    app.config.pop("CLOCK_TODAY", None)
-
-
-@pytest.fixture
-def approved(client: FlaskClient, headers, registry, clock) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """An approved boiler-house inspection in Shuozhou with two findings (CB-10, CB-18)."""
-    client.put(f"/api/v1/photos/{sha256(PHOTO)}", data=PHOTO, headers=headers["inspector"])
-    version = current_version(client, headers["inspector"], "coal-and-boilers")
-    site = registry["sites"]["SZ-boiler_house"]
-    body = inspection_body(
-        site.id,
-        "coal-and-boilers",
-        version,
-        [
-            {"item": "CB-09", "value": "yes", "note": "", "photos": []},
-            {"item": "CB-10", "value": 20, "note": "20蒸吨", "photos": [sha256(PHOTO)]},
-            {"item": "CB-18", "value": "non_compliant", "note": "", "photos": [sha256(PHOTO)]},
-        ],
-    )
-    inspection_id = new_id()
-    assert (
-        client.put(
-            f"/api/v1/inspections/{inspection_id}", json=body, headers=headers["inspector"]
-        ).status_code
-        == 201
-    )
-    findings = client.get("/api/v1/findings?status=open", headers=headers["supervisor"]).get_json()
-    return {
-        "inspection": inspection_id,
-        "findings": {f["item"]: f for f in findings},
-        "enterprise_id": registry["shuozhou"].id,
-    }
-
-
-def approve(client: FlaskClient, headers: dict, inspection_id: str) -> None:
-    response = client.post(
-        f"/api/v1/inspections/{inspection_id}/review",
-        json={"decision": "approve"},
-        headers=headers["supervisor"],
-    )
-    assert response.status_code == 200
-
-
-def issue(client: FlaskClient, headers: dict, enterprise_id: int, ids: list[int], **extra: Any):  # type: ignore[no-untyped-def]
-    return client.post(
-        "/api/v1/notices",
-        json={"enterprise_id": enterprise_id, "finding_ids": ids, **extra},
-        headers=headers["supervisor"],
-    )
+from tests.helpers import FIX, PHOTO, TODAY, approve, issue, sha256
 
 
 def test_findings_carry_the_plans_words(client, headers, approved) -> None:  # type: ignore[no-untyped-def]

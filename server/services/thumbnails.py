@@ -1,0 +1,49 @@
+"""Small JPEG previews of stored photos, for the web pages and the notice PDF.
+
+Evidence photos are 3–12 MB; a page of findings shows dozens. Previews are decoded in draft
+mode (the JPEG decoder scales by 1/2–1/8 while decoding), turned upright by their EXIF
+orientation, and kept in a bounded in-memory cache: photos never change under their hash.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import OrderedDict
+
+from PIL import Image, ImageOps
+
+from server.services.errors import NotFound
+from server.storage import PhotoStore
+
+PREVIEW_EDGE = 480
+_CACHE_SIZE = 512
+_cache: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _render(data: bytes, edge: int) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        image.draft("RGB", (edge, edge))
+        upright = ImageOps.exif_transpose(image).convert("RGB")
+    upright.thumbnail((edge, edge))
+    buffer = io.BytesIO()
+    upright.save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def preview(store: PhotoStore, sha256: str, edge: int = PREVIEW_EDGE) -> bytes:
+    """A JPEG of the photo no larger than `edge` pixels on its long side."""
+    key = (sha256, edge)
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    if not store.exists(sha256):
+        raise NotFound(f"照片不存在 / no photo {sha256}")
+    data = _render(store.get(sha256), edge)
+    with _lock:
+        _cache[key] = data
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return data

@@ -1,0 +1,38 @@
+"""How states are named to people: Chinese first, with English."""
+
+from __future__ import annotations
+
+from checklists import Verdict
+from checklists.model import SEVERITY_LABELS
+from server.models import FindingStatus, InspectionStatus
+
+FINDING_STATUS = {
+    FindingStatus.OPEN: "待下发 / open",
+    FindingStatus.NOTIFIED: "待整改 / notified",
+    FindingStatus.ANSWERED: "待核验 / answered",
+    FindingStatus.CLOSED: "已销号 / closed",
+    FindingStatus.REOPENED: "退回重改 / reopened",
+    FindingStatus.WITHDRAWN: "已撤销 / withdrawn",
+}
+INSPECTION_STATUS = {
+    InspectionStatus.SUBMITTED: "待审核 / submitted",
+    InspectionStatus.APPROVED: "已通过 / approved",
+    InspectionStatus.RETURNED: "已退回 / returned",
+}
+VERDICT = {
+    Verdict.COMPLIANT: "符合 / compliant",
+    Verdict.NON_COMPLIANT: "不符合 / non-compliant",
+    Verdict.NOT_APPLICABLE: "不适用 / not applicable",
+    Verdict.UNANSWERED: "未答 / unanswered",
+}
+SEVERITY = dict(SEVERITY_LABELS)
+
+
+def label(kind: dict, value: str | None) -> str:
+    """The label of a state, or the raw value when it has none."""
+    if value is None:
+        return ""
+    for key, text in kind.items():
+        if key == value:
+            return text
+    return value

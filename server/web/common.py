@@ -1,0 +1,138 @@
+"""What the supervisor pages and the enterprise portal share: forms, errors, login, photos."""
+
+from __future__ import annotations
+
+from datetime import date
+from http import HTTPStatus
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from server.extensions import (
+    TOO_MANY_FAILED_LOGINS,
+    csrf,
+    failed_login,
+    limiter,
+    login_attempt_key,
+    login_limit,
+)
+from server.models import User
+from server.services import findings, photos, thumbnails
+from server.services.errors import DomainError, NotFound, Unauthorized
+from server.storage import photo_store
+from server.web.session import home_of, safe_next, sign_in, sign_out, signed_in_user
+
+PAGE_MESSAGES = {
+    400: "请求有误 / bad request",
+    403: "无权访问此页面 / you may not open this page",
+    404: "页面不存在 / page not found",
+    405: "不支持此操作 / method not allowed",
+    413: "上传内容过大 / upload too large",
+    429: TOO_MANY_FAILED_LOGINS,
+}
+
+
+def error_page(status: int, message: str, errors: dict[str, Any] | None = None) -> Response:
+    body = render_template(
+        "error.html",
+        status=status,
+        phrase=HTTPStatus(status).phrase,
+        message=message,
+        errors=errors or {},
+    )
+    return Response(body, status=status, mimetype="text/html")
+
+
+def _domain_error(error: DomainError) -> ResponseReturnValue:
+    return error_page(error.status, error.message, error.errors)
+
+
+def _http_error(error: HTTPException) -> ResponseReturnValue:
+    code = error.code or 500
+    if isinstance(error, CSRFError):
+        return error_page(400, "表单已过期，请返回刷新后重试 / the form expired; reload and retry")
+    description = error.description if code == 429 else None
+    return error_page(code, description or PAGE_MESSAGES.get(code, error.description or ""))
+
+
+def _check_csrf() -> None:
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+
+
+def setup_blueprint(blp: Blueprint) -> None:
+    """CSRF on every form post, and errors as pages rather than JSON."""
+    blp.before_request(_check_csrf)
+    blp.register_error_handler(DomainError, _domain_error)
+    blp.register_error_handler(HTTPException, _http_error)
+
+
+def login_view(area: str) -> ResponseReturnValue:
+    """The login form of an area; a refused login answers 401 and counts against the limit."""
+    wanted = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        user = signed_in_user()
+        if user is not None:
+            return redirect(wanted or home_of(user))
+        return render_template("login.html", area=area, next=wanted, username="")
+    username = request.form.get("username", "").strip()
+    try:
+        user = sign_in(username, request.form.get("password", ""))
+    except Unauthorized as error:
+        page = render_template(
+            "login.html", area=area, next=wanted, username=username, error=error.message
+        )
+        return Response(page, status=401, mimetype="text/html")
+    return redirect(wanted or home_of(user))
+
+
+login_limited = limiter.limit(
+    login_limit,
+    key_func=login_attempt_key,
+    deduct_when=failed_login,
+    error_message=TOO_MANY_FAILED_LOGINS,
+    methods=["POST"],
+)
+
+
+def logout_view(area: str) -> ResponseReturnValue:
+    sign_out()
+    flash("已退出 / signed out")
+    return redirect(url_for(f"{area}.login"))
+
+
+def photo_view(user: User, sha256: str, preview: bool) -> Response:
+    """A photo the user may see, full size or as a preview; 404 for anything else."""
+    photo = photos.has_photo(sha256)
+    if photo is None or not findings.may_read_photo(user, sha256):
+        raise NotFound(f"照片不存在 / no photo {sha256}")
+    if preview:
+        data, mimetype = thumbnails.preview(photo_store(), sha256), "image/jpeg"
+    else:
+        data, mimetype = photos.read(photo_store(), sha256)[1], photo.content_type
+    return Response(
+        data,
+        mimetype=mimetype,
+        headers={"Cache-Control": "private, max-age=31536000, immutable"},
+    )
+
+
+def parse_date(raw: str | None, field: str, errors: dict[str, list[str]]) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[field] = [f"日期格式应为 YYYY-MM-DD / not a date: {raw!r}"]
+        return None

@@ -1,0 +1,154 @@
+"""The enterprise portal: its own notices and findings, and its answers with photos.
+
+Everything is looked up through the services with the signed-in user, so an enterprise
+reaches only its own notices, findings and photos; anything else is a 404, as in the API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import Enterprise, FindingStatus, Role, Site, User
+from server.services import findings, notices, photos
+from server.services.errors import Conflict, Invalid, TooLarge
+from server.services.photo_meta import inspect_photo
+from server.storage import photo_store
+from server.web.common import login_limited, login_view, logout_view, photo_view, setup_blueprint
+from server.web.session import require, signed_in_user, web_user
+
+blp = Blueprint("portal", __name__, url_prefix="/portal")
+setup_blueprint(blp)
+enterprise_only = require(Role.ENTERPRISE, login_endpoint="portal.login")
+ANSWERABLE = (FindingStatus.NOTIFIED, FindingStatus.REOPENED)
+MAX_PHOTOS_PER_ANSWER = 9
+
+
+@blp.route("/login", methods=["GET", "POST"])
+@login_limited
+def login() -> ResponseReturnValue:
+    return login_view("portal")
+
+
+@blp.post("/logout")
+def logout() -> ResponseReturnValue:
+    return logout_view("portal")
+
+
+@blp.get("/")
+@enterprise_only
+def home() -> ResponseReturnValue:
+    user = web_user()
+    return render_template(
+        "portal/home.html",
+        enterprise=db.session.get(Enterprise, user.enterprise_id),
+        notices=notices.visible(user),
+        answerable={s.value for s in ANSWERABLE},
+    )
+
+
+@blp.get("/notices/<string:token>")
+def notice(token: str) -> ResponseReturnValue:
+    """Where the notice's QR code leads. Staff who scan it land on the review page."""
+    user = signed_in_user()
+    if user is not None and user.role != Role.ENTERPRISE:
+        found = notices.by_portal_token(user, token)
+        return redirect(url_for("review.notice", notice_id=found.id))
+    return _enterprise_notice(token)
+
+
+@enterprise_only
+def _enterprise_notice(token: str) -> ResponseReturnValue:
+    record = notices.by_portal_token(web_user(), token)
+    rows = [findings.describe(f) for f in record.findings]
+    users = {
+        row.id: row
+        for row in db.session.scalars(
+            select(User).where(User.id.in_({e.actor_id for f in record.findings for e in f.events}))
+        )
+    }
+    sites = {f.site_id: db.session.get(Site, f.site_id) for f in record.findings}
+    return render_template(
+        "portal/notice.html",
+        notice=record,
+        enterprise=notices.enterprise_of(record),
+        rows=rows,
+        users=users,
+        sites=sites,
+        answerable={s.value for s in ANSWERABLE},
+        max_photos=MAX_PHOTOS_PER_ANSWER,
+    )
+
+
+@blp.get("/notices/<string:token>/pdf")
+@enterprise_only
+def notice_pdf(token: str) -> Response:
+    record = notices.by_portal_token(web_user(), token)
+    data = notices.pdf(record, current_app.config["PUBLIC_URL"], photo_store())
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="notice-{record.id}.pdf"'},
+    )
+
+
+@blp.post("/findings/<int:finding_id>/respond")
+@enterprise_only
+def respond(finding_id: int) -> ResponseReturnValue:
+    """The enterprise's answer: a text and rectification photos, checked before anything is
+    stored, so a refused answer leaves no stray photos behind."""
+    user = web_user()
+    finding = findings.get(user, finding_id)
+    if finding.status not in ANSWERABLE:
+        raise Conflict(f"该问题当前不能答复 / this finding is {finding.status}, not awaiting")
+    text = request.form.get("text", "").strip()
+    uploads = [f for f in request.files.getlist("photos") if f.filename]
+    errors: dict[str, list[str]] = {}
+    if not text:
+        errors["text"] = ["请说明整改情况 / describe what was done"]
+    if not uploads:
+        errors["photos"] = ["请上传整改后照片 / add at least one photo of the result"]
+    if len(uploads) > MAX_PHOTOS_PER_ANSWER:
+        errors["photos"] = [f"最多{MAX_PHOTOS_PER_ANSWER}张 / at most {MAX_PHOTOS_PER_ANSWER}"]
+    if errors:
+        raise Invalid("答复不完整 / the answer is incomplete", errors)
+    limit = current_app.config["MAX_PHOTO_BYTES"]
+    contents = [upload.read(limit + 1) for upload in uploads]
+    for upload, data in zip(uploads, contents, strict=True):
+        if len(data) > limit:
+            raise TooLarge(f"照片过大 / {upload.filename} is larger than {limit} bytes")
+        inspect_photo(data)  # every photo decodes before any is stored
+    hashes = [hashlib.sha256(data).hexdigest() for data in contents]
+    for sha256, data in zip(hashes, contents, strict=True):
+        photos.receive(photo_store(), user, sha256, data, limit)
+    findings.respond(user, finding_id, text, hashes)
+    flash("已提交整改答复，等待核验 / answer sent; the supervisor will verify it")
+    notice_token = finding.notice.portal_token if finding.notice else ""
+    return redirect(
+        url_for("portal.notice", token=notice_token) + f"#finding-{finding_id}", code=303
+    )
+
+
+@blp.get("/photos/<string:sha256>")
+@enterprise_only
+def photo(sha256: str) -> Response:
+    return photo_view(web_user(), sha256, preview=False)
+
+
+@blp.get("/photos/<string:sha256>/preview")
+@enterprise_only
+def photo_preview(sha256: str) -> Response:
+    return photo_view(web_user(), sha256, preview=True)

@@ -1,0 +1,297 @@
+"""Supervisors' pages: the review queue, inspections, findings, notices, the dashboard."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from checklists import Severity
+from server.extensions import db
+from server.models import Enterprise, FindingStatus, InspectionStatus, ReviewDecision, Site, User
+from server.services import checklists as checklist_store
+from server.services import dashboard as dashboard_service
+from server.services import findings, inspections, ledger, notices, reviews
+from server.services.errors import Invalid
+from server.services.registry import visible_city
+from server.storage import photo_store
+from server.web.common import (
+    login_limited,
+    login_view,
+    logout_view,
+    parse_date,
+    photo_view,
+    setup_blueprint,
+)
+from server.web.session import STAFF, require, web_user
+
+blp = Blueprint("review", __name__, url_prefix="/review")
+setup_blueprint(blp)
+staff = require(*STAFF, login_endpoint="review.login")
+PAGE_SIZE = 50
+
+
+@blp.route("/login", methods=["GET", "POST"])
+@login_limited
+def login() -> ResponseReturnValue:
+    return login_view("review")
+
+
+@blp.post("/logout")
+def logout() -> ResponseReturnValue:
+    return logout_view("review")
+
+
+@blp.get("/")
+@staff
+def dashboard() -> ResponseReturnValue:
+    board = dashboard_service.build(web_user())
+    return render_template("review/dashboard.html", board=board, statuses=list(FindingStatus))
+
+
+@blp.get("/queue")
+@staff
+def queue() -> ResponseReturnValue:
+    waiting = reviews.queue(web_user())
+    sites = _by_id(Site, {i.site_id for i in waiting})
+    inspectors = _by_id(User, {i.inspector_id for i in waiting})
+    titles = _checklist_titles()
+    return render_template(
+        "review/queue.html", waiting=waiting, sites=sites, inspectors=inspectors, titles=titles
+    )
+
+
+@blp.get("/inspections/<uuid:inspection_id>")
+@staff
+def inspection(inspection_id: uuid.UUID) -> ResponseReturnValue:
+    record = inspections.get_for(web_user(), inspection_id)
+    site = db.session.get(Site, record.site_id)
+    return render_template(
+        "review/inspection.html",
+        inspection=record,
+        site=site,
+        inspector=db.session.get(User, record.inspector_id),
+        answers=reviews.answers_with_items(record),
+        findings={f.item_code: f for f in inspections.findings_of(record)},
+        missing=set(inspections.missing_photos(record)),
+        title=_checklist_titles().get(record.checklist_id, record.checklist_id),
+        can_review=record.status == InspectionStatus.SUBMITTED,
+    )
+
+
+@blp.post("/inspections/<uuid:inspection_id>/review")
+@staff
+def decide(inspection_id: uuid.UUID) -> ResponseReturnValue:
+    decision = request.form.get("decision", "")
+    if decision not in {d.value for d in ReviewDecision}:
+        raise Invalid("请选择通过或退回 / choose approve or return", {"decision": [decision]})
+    reviews.review(web_user(), inspection_id, decision, request.form.get("comment", ""))
+    flash(
+        "已通过 / approved"
+        if decision == ReviewDecision.APPROVE
+        else "已退回检查员 / returned to the inspector"
+    )
+    return redirect(url_for("review.queue"), code=303)
+
+
+def _finding_filter() -> findings.FindingFilter:
+    """The filters of the findings page, from its query string; 400 naming a bad field."""
+    args = request.args
+    errors: dict[str, list[str]] = {}
+    status = args.get("status") or None
+    if status and status not in {s.value for s in FindingStatus}:
+        errors["status"] = [f"未知状态 / unknown status {status!r}"]
+    severity = args.get("severity") or None
+    if severity and severity not in {s.value for s in Severity}:
+        errors["severity"] = [f"未知严重程度 / unknown severity {severity!r}"]
+    enterprise_id = None
+    if args.get("enterprise_id"):
+        if args["enterprise_id"].isdigit():
+            enterprise_id = int(args["enterprise_id"])
+        else:
+            errors["enterprise_id"] = ["须为数字 / must be a number"]
+    overdue = {"": None, "1": True, "0": False}.get(args.get("overdue", ""), "bad")
+    if overdue == "bad":
+        errors["overdue"] = ["须为 1 或 0 / must be 1 or 0"]
+    wanted = findings.FindingFilter(
+        status=status,
+        city=args.get("city") or None,
+        district=args.get("district") or None,
+        checklist=args.get("checklist") or None,
+        severity=severity,
+        enterprise_id=enterprise_id,
+        overdue=overdue if overdue != "bad" else None,  # type: ignore[arg-type]
+        created_from=parse_date(args.get("created_from"), "created_from", errors),
+        created_to=parse_date(args.get("created_to"), "created_to", errors),
+    )
+    if errors:
+        raise Invalid("筛选条件有误 / invalid filter", errors)
+    return wanted
+
+
+@blp.get("/findings")
+@staff
+def finding_list() -> ResponseReturnValue:
+    wanted = _finding_filter()
+    number = max(1, request.args.get("page", 1, type=int) or 1)
+    rows, total = findings.page(web_user(), wanted, number, PAGE_SIZE)
+    enterprises = _enterprises_of(web_user())
+    chosen = enterprises.get(wanted.enterprise_id) if wanted.enterprise_id else None
+    issuable = [
+        f.id
+        for f in rows
+        if chosen is not None
+        and f.status == FindingStatus.OPEN
+        and f.inspection.status == InspectionStatus.APPROVED
+    ]
+    query = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "review/findings.html",
+        rows=[findings.describe(f) for f in rows],
+        total=total,
+        page=number,
+        pages=max(1, math.ceil(total / PAGE_SIZE)),
+        query=query,
+        wanted=wanted,
+        enterprises=enterprises,
+        sites=_by_id(Site, {f.site_id for f in rows}),
+        chosen=chosen,
+        issuable=set(issuable),
+        titles=_checklist_titles(),
+        statuses=list(FindingStatus),
+        severities=list(Severity),
+        districts=sorted({e.district for e in enterprises.values() if e.district}),
+    )
+
+
+@blp.get("/ledger.xlsx")
+@staff
+def ledger_download() -> Response:
+    data = ledger.build(web_user(), _finding_filter())
+    return Response(
+        data,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="ledger.xlsx"'},
+    )
+
+
+@blp.post("/notices")
+@staff
+def issue_notice() -> ResponseReturnValue:
+    form = request.form
+    errors: dict[str, list[str]] = {}
+    ids = [int(v) for v in form.getlist("finding_ids") if v.isdigit()]
+    if not form.get("enterprise_id", "").isdigit():
+        errors["enterprise_id"] = ["请先按企业筛选 / filter by one enterprise first"]
+    deadline = parse_date(form.get("deadline"), "deadline", errors)
+    if errors:
+        raise Invalid("无法下发整改通知 / cannot issue the notice", errors)
+    notice = notices.issue(web_user(), int(form["enterprise_id"]), ids, deadline)
+    flash(f"已下发 {notice.number} / notice issued")
+    return redirect(url_for("review.notice", notice_id=notice.id), code=303)
+
+
+@blp.get("/notices")
+@staff
+def notice_list() -> ResponseReturnValue:
+    listed = notices.visible(web_user())
+    enterprises = _by_id(Enterprise, {n.enterprise_id for n in listed})
+    return render_template("review/notices.html", notices=listed, enterprises=enterprises)
+
+
+@blp.get("/notices/<int:notice_id>")
+@staff
+def notice(notice_id: int) -> ResponseReturnValue:
+    record = notices.get(web_user(), notice_id)
+    return render_template(
+        "review/notice.html",
+        notice=record,
+        enterprise=notices.enterprise_of(record),
+        rows=[findings.describe(f) for f in record.findings],
+        sites=_by_id(Site, {f.site_id for f in record.findings}),
+        actors=_actors(record.findings),
+        portal_url=notices.portal_url(current_app.config["PUBLIC_URL"], record),
+    )
+
+
+@blp.get("/notices/<int:notice_id>/pdf")
+@staff
+def notice_pdf(notice_id: int) -> Response:
+    record = notices.get(web_user(), notice_id)
+    data = notices.pdf(record, current_app.config["PUBLIC_URL"], photo_store())
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="notice-{record.id}.pdf"'},
+    )
+
+
+@blp.post("/findings/<int:finding_id>/verify")
+@staff
+def verify(finding_id: int) -> ResponseReturnValue:
+    accepted = request.form.get("accepted")
+    if accepted not in ("1", "0"):
+        raise Invalid("请选择销号或退回 / choose close or reopen", {"accepted": [str(accepted)]})
+    finding = findings.verify(
+        web_user(), finding_id, accepted == "1", request.form.get("comment", "")
+    )
+    flash(
+        f"问题 {finding.id} 已销号 / closed"
+        if accepted == "1"
+        else f"问题 {finding.id} 已退回企业重改 / reopened"
+    )
+    target = (
+        url_for("review.notice", notice_id=finding.notice_id)
+        if finding.notice_id
+        else url_for("review.finding_list")
+    )
+    return redirect(f"{target}#finding-{finding.id}", code=303)
+
+
+@blp.get("/photos/<string:sha256>")
+@staff
+def photo(sha256: str) -> Response:
+    return photo_view(web_user(), sha256, preview=False)
+
+
+@blp.get("/photos/<string:sha256>/preview")
+@staff
+def photo_preview(sha256: str) -> Response:
+    return photo_view(web_user(), sha256, preview=True)
+
+
+def _by_id(model: Any, ids: set[int]) -> dict[int, Any]:
+    if not ids:
+        return {}
+    return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+def _enterprises_of(user: User) -> dict[int, Enterprise]:
+    query = select(Enterprise).order_by(Enterprise.name)
+    city = visible_city(user)
+    if city:
+        query = query.where(Enterprise.city == city)
+    return {e.id: e for e in db.session.scalars(query)}
+
+
+def _checklist_titles() -> dict[str, str]:
+    return {row.checklist_id: row.title_zh for row in checklist_store.current_versions()}
+
+
+def _actors(rows: list[Any]) -> dict[int, User]:
+    ids = {event.actor_id for f in rows for event in f.events}
+    ids |= {response.user_id for f in rows for response in f.responses}
+    return _by_id(User, ids)

@@ -1,0 +1,92 @@
+"""Who is signed in to the web pages.
+
+A browser session holds an API token in Flask's signed cookie. Reusing the token store means
+one notion of a session: token expiry, `lantian-server users revoke` and deactivating a user
+end web sessions exactly as they end API and device sessions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, g, redirect, request, session, url_for
+
+from server.models import Role, User
+from server.services import accounts
+from server.services.errors import Unauthorized
+
+F = TypeVar("F", bound=Callable[..., Any])
+STAFF = (Role.SUPERVISOR, Role.ADMIN)
+TOKEN_KEY = "api_token"
+
+
+def sign_in(username: str, password: str) -> User:
+    """Check the password and start a browser session; Unauthorized when wrong."""
+    hours = current_app.config["WEB_SESSION_HOURS"]
+    token, user, _expires = accounts.issue_token(username, password, timedelta(hours=hours))
+    session.clear()  # a new session id on every login: no session fixation
+    session[TOKEN_KEY] = token
+    session.permanent = True
+    return user
+
+
+def sign_out() -> None:
+    token = session.get(TOKEN_KEY)
+    if token:
+        accounts.revoke_token(token)
+    session.clear()
+
+
+def signed_in_user() -> User | None:
+    """The user of this browser session, or None (expired, revoked or never signed in)."""
+    token = session.get(TOKEN_KEY)
+    if not token:
+        return None
+    try:
+        return accounts.user_for_token(token)
+    except Unauthorized:
+        session.clear()
+        return None
+
+
+def web_user() -> User:
+    return g.web_user
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: a login link must not forward anyone elsewhere."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
+
+
+def home_of(user: User) -> str:
+    return url_for("portal.home") if user.role == Role.ENTERPRISE else url_for("review.dashboard")
+
+
+def require(*roles: Role, login_endpoint: str) -> Callable[[F], F]:
+    """Send anonymous visitors to the login page (and back afterwards); 403 for other roles."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = signed_in_user()
+            if user is None:
+                return redirect(url_for(login_endpoint, next=request.full_path.rstrip("?")))
+            if user.role not in roles:
+                abort(403)
+            g.web_user = user
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
