@@ -6,7 +6,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 export LANTIAN_DATA_DIR ?= $(CURDIR)/instance
 
-.PHONY: help install run demo test lint format bench clean
+.PHONY: help install browser run demo test lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -26,7 +26,13 @@ demo: install ## Migrate the database and load checklists, demo registry and use
 run: demo ## Set everything up and serve the demo on 127.0.0.1:$(PORT)
 	$(BIN)/lantian-server run --host 127.0.0.1 --port $(PORT)
 
-test: install ## Set everything up and run the tests (SQLite, and PostgreSQL when reachable)
+browser: ## Debian's Chromium and a CJK font for the browser tests (apt; needs root or sudo)
+	@if [ -x /usr/bin/chromium ] && fc-list :lang=zh | grep -q .; then exit 0; fi; \
+	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
+
+test: install browser ## Set everything up and run the tests (SQLite, and PostgreSQL when reachable)
 	$(BIN)/python scripts/ensure_test_db.py > $(VENV)/test-db-url
 	LANTIAN_TEST_DATABASE_URL="$${LANTIAN_TEST_DATABASE_URL:-$$(cat $(VENV)/test-db-url)}" \
 		$(BIN)/pytest $(PYTEST_ARGS)

@@ -1,8 +1,5 @@
 """Unbound extensions, created at import and bound to an app in `create_app`."""
 
-from collections.abc import Mapping
-
-from flask import Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -37,23 +34,3 @@ api = Api()
 csrf = CSRFProtect()
 # Login attempts per client address and username; memory by default, Redis when configured.
 limiter = Limiter(key_func=get_remote_address)
-
-TOO_MANY_FAILED_LOGINS = "登录失败次数过多，请稍后再试 / too many failed logins, try again later"
-
-
-def login_limit() -> str:
-    """The configured allowance of failed logins (per address and username)."""
-    return str(current_app.config["LOGIN_RATE_LIMIT"])
-
-
-def login_attempt_key() -> str:
-    """Failed logins count per client address and username, so one user's typos do not lock
-    out an office behind one address, and a guesser cannot rotate names unboundedly."""
-    body = request.get_json(silent=True) if request.is_json else request.form
-    username = body.get("username", "") if isinstance(body, Mapping) else ""
-    return f"{get_remote_address()}|{str(username)[:80]}"
-
-
-def failed_login(response: Response) -> bool:
-    """Only refused logins use up the allowance."""
-    return response.status_code == 401

@@ -27,13 +27,9 @@ from server.services.registry import save_enterprise, save_site
 from tests.helpers import (
     FAST_HASH,
     PASSWORD,
-    PHOTO,
     TODAY,
-    current_version,
-    inspection_body,
     login,
-    new_id,
-    sha256,
+    submit_failing_inspection,
 )
 
 PG_URL = os.environ.get("LANTIAN_TEST_DATABASE_URL", "")
@@ -220,30 +216,13 @@ def clock(app: Flask):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def approved(client: FlaskClient, headers, registry, clock) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """An approved boiler-house inspection in Shuozhou with two findings (CB-10, CB-18)."""
-    client.put(f"/api/v1/photos/{sha256(PHOTO)}", data=PHOTO, headers=headers["inspector"])
-    version = current_version(client, headers["inspector"], "coal-and-boilers")
-    site = registry["sites"]["SZ-boiler_house"]
-    body = inspection_body(
-        site.id,
-        "coal-and-boilers",
-        version,
-        [
-            {"item": "CB-09", "value": "yes", "note": "", "photos": []},
-            {"item": "CB-10", "value": 20, "note": "20蒸吨", "photos": [sha256(PHOTO)]},
-            {"item": "CB-18", "value": "non_compliant", "note": "", "photos": [sha256(PHOTO)]},
-        ],
+    """A submitted (not yet approved) boiler-house inspection in Shuozhou with two findings,
+    CB-10 and CB-18; the tests approve it when they need to."""
+    inspection_id, findings = submit_failing_inspection(
+        client, headers, registry["sites"]["SZ-boiler_house"]
     )
-    inspection_id = new_id()
-    assert (
-        client.put(
-            f"/api/v1/inspections/{inspection_id}", json=body, headers=headers["inspector"]
-        ).status_code
-        == 201
-    )
-    findings = client.get("/api/v1/findings?status=open", headers=headers["supervisor"]).get_json()
     return {
         "inspection": inspection_id,
-        "findings": {f["item"]: f for f in findings},
+        "findings": findings,
         "enterprise_id": registry["shuozhou"].id,
     }

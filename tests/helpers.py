@@ -89,3 +89,37 @@ def issue(client: FlaskClient, headers: dict, enterprise_id: int, ids: list[int]
         json={"enterprise_id": enterprise_id, "finding_ids": ids, **extra},
         headers=headers["supervisor"],
     )
+
+
+def submit_failing_inspection(
+    client: FlaskClient, headers: dict[str, dict[str, str]], site: Any
+) -> tuple[str, dict[str, Any]]:
+    """A boiler-house inspection of `site` failing CB-10 and CB-18, each with a photo.
+
+    Returns the inspection id and its findings by item code.
+    """
+    client.put(f"/api/v1/photos/{sha256(PHOTO)}", data=PHOTO, headers=headers["inspector"])
+    version = current_version(client, headers["inspector"], "coal-and-boilers")
+    body = inspection_body(
+        site.id,
+        "coal-and-boilers",
+        version,
+        [
+            {"item": "CB-09", "value": "yes", "note": "", "photos": []},
+            {"item": "CB-10", "value": 20, "note": "20蒸吨", "photos": [sha256(PHOTO)]},
+            {"item": "CB-18", "value": "non_compliant", "note": "", "photos": [sha256(PHOTO)]},
+        ],
+    )
+    inspection_id = new_id()
+    response = client.put(
+        f"/api/v1/inspections/{inspection_id}", json=body, headers=headers["inspector"]
+    )
+    assert response.status_code == 201, response.get_json()
+    briefs = client.get(
+        f"/api/v1/inspections/{inspection_id}", headers=headers["supervisor"]
+    ).get_json()["findings"]
+    findings = [
+        client.get(f"/api/v1/findings/{brief['id']}", headers=headers["supervisor"]).get_json()
+        for brief in briefs
+    ]
+    return inspection_id, {f["item"]: f for f in findings}

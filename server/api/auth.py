@@ -16,13 +16,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server.api.schemas import TokenIn, TokenOut
-from server.extensions import (
-    TOO_MANY_FAILED_LOGINS,
-    failed_login,
-    limiter,
-    login_attempt_key,
-    login_limit,
-)
+from server.http_common.throttle import TOO_MANY_FAILED_LOGINS, login_throttle
 from server.models import Role, User
 from server.services import accounts
 from server.services.errors import Forbidden, Unauthorized
@@ -72,14 +66,7 @@ def init_auth(app: Flask) -> None:
 
 @blp.route("/token")
 class Token(MethodView):
-    decorators = (
-        limiter.limit(
-            login_limit,
-            key_func=login_attempt_key,
-            deduct_when=failed_login,
-            error_message=TOO_MANY_FAILED_LOGINS,
-        ),
-    )
+    decorators = (login_throttle,)
 
     @blp.arguments(TokenIn)
     @blp.response(200, TokenOut)

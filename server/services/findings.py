@@ -35,6 +35,7 @@ from server.services.clock import today
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.services.photos import valid_hash
 from server.services.registry import visible_city
+from server.services.wording import answer_text
 
 # Which moves the lifecycle allows, and who makes them.
 ALLOWED = {
@@ -237,6 +238,7 @@ def describe(finding: Finding) -> dict[str, Any]:
     return {
         "finding": finding,
         "item_text": {"zh": item.text.zh, "en": item.text.en},
+        "answer_text": answer_text(item, finding.answer.value),
         "remedy": {"zh": item.remedy.zh, "en": item.remedy.en},
         "basis": [
             {"source": basis.source, "clause": basis.clause, "quote": basis.quote}

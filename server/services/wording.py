@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checklists import Verdict
+from checklists import AnswerType, Item, Verdict
 from checklists.model import SEVERITY_LABELS
 from server.models import FindingStatus, InspectionStatus
 
@@ -36,3 +36,19 @@ def label(kind: dict, value: str | None) -> str:
         if key == value:
             return text
     return value
+
+
+def answer_text(item: Item, value: object) -> str:
+    """An answer as the inspector saw it: the option's label, yes/no, or the number."""
+    if value is None:
+        return "—"
+    for option in item.options:
+        if option.value == value:
+            return f"{option.label.zh} / {option.label.en}"
+    if item.answer_type == AnswerType.CHECK:
+        return label(VERDICT, str(value))
+    if isinstance(value, bool):
+        return "是 / yes" if value else "否 / no"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"{value} {item.unit}" if item.unit else str(value)

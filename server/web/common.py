@@ -19,14 +19,8 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from server.extensions import (
-    TOO_MANY_FAILED_LOGINS,
-    csrf,
-    failed_login,
-    limiter,
-    login_attempt_key,
-    login_limit,
-)
+from server.extensions import csrf
+from server.http_common.throttle import TOO_MANY_FAILED_LOGINS
 from server.models import User
 from server.services import findings, photos, thumbnails
 from server.services.errors import DomainError, NotFound, Unauthorized
@@ -95,15 +89,6 @@ def login_view(area: str) -> ResponseReturnValue:
         )
         return Response(page, status=401, mimetype="text/html")
     return redirect(wanted or home_of(user))
-
-
-login_limited = limiter.limit(
-    login_limit,
-    key_func=login_attempt_key,
-    deduct_when=failed_login,
-    error_message=TOO_MANY_FAILED_LOGINS,
-    methods=["POST"],
-)
 
 
 def logout_view(area: str) -> ResponseReturnValue:

@@ -29,21 +29,11 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
-def answer_value(value: object) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "是 / yes" if value else "否 / no"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def register_filters(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(day, "day")
     app.add_template_filter(percent, "percent")
-    app.add_template_filter(answer_value, "answer_value")
+    app.add_template_global(wording.answer_text, "answer_text")
     app.add_template_filter(lambda v: wording.label(wording.FINDING_STATUS, v), "finding_status")
     app.add_template_filter(
         lambda v: wording.label(wording.INSPECTION_STATUS, v), "inspection_status"

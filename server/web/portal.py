@@ -22,12 +22,13 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from server.extensions import db
+from server.http_common.throttle import login_throttle
 from server.models import Enterprise, FindingStatus, Role, Site, User
 from server.services import findings, notices, photos
 from server.services.errors import Conflict, Invalid, TooLarge
 from server.services.photo_meta import inspect_photo
 from server.storage import photo_store
-from server.web.common import login_limited, login_view, logout_view, photo_view, setup_blueprint
+from server.web.common import login_view, logout_view, photo_view, setup_blueprint
 from server.web.session import require, signed_in_user, web_user
 
 blp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -38,7 +39,7 @@ MAX_PHOTOS_PER_ANSWER = 9
 
 
 @blp.route("/login", methods=["GET", "POST"])
-@login_limited
+@login_throttle
 def login() -> ResponseReturnValue:
     return login_view("portal")
 

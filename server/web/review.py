@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from checklists import Severity
 from server.extensions import db
+from server.http_common.throttle import login_throttle
 from server.models import Enterprise, FindingStatus, InspectionStatus, ReviewDecision, Site, User
 from server.services import checklists as checklist_store
 from server.services import dashboard as dashboard_service
@@ -29,7 +30,6 @@ from server.services.errors import Invalid
 from server.services.registry import visible_city
 from server.storage import photo_store
 from server.web.common import (
-    login_limited,
     login_view,
     logout_view,
     parse_date,
@@ -45,7 +45,7 @@ PAGE_SIZE = 50
 
 
 @blp.route("/login", methods=["GET", "POST"])
-@login_limited
+@login_throttle
 def login() -> ResponseReturnValue:
     return login_view("review")
 

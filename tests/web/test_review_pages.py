@@ -209,3 +209,29 @@ def test_pages_carry_security_headers(client: FlaskClient, users) -> None:  # ty
     assert api.headers["X-Content-Type-Options"] == "nosniff"
     cookie = client.get_cookie("session")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+
+
+def test_failed_logins_are_limited_on_pages_and_api(
+    client: FlaskClient, users, engine_name: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Ten refused logins a minute per address and username, counted together on the pages
+    and the API; then 429, even with the right password, while others can still log in."""
+    name = f"guess-{engine_name}"
+    accounts.add_user(name, "supervisor", "test-password-1")
+    db.session.commit()
+    token = csrf_from(client.get("/review/login").text)
+    for _ in range(10):
+        refused = client.post(
+            "/review/login", data={"username": name, "password": "nope", "csrf_token": token}
+        )
+        assert refused.status_code == 401
+    blocked = client.post(
+        "/review/login",
+        data={"username": name, "password": "test-password-1", "csrf_token": token},
+    )
+    assert blocked.status_code == 429 and "登录失败次数过多" in blocked.text
+    # One allowance for every way in: the API refuses too.
+    api = client.post("/api/v1/auth/token", json={"username": name, "password": "test-password-1"})
+    assert api.status_code == 429 and "too many failed logins" in api.get_json()["message"]
+    assert "Retry-After" in api.headers
+    sign_in(client, "sup")  # someone else is not locked out
