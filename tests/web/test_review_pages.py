@@ -204,7 +204,7 @@ def test_pages_carry_security_headers(client: FlaskClient, users) -> None:  # ty
     page = client.get("/review/login")
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert page.headers["X-Content-Type-Options"] == "nosniff"
-    api = client.get("/api/v1/health")
+    api = client.get("/healthz")
     assert api.headers["Content-Security-Policy"].startswith("default-src 'none'")
     assert api.headers["X-Content-Type-Options"] == "nosniff"
     cookie = client.get_cookie("session")
