@@ -41,6 +41,15 @@ class PhotoStore(ABC):
     def iter_hashes(self) -> Iterator[str]:
         """Every stored hash, for audits and backups."""
 
+    @abstractmethod
+    def health(self) -> str:
+        """ "ok" when the store can take writes now, else a short reason starting "error".
+
+        For readiness checks: the store knows best what "reachable" means for it (a
+        writable directory, a bucket that answers), and an S3 deployment has no photo
+        directory a check could look at.
+        """
+
     # Resumable uploads (tus): an unfinished upload's bytes, kept under its upload id.
 
     @abstractmethod
