@@ -11,7 +11,7 @@ UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 class PhotoStore(ABC):
-    """Stores bytes under their SHA-256. Every backend must pass tests/storage contract tests.
+    """Stores bytes under their SHA-256; every backend passes tests/server/test_storage.py.
 
     `put` is idempotent: storing the same hash twice keeps one copy and reports that it
     already existed. Callers verify the hash before `put`; the store trusts its caller.
