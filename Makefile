@@ -6,7 +6,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 export LANTIAN_DATA_DIR ?= $(CURDIR)/instance
 
-.PHONY: help install browser run demo test lint format bench clean
+.PHONY: help install browser run serve demo test lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -25,6 +25,10 @@ demo: install ## Migrate the database and load checklists, demo registry and use
 
 run: demo ## Set everything up and serve the demo on 127.0.0.1:$(PORT)
 	$(BIN)/lantian-server run --host 127.0.0.1 --port $(PORT)
+
+serve: install ## Production: migrate, then serve with gunicorn (deploy/gunicorn.conf.py; README 部署)
+	$(BIN)/lantian-server db upgrade
+	$(BIN)/gunicorn -c deploy/gunicorn.conf.py 'server:create_app()'
 
 browser: ## Debian's Chromium and a CJK font for the browser tests (apt; needs root or sudo)
 	@if [ -x /usr/bin/chromium ] && fc-list :lang=zh | grep -q .; then exit 0; fi; \

@@ -49,6 +49,16 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     config: dict[str, Any] = {
         "DATA_DIR": str(data_dir),
         "PHOTO_DIR": _env("PHOTO_DIR") or str(data_dir / "photos"),
+        # Where photos live: "local" (PHOTO_DIR) or "s3" (a bucket shared by every server).
+        "PHOTO_STORE": (_env("PHOTO_STORE") or "local").lower(),
+        "S3_BUCKET": _env("S3_BUCKET"),
+        # Unset for AWS itself; e.g. http://minio.internal:9000 for MinIO.
+        "S3_ENDPOINT_URL": _env("S3_ENDPOINT_URL"),
+        "S3_PREFIX": _env("S3_PREFIX") or "",
+        # Unset: boto3's own AWS_REGION / AWS_DEFAULT_REGION / ~/.aws/config.
+        "S3_REGION": _env("S3_REGION"),
+        # "path" or "virtual"; unset: path with a custom endpoint, boto3's choice on AWS.
+        "S3_ADDRESSING_STYLE": _env("S3_ADDRESSING_STYLE"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SECRET_KEY": _env("SECRET_KEY") or _persistent_secret(data_dir),

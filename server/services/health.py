@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from server.extensions import db
+from server.storage import photo_store
 
 
 def check() -> dict[str, Any]:
@@ -19,7 +18,7 @@ def check() -> dict[str, Any]:
     except SQLAlchemyError as error:
         db.session.rollback()
         report.update(status="unavailable", database=f"error: {type(error).__name__}")
-    photo_dir = current_app.config["PHOTO_DIR"]
-    if not os.access(photo_dir, os.W_OK):
-        report.update(status="unavailable", photos="not writable")
+    photos = photo_store().health()  # the directory, or the bucket, is reachable
+    if photos != "ok":
+        report.update(status="unavailable", photos=photos)
     return report

@@ -11,7 +11,7 @@ UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 class PhotoStore(ABC):
-    """Stores bytes under their SHA-256. Every backend must pass tests/storage contract tests.
+    """Stores bytes under their SHA-256; every backend passes tests/server/test_storage.py.
 
     `put` is idempotent: storing the same hash twice keeps one copy and reports that it
     already existed. Callers verify the hash before `put`; the store trusts its caller.
@@ -40,6 +40,15 @@ class PhotoStore(ABC):
     @abstractmethod
     def iter_hashes(self) -> Iterator[str]:
         """Every stored hash, for audits and backups."""
+
+    @abstractmethod
+    def health(self) -> str:
+        """ "ok" when the store can take writes now, else a short reason starting "error".
+
+        For readiness checks: the store knows best what "reachable" means for it (a
+        writable directory, a bucket that answers), and an S3 deployment has no photo
+        directory a check could look at.
+        """
 
     # Resumable uploads (tus): an unfinished upload's bytes, kept under its upload id.
 

@@ -60,6 +60,9 @@ class LocalPhotoStore(PhotoStore):
             if not path.name.startswith("."):
                 yield path.name
 
+    def health(self) -> str:
+        return "ok" if os.access(self.root, os.W_OK) else "error: not writable"
+
     def _partial(self, upload_id: str) -> Path:
         return self.root / ".partial" / check_upload_id(upload_id)
 

@@ -43,8 +43,9 @@ class ServerProcess:
         }
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> None:
-        command = [
+    def command(self) -> list[str]:
+        """How the server is started; a subclass may serve the same app another way."""
+        return [
             str(BIN / "lantian-server"),
             "run",
             "--host",
@@ -54,9 +55,11 @@ class ServerProcess:
             "--no-reload",
             "--no-debugger",
         ]
+
+    def start(self) -> None:
         output = self.log.open("a")
         self.process = subprocess.Popen(
-            command, env=self.env, stdout=output, stderr=subprocess.STDOUT
+            self.command(), env=self.env, stdout=output, stderr=subprocess.STDOUT
         )
         output.close()
         deadline = time.monotonic() + 30
