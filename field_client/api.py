@@ -11,6 +11,7 @@ import base64
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -164,6 +165,8 @@ class SyncApi:
         self, uuid: str, body: dict[str, Any], if_match: str | None
     ) -> dict[str, Any]:
         headers = {"If-Match": f'"{if_match}"'} if if_match else {}
+        # The device's clock at sending, so the server can flag a clock that is far off.
+        headers["Lantian-Device-Time"] = datetime.now(UTC).isoformat()
         response = self.call(
             "PUT", f"/api/v1/inspections/{uuid}", expect=(200, 201), json=body, headers=headers
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -123,3 +124,26 @@ def submit_failing_inspection(
         for brief in briefs
     ]
     return inspection_id, {f["item"]: f for f in findings}
+
+
+def site_photo(taken_local: str, lat: float | None, lon: float | None, shade: int = 0) -> bytes:
+    """A small JPEG with an EXIF capture time (China time, 'YYYY:MM:DD HH:MM:SS') and GPS."""
+    from fractions import Fraction
+
+    from PIL import Image
+
+    from evidence.exif import DATETIME_ORIGINAL, EXIF_IFD, GPS_IFD
+
+    def dms(value: float) -> tuple[Fraction, Fraction, Fraction]:
+        degrees = int(value)
+        minutes = int((value - degrees) * 60)
+        seconds = Fraction(round(((value - degrees) * 60 - minutes) * 60 * 100), 100)
+        return Fraction(degrees), Fraction(minutes), seconds
+
+    exif = Image.Exif()
+    exif.get_ifd(EXIF_IFD)[DATETIME_ORIGINAL] = taken_local
+    if lat is not None and lon is not None:
+        exif.get_ifd(GPS_IFD).update({1: "N", 2: dms(lat), 3: "E", 4: dms(lon)})
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (shade, 120, 60)).save(buffer, format="JPEG", exif=exif.tobytes())
+    return buffer.getvalue()

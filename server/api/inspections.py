@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from flask import request
@@ -18,8 +19,17 @@ from server.api.schemas import (
     ReviewIn,
 )
 from server.models import Inspection, Role
-from server.services import inspections, reviews
+from server.services import evidence_checks, inspections, reviews
+from server.services.errors import BadRequest
 
+DEVICE_TIME_HEADER = "Lantian-Device-Time"
+DEVICE_TIME_DOC = {
+    "in": "header",
+    "name": DEVICE_TIME_HEADER,
+    "required": False,
+    "schema": {"type": "string", "format": "date-time"},
+    "description": "设备发送时的时钟 / the device clock when sending, to measure its skew",
+}
 blp = Blueprint(
     "inspections",
     __name__,
@@ -51,6 +61,8 @@ def present(record: Inspection) -> dict[str, Any]:
         "findings": inspections.findings_of(record),
         "reviews": record.reviews,
         "missing_photos": inspections.missing_photos(record),
+        "clock_skew_s": record.clock_skew_s,
+        "evidence_flags": evidence_checks.flags(record),
     }
 
 
@@ -62,6 +74,24 @@ def _if_match() -> str | None:
     return raw.strip().removeprefix("W/").strip('"')
 
 
+def _device_time() -> datetime | None:
+    """The device's clock as it sent this request (`Lantian-Device-Time`, ISO 8601 with an
+    offset), so the server can measure how far off it was; absent from plain API callers."""
+    raw = request.headers.get(DEVICE_TIME_HEADER)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise BadRequest(
+            f"{DEVICE_TIME_HEADER} 须为带时区的ISO时间 / must be an ISO 8601 time with an offset",
+            {DEVICE_TIME_HEADER: [raw[:64]]},
+        )
+    return moment
+
+
 def _etag_header(record: Inspection) -> dict[str, str]:
     return {"ETag": f'"{record.etag}"'}
 
@@ -70,7 +100,9 @@ def _etag_header(record: Inspection) -> dict[str, str]:
 class InspectionResource(MethodView):
     @roles(Role.INSPECTOR)
     @blp.arguments(InspectionIn)
+    @blp.doc(parameters=[DEVICE_TIME_DOC])
     @blp.response(200, InspectionOut, description="已存在且内容相同，或已修订 / resend or revised")
+    @blp.alt_response(400, description="设备时间格式有误 / Lantian-Device-Time is not a time")
     @blp.alt_response(201, schema=InspectionOut, description="新建 / stored")
     @blp.alt_response(409, description="同一编号内容不同 / different body under this id")
     @blp.alt_response(412, description="修订依据已过时 / If-Match is not the returned revision")
@@ -81,7 +113,10 @@ class InspectionResource(MethodView):
         A returned inspection is revised by sending the new body with `If-Match` naming the
         returned revision (its `etag`); a stale one gets 412.
         """
+        device_now = _device_time()
         record, outcome = inspections.submit(current_user(), inspection_id, body, _if_match())
+        if outcome is not inspections.Outcome.UNCHANGED and device_now is not None:
+            evidence_checks.record_clock(record, device_now)
         status = 201 if outcome is inspections.Outcome.CREATED else 200
         return present(record), status, _etag_header(record)
 

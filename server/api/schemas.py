@@ -238,6 +238,17 @@ class ReviewOut(Schema):
     created_at = fields.AwareDateTime()
 
 
+class EvidenceFlagOut(Schema):
+    code = fields.String(
+        metadata={
+            "description": "clock_skew, no_location, outside_site, photo_time_outside, "
+            "photo_without_gps or photo_outside_site"
+        }
+    )
+    message = fields.String()
+    photo = fields.String(allow_none=True)
+
+
 class InspectionOut(Schema):
     uuid = fields.UUID()
     etag = fields.String(metadata={"description": "send as If-Match to revise when returned"})
@@ -256,6 +267,14 @@ class InspectionOut(Schema):
     findings = fields.List(fields.Nested(FindingBrief))
     reviews = fields.List(fields.Nested(ReviewOut))
     missing_photos = fields.List(fields.String())
+    clock_skew_s = fields.Float(
+        allow_none=True,
+        metadata={"description": "server time minus device time when received (seconds)"},
+    )
+    evidence_flags = fields.List(
+        fields.Nested(EvidenceFlagOut),
+        metadata={"description": "证据核查 / what a reviewer should look at twice; never rejects"},
+    )
 
 
 class ReviewIn(StrictSchema):

@@ -49,6 +49,8 @@ class Inspection(db.Model):
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     accuracy_m: Mapped[float | None] = mapped_column(Float)
+    # Server time minus the device's clock when the current revision arrived (seconds).
+    clock_skew_s: Mapped[float | None] = mapped_column(Float)
     # Set when a review decides; the inspector's device pulls outcomes after its cursor.
     review_seq: Mapped[int | None] = mapped_column(Integer, index=True)
 

@@ -19,6 +19,7 @@ from server.models import (
     UNRESOLVED,
     Answer,
     AnswerPhoto,
+    Enterprise,
     Finding,
     FindingEvent,
     FindingResponse,
@@ -27,6 +28,7 @@ from server.models import (
     Photo,
     ResponsePhoto,
     Role,
+    Site,
     User,
     utcnow,
 )
@@ -209,25 +211,44 @@ def verify(user: User, finding_id: int, accepted: bool, comment: str) -> Finding
 
 
 def may_read_photo(user: User, sha256: str) -> bool:
-    """Staff read every photo; an enterprise only those of its own visible findings and of
-    its own responses."""
-    if user.role != Role.ENTERPRISE:
+    """Who may see a photo: whoever sent it; admins and supervisors of every city, any; a
+    city's supervisor, those of that city's inspections and answers; an inspector, those of
+    their own inspections; an enterprise, those of its own visible findings and answers."""
+    city = visible_city(user)
+    if user.role == Role.ADMIN or (user.role == Role.SUPERVISOR and not city):
         return True
-    cited_by_finding = (
-        scoped(user)
-        .join(AnswerPhoto, AnswerPhoto.answer_id == Finding.answer_id)
+    queries: list[Select[Any]] = [
+        select(Photo.sha256).where(Photo.sha256 == sha256, Photo.uploaded_by == user.id)
+    ]
+    cited = (
+        select(AnswerPhoto.photo_sha256)
+        .join(Answer, Answer.id == AnswerPhoto.answer_id)
+        .join(Inspection, Inspection.uuid == Answer.inspection_uuid)
         .where(AnswerPhoto.photo_sha256 == sha256)
     )
-    sent_with_an_answer = (
-        select(Finding)
-        .join(FindingResponse)
-        .join(ResponsePhoto)
-        .where(Finding.enterprise_id == user.enterprise_id, ResponsePhoto.photo_sha256 == sha256)
+    answered = (
+        select(ResponsePhoto.photo_sha256)
+        .join(FindingResponse, FindingResponse.id == ResponsePhoto.response_id)
+        .join(Finding, Finding.id == FindingResponse.finding_id)
+        .where(ResponsePhoto.photo_sha256 == sha256)
     )
-    return any(
-        db.session.scalar(query.limit(1)) is not None
-        for query in (cited_by_finding, sent_with_an_answer)
-    )
+    if user.role == Role.ENTERPRISE:
+        queries.append(
+            scoped(user)
+            .join(AnswerPhoto, AnswerPhoto.answer_id == Finding.answer_id)
+            .where(AnswerPhoto.photo_sha256 == sha256)
+        )
+        queries.append(answered.where(Finding.enterprise_id == user.enterprise_id))
+    elif user.role == Role.INSPECTOR:
+        queries.append(cited.where(Inspection.inspector_id == user.id))
+    else:
+        in_city = (
+            cited.join(Site, Site.id == Inspection.site_id)
+            .join(Enterprise, Enterprise.id == Site.enterprise_id)
+            .where(Enterprise.city == city)
+        )
+        queries += [in_city, answered.where(Finding.city == city)]
+    return any(db.session.scalar(query.limit(1)) is not None for query in queries)
 
 
 def describe(finding: Finding) -> dict[str, Any]:

@@ -35,11 +35,14 @@ def security_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "same-origin")
     if request.path.startswith("/api/docs") or request.path.startswith("/api/static"):
         policy = DOCS_POLICY
-    elif request.path.startswith("/api/"):
-        policy = API_POLICY
-    else:
+    elif response.mimetype == "text/html":
         policy = PAGE_POLICY
-    headers.setdefault("Content-Security-Policy", policy)
+    elif response.mimetype == "application/pdf":
+        policy = None  # a policy on the document can keep the browser's PDF viewer from opening
+    else:  # JSON, spreadsheets, photos, the stylesheet: nothing in them may load or run
+        policy = API_POLICY
+    if policy:
+        headers.setdefault("Content-Security-Policy", policy)
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response

@@ -25,7 +25,7 @@ from server.http_common.throttle import login_throttle
 from server.models import Enterprise, FindingStatus, InspectionStatus, ReviewDecision, Site, User
 from server.services import checklists as checklist_store
 from server.services import dashboard as dashboard_service
-from server.services import findings, inspections, ledger, notices, reviews
+from server.services import evidence_checks, findings, inspections, ledger, notices, reviews
 from server.services.errors import Invalid
 from server.services.registry import visible_city
 from server.storage import photo_store
@@ -87,6 +87,7 @@ def inspection(inspection_id: uuid.UUID) -> ResponseReturnValue:
         answers=reviews.answers_with_items(record),
         findings={f.item_code: f for f in inspections.findings_of(record)},
         missing=set(inspections.missing_photos(record)),
+        flags=evidence_checks.flags(record),
         title=_checklist_titles().get(record.checklist_id, record.checklist_id),
         can_review=record.status == InspectionStatus.SUBMITTED,
     )

@@ -82,9 +82,9 @@ def require(*roles: Role, login_endpoint: str) -> Callable[[F], F]:
             user = signed_in_user()
             if user is None:
                 return redirect(url_for(login_endpoint, next=request.full_path.rstrip("?")))
+            g.web_user = user  # also on the 403 page, which then offers to sign out
             if user.role not in roles:
                 abort(403)
-            g.web_user = user
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

@@ -179,6 +179,11 @@ def test_partials_are_kept_apart_and_are_not_photos(store: PhotoStore) -> None:
 
 def test_of_racing_appends_at_one_offset_exactly_one_wins(store: PhotoStore) -> None:
     """Two requests (threads, workers or machines) resuming the same upload at once."""
+    if isinstance(store, S3PhotoStore):
+        # moto checks If-None-Match and then writes, without a lock: two racers can both pass
+        # (seen in CI). S3 itself decides atomically. The S3 store's use of the condition is
+        # proven deterministically by test_s3_a_stale_view_of_the_end_cannot_overwrite_a_chunk.
+        pytest.skip("the S3 fake's conditional write is not atomic under a race")
     racers = 6
     barrier = threading.Barrier(racers)
     outcomes: dict[int, Any] = {}

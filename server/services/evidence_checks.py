@@ -1,0 +1,131 @@
+"""Checks on the evidence of an inspection, for supervisors: they flag, they never reject.
+
+An inspection record is evidence in an enforcement case, and the plans warn against
+falsified records (弄虚作假). These checks point a reviewer at what deserves a second look:
+a device clock far from the server's, photos taken outside the inspection's own start–end
+window, an inspection or photos placed outside the site's radius, photos without GPS.
+
+They are derived from facts stored with the inspection (its times, its location, the clock
+difference measured when it was received) and with each photo (EXIF capture time and GPS,
+read on arrival), and computed whenever they are shown, because photos may arrive after
+the inspection they belong to.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import Inspection, Photo, Site, utcnow
+
+CLOCK_SKEW_LIMIT = timedelta(minutes=5)
+# Cameras stamp whole seconds and phones may start a photo just before "start" is pressed.
+PHOTO_TIME_TOLERANCE = timedelta(minutes=2)
+EARTH_RADIUS_M = 6_371_008.8
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    message: str
+    photo: str | None = None
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine); metres are plenty precise for a site radius."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def _clock(inspection: Inspection) -> list[Flag]:
+    if inspection.clock_skew_s is None:
+        return []
+    skew = timedelta(seconds=inspection.clock_skew_s)
+    if abs(skew) <= CLOCK_SKEW_LIMIT:
+        return []
+    minutes = round(inspection.clock_skew_s / 60)
+    direction = "慢" if minutes > 0 else "快"
+    return [
+        Flag(
+            "clock_skew",
+            f"设备时钟比服务器{direction}{abs(minutes)}分钟 / the device clock was "
+            f"{abs(minutes)} min {'behind' if minutes > 0 else 'ahead of'} the server's",
+        )
+    ]
+
+
+def _place(inspection: Inspection, site: Site) -> list[Flag]:
+    if inspection.lat is None or inspection.lon is None:
+        return [Flag("no_location", "检查未记录位置 / the inspection has no location")]
+    if site.lat is None or site.lon is None:
+        return []
+    away = distance_m(inspection.lat, inspection.lon, site.lat, site.lon)
+    if away <= site.radius_m + (inspection.accuracy_m or 0):
+        return []
+    return [
+        Flag(
+            "outside_site",
+            f"检查位置距场所{away:.0f}米，超出{site.radius_m:.0f}米范围 / the inspection was "
+            f"recorded {away:.0f} m from the site, outside its {site.radius_m:.0f} m radius",
+        )
+    ]
+
+
+def _photo(inspection: Inspection, site: Site, photo: Photo) -> list[Flag]:
+    flags = []
+    sha = photo.sha256
+    if photo.taken_at is not None:
+        start = inspection.started_at - PHOTO_TIME_TOLERANCE
+        end = inspection.finished_at + PHOTO_TIME_TOLERANCE
+        if not start <= photo.taken_at <= end:
+            flags.append(
+                Flag(
+                    "photo_time_outside",
+                    "照片拍摄时间不在检查时段内 / photo taken outside the inspection's "
+                    "start–end window",
+                    sha,
+                )
+            )
+    if photo.lat is None or photo.lon is None:
+        flags.append(Flag("photo_without_gps", "照片无GPS位置 / photo without GPS", sha))
+    elif site.lat is not None and site.lon is not None:
+        away = distance_m(photo.lat, photo.lon, site.lat, site.lon)
+        if away > site.radius_m:
+            flags.append(
+                Flag(
+                    "photo_outside_site",
+                    f"照片拍摄于距场所{away:.0f}米处 / photo taken {away:.0f} m from the site "
+                    f"(radius {site.radius_m:.0f} m)",
+                    sha,
+                )
+            )
+    return flags
+
+
+def flags(inspection: Inspection) -> list[Flag]:
+    """Everything about this inspection's evidence a reviewer should look at twice."""
+    site = db.session.get(Site, inspection.site_id)
+    assert site is not None
+    found = _clock(inspection) + _place(inspection, site)
+    cited = list(dict.fromkeys(sha for answer in inspection.answers for sha in answer.photos))
+    if cited:
+        stored = {
+            photo.sha256: photo
+            for photo in db.session.scalars(select(Photo).where(Photo.sha256.in_(cited)))
+        }
+        for sha in cited:
+            if sha in stored:  # photos not yet uploaded are listed as missing elsewhere
+                found += _photo(inspection, site, stored[sha])
+    return found
+
+
+def record_clock(inspection: Inspection, device_now: datetime) -> None:
+    """Keep how far the device's clock was from the server's when this revision arrived."""
+    inspection.clock_skew_s = round((utcnow() - device_now).total_seconds(), 1)
+    db.session.commit()
