@@ -1,5 +1,5 @@
 """`lantian-server`: the Flask CLI of this app (run, db upgrade, users, sites, demo, checklists,
-audit)."""
+audit, backup and restore)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from checklists import ChecklistError
 from checklists.check import check_directory
 from server import create_app
 from server.extensions import db
-from server.services import accounts, audit, checklists, demo
+from server.services import accounts, audit, backup, checklists, demo
 from server.services.errors import DomainError
 from server.services.sites_import import import_sites
 from server.services.timeutil import LOCAL_ZONE
@@ -211,3 +211,57 @@ def audit_log(last: int, subject: str | None) -> None:
             f"#{entry.seq}  {at}  {actor:<9} {entry.action:<22} "
             f"{entry.subject_type}:{entry.subject_id}  {entry.entry_hash[:16]}"
         )
+
+
+def _refuse(message: str) -> None:
+    """An error on one unwrapped line: these messages carry paths and hashes."""
+    click.echo(f"错误 / error: {message}", err=True)
+    sys.exit(1)
+
+
+@main.command("backup")
+@click.argument("directory", type=click.Path(path_type=Path))
+@with_appcontext
+def backup_command(directory: Path) -> None:
+    """Back up the database and the photos into DIRECTORY (new or empty), with a manifest."""
+    try:
+        manifest = backup.backup(directory, photo_store())
+    except DomainError as error:
+        _refuse(error.message)
+    head = manifest["audit_head"]
+    console.print(
+        f"已备份 / backed up {manifest['database']} (schema {manifest['alembic_revision']}, "
+        f"{manifest['dump_bytes']} bytes) and {manifest['photo_count']} photo(s) to {directory}"
+    )
+    if head:
+        click.echo(f"最新审计条目 / audit head: {head['seq']}:{head['entry_hash']}")
+    if manifest["photos_not_matching_their_name"]:
+        click.echo(
+            f"警告 / warning: {len(manifest['photos_not_matching_their_name'])} photo(s) do not "
+            "hash to their names (copied as found); run `lantian-server audit verify`",
+            err=True,
+        )
+
+
+@main.command("restore")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database or photo store that holds data.")
+@with_appcontext
+def restore_command(directory: Path, force: bool) -> None:
+    """Restore a backup made by `backup` into the configured database and photo store.
+
+    Stop the server first. Everything in the backup is checked before anything is written;
+    afterwards the audit log is verified against the restored records and photos.
+    """
+    try:
+        result = backup.restore(directory, photo_store(), force)
+    except DomainError as error:
+        _refuse(error.message)
+    console.print(
+        f"已恢复 / restored {result.manifest['database']} (schema {result.revision}) and "
+        f"{result.photos} photo(s) from {directory}"
+    )
+    for note in result.notes:
+        console.print(f"[yellow]{note}[/yellow]")
+    if result.revision == result.head_revision and not _report(audit.verify(photo_store())):
+        sys.exit(1)
