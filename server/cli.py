@@ -3,6 +3,7 @@ audit, backup and restore)."""
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import click
 from flask.cli import FlaskGroup, with_appcontext
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from checklists import ChecklistError
 from checklists.check import check_directory
@@ -228,6 +230,8 @@ def backup_command(directory: Path) -> None:
         manifest = backup.backup(directory, photo_store())
     except DomainError as error:
         _refuse(error.message)
+    except (OSError, sqlite3.Error, SQLAlchemyError) as error:
+        _refuse(f"{type(error).__name__}: {error}")
     head = manifest["audit_head"]
     console.print(
         f"已备份 / backed up {manifest['database']} (schema {manifest['alembic_revision']}, "
@@ -257,6 +261,8 @@ def restore_command(directory: Path, force: bool) -> None:
         result = backup.restore(directory, photo_store(), force)
     except DomainError as error:
         _refuse(error.message)
+    except (OSError, sqlite3.Error, SQLAlchemyError) as error:
+        _refuse(f"{type(error).__name__}: {error}")
     console.print(
         f"已恢复 / restored {result.manifest['database']} (schema {result.revision}) and "
         f"{result.photos} photo(s) from {directory}"

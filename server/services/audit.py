@@ -610,18 +610,30 @@ class _Walk:
                 f"#{self.report.head_seq}: entries were removed from the end",
             )
 
-    def _note(self, seq: int, label: str, change: dict[str, Any]) -> None:
-        for kind, snapshots in (change.get("records") or {}).items():
-            for snapshot in snapshots:
-                self.latest[(kind, str(snapshot.get("id")))] = (seq, label, snapshot)
-                if kind == "revision" and sha256_hex(canonical_json(snapshot.get("body"))) != (
-                    snapshot.get("body_hash")
-                ):
-                    self.problem(seq, label, "修订内容与其哈希不符 / revision body ≠ its hash")
-        for kind, ids in (change.get("created") or {}).items():
-            self.created[kind].update(str(value) for value in ids)
-        for sha in change.get("photos") or []:
-            self.photos.setdefault(sha, (seq, label))
+    def _note(self, seq: int, label: str, change: Any) -> None:
+        """Take in what an entry says; an entry of the wrong shape is itself a problem."""
+        try:
+            records = change.get("records") or {}
+            created = change.get("created") or {}
+            photos = change.get("photos") or []
+            for kind, snapshots in records.items():
+                for snapshot in snapshots:
+                    key = str(snapshot["id"])
+                    if kind in KINDS:
+                        KINDS[kind].parse_key(key)
+                    self.latest[(kind, key)] = (seq, label, snapshot)
+                    if kind == "revision" and sha256_hex(
+                        canonical_json(snapshot.get("body"))
+                    ) != snapshot.get("body_hash"):
+                        self.problem(seq, label, "修订内容与其哈希不符 / revision body ≠ its hash")
+            for kind, ids in created.items():
+                self.created[kind].update(str(value) for value in ids)
+            for sha in photos:
+                self.photos.setdefault(str(sha), (seq, label))
+        except (AttributeError, KeyError, TypeError, ValueError):
+            self._broken(
+                seq, label, "条目格式不符 / the entry's change is not in the expected shape"
+            )
 
     def rows(self) -> None:
         by_kind: dict[str, list[str]] = defaultdict(list)
@@ -685,9 +697,12 @@ class _Walk:
             recorded[kind].add(key)
         for kind, ids in self.created.items():
             spec = KINDS.get(kind)
-            if spec is None or spec.model is Inspection or not ids:
+            if spec is None or spec.model is Inspection:
                 continue
-            first = min(int(value) for value in ids)
+            numeric = [int(value) for value in ids if value.isdigit()]
+            if not numeric:
+                continue
+            first = min(numeric)
             for key in db.session.scalars(select(spec.key).where(spec.key >= first)):
                 if str(key) not in recorded[kind]:
                     self.problem(

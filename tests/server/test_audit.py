@@ -302,6 +302,16 @@ def test_verify_catches_edited_audit_row_with_recomputed_hash(
     assert "照片看不到铭牌" in result.output  # what the rows still say
 
 
+@pytest.mark.parametrize("garbage", ["[]", '{"records": {"answer": [7]}}', "not json"])
+def test_verify_survives_a_garbled_audit_row(
+    app: Flask, history: dict[str, Any], garbage: str
+) -> None:
+    seq = seq_of("inspection.revised")
+    tamper("UPDATE audit_log SET change = :c WHERE seq = :seq", c=garbage, seq=seq)
+    result = assert_mismatch(app, seq, "inspection.revised")
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_verify_catches_deleted_audit_row(app: Flask, history: dict[str, Any]) -> None:
     seq = seq_of("notice.issued")
     tamper("DELETE FROM audit_log WHERE seq = :seq", seq=seq)
