@@ -1,7 +1,9 @@
-"""`lantian-server`: the Flask CLI of this app (run, db upgrade, users, sites, demo, checklists)."""
+"""`lantian-server`: the Flask CLI of this app (run, db upgrade, users, sites, demo, checklists,
+audit, backup and restore)."""
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -9,14 +11,17 @@ import click
 from flask.cli import FlaskGroup, with_appcontext
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from checklists import ChecklistError
 from checklists.check import check_directory
 from server import create_app
 from server.extensions import db
-from server.services import accounts, checklists, demo
+from server.services import accounts, audit, backup, checklists, demo
 from server.services.errors import DomainError
 from server.services.sites_import import import_sites
+from server.services.timeutil import LOCAL_ZONE
+from server.storage import photo_store
 
 console = Console()
 err_console = Console(stderr=True)
@@ -135,3 +140,134 @@ def demo_command() -> None:
         table.add_row(*row)
     console.print(table)
     console.print(f"企业 / enterprises: {result.enterprises}, 场所 / sites: {result.sites}")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """审计日志 / The tamper-evident audit log."""
+
+
+def _anchor(value: str) -> tuple[int, str]:
+    seq, _, digest = value.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise click.BadParameter(f"expected SEQ:SHA256, got {value!r}")
+    return int(seq), digest.lower()
+
+
+def _report(result: audit.Report) -> bool:
+    """Print a verification; True when everything matched."""
+    table = Table(title="审计核验 / audit verification", show_header=False)
+    table.add_row("条目 / entries", str(result.entries))
+    table.add_row("核对记录 / rows checked", str(result.rows_checked))
+    table.add_row("核对照片 / photos hashed", str(result.photos_checked))
+    table.add_row("待上传照片 / photos not uploaded yet", str(len(result.photos_pending)))
+    console.print(table)
+    # Unwrapped, so it can be copied whole and given back later as --anchor SEQ:HASH.
+    click.echo(f"最新条目 / head: {result.head_seq}:{result.head_hash}")
+    if result.ok:
+        console.print(
+            "[green]链完整，记录与照片均一致 / the chain is intact; every record and photo "
+            "matches it[/green]"
+        )
+        return True
+    # Plain lines, never wrapped, so the first mismatch can be read and grepped whole.
+    first = result.problems[0]
+    click.echo(f"不符 / MISMATCH at {first.entry}: {first.reason}", err=True)
+    for problem in result.problems[1:20]:
+        click.echo(f"  also {problem.entry}: {problem.reason}", err=True)
+    if len(result.problems) > 20:
+        click.echo(f"  … {len(result.problems) - 20} more", err=True)
+    return False
+
+
+@audit_group.command("verify")
+@click.option("--strict", is_flag=True, help="Also fail photos cited but never uploaded.")
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    callback=lambda _ctx, _param, values: [_anchor(v) for v in values],
+    metavar="SEQ:HASH",
+    help="An entry hash written down earlier (e.g. from a backup manifest) that must still be "
+    "in the log.",
+)
+@with_appcontext
+def audit_verify(strict: bool, anchors: list[tuple[int, str]]) -> None:
+    """Recompute the hash chain and check the stored records and photos against it."""
+    result = audit.verify(photo_store(), strict=strict, anchors=dict(anchors))
+    if not _report(result):
+        sys.exit(1)
+
+
+@audit_group.command("log")
+@click.option("--last", default=20, show_default=True, help="How many entries.")
+@click.option("--subject", metavar="TYPE:ID", help="Only one subject, e.g. finding:3.")
+@with_appcontext
+def audit_log(last: int, subject: str | None) -> None:
+    """Show the latest entries, one per line (times in Asia/Shanghai)."""
+    wanted = tuple(subject.split(":", 1)) if subject and ":" in subject else None
+    for entry in audit.entries(last, wanted):  # type: ignore[arg-type]
+        actor = audit.CLI_ACTOR if entry.actor_id is None else f"user:{entry.actor_id}"
+        at = entry.at.astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M:%S")
+        click.echo(
+            f"#{entry.seq}  {at}  {actor:<9} {entry.action:<22} "
+            f"{entry.subject_type}:{entry.subject_id}  {entry.entry_hash[:16]}"
+        )
+
+
+def _refuse(message: str) -> None:
+    """An error on one unwrapped line: these messages carry paths and hashes."""
+    click.echo(f"错误 / error: {message}", err=True)
+    sys.exit(1)
+
+
+@main.command("backup")
+@click.argument("directory", type=click.Path(path_type=Path))
+@with_appcontext
+def backup_command(directory: Path) -> None:
+    """Back up the database and the photos into DIRECTORY (new or empty), with a manifest."""
+    try:
+        manifest = backup.backup(directory, photo_store())
+    except DomainError as error:
+        _refuse(error.message)
+    except (OSError, sqlite3.Error, SQLAlchemyError) as error:
+        _refuse(f"{type(error).__name__}: {error}")
+    head = manifest["audit_head"]
+    console.print(
+        f"已备份 / backed up {manifest['database']} (schema {manifest['alembic_revision']}, "
+        f"{manifest['dump_bytes']} bytes) and {manifest['photo_count']} photo(s) to {directory}"
+    )
+    if head:
+        click.echo(f"最新审计条目 / audit head: {head['seq']}:{head['entry_hash']}")
+    if manifest["photos_not_matching_their_name"]:
+        click.echo(
+            f"警告 / warning: {len(manifest['photos_not_matching_their_name'])} photo(s) do not "
+            "hash to their names (copied as found); run `lantian-server audit verify`",
+            err=True,
+        )
+
+
+@main.command("restore")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database or photo store that holds data.")
+@with_appcontext
+def restore_command(directory: Path, force: bool) -> None:
+    """Restore a backup made by `backup` into the configured database and photo store.
+
+    Stop the server first. Everything in the backup is checked before anything is written;
+    afterwards the audit log is verified against the restored records and photos.
+    """
+    try:
+        result = backup.restore(directory, photo_store(), force)
+    except DomainError as error:
+        _refuse(error.message)
+    except (OSError, sqlite3.Error, SQLAlchemyError) as error:
+        _refuse(f"{type(error).__name__}: {error}")
+    console.print(
+        f"已恢复 / restored {result.manifest['database']} (schema {result.revision}) and "
+        f"{result.photos} photo(s) from {directory}"
+    )
+    for note in result.notes:
+        console.print(f"[yellow]{note}[/yellow]")
+    if result.revision == result.head_revision and not _report(audit.verify(photo_store())):
+        sys.exit(1)

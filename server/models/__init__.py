@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate; importing this registers them all."""
 
+from server.models.audit import GENESIS_HASH, AuditEntry
 from server.models.checklist import ChecklistVersion
 from server.models.finding import (
     UNRESOLVED,
@@ -25,10 +26,12 @@ from server.models.types import utcnow
 from server.models.user import ApiToken, Role, User
 
 __all__ = [
+    "GENESIS_HASH",
     "UNRESOLVED",
     "Answer",
     "AnswerPhoto",
     "ApiToken",
+    "AuditEntry",
     "ChangeCounter",
     "ChecklistVersion",
     "Enterprise",

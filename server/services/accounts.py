@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.extensions import db
 from server.models import ApiToken, Enterprise, Role, User, utcnow
+from server.services import audit
 from server.services.errors import Invalid, NotFound, Unauthorized
 
 # Checked against when the user does not exist, so a wrong name costs as much as a wrong
@@ -59,6 +60,7 @@ def add_user(
         display_name=display_name or username,
     )
     db.session.add(user)
+    audit.record_user("user.added", user)
     db.session.flush()
     return user
 
@@ -103,6 +105,7 @@ def revoke_tokens(username: str) -> int:
         if token.revoked_at is None and token.expires_at > now:
             token.revoked_at = now
             count += 1
+    audit.record_user("user.revoked", user, tokens_revoked=count)
     db.session.commit()
     return count
 

@@ -32,6 +32,7 @@ from server.models import (
     User,
     utcnow,
 )
+from server.services import audit
 from server.services import checklists as checklist_store
 from server.services.clock import today
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -186,6 +187,7 @@ def respond(user: User, finding_id: int, text: str, photos: list[str]) -> Findin
             evidence=[ResponsePhoto(photo_sha256=sha, position=i) for i, sha in enumerate(hashes)],
         )
     )
+    audit.record_finding(user, "finding.answered", finding)
     db.session.commit()
     return finding
 
@@ -206,6 +208,7 @@ def verify(user: User, finding_id: int, accepted: bool, comment: str) -> Finding
                 {"comment": ["required when not accepted"]},
             )
         transition(finding, FindingStatus.REOPENED, user, comment.strip())
+    audit.record_finding(user, "finding.verified", finding)
     db.session.commit()
     return finding
 

@@ -33,6 +33,7 @@ from server.models import (
     Site,
     User,
 )
+from server.services import audit
 from server.services import checklists as checklist_store
 from server.services.errors import (
     Conflict,
@@ -308,6 +309,7 @@ def _store_revision(
     for code, finding in existing.items():
         if code not in failing:
             finding.status = FindingStatus.WITHDRAWN.value
+    audit.record_revision(user, inspection)
     db.session.flush()
 
 

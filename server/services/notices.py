@@ -19,6 +19,7 @@ from server.models import (
     Site,
     User,
 )
+from server.services import audit
 from server.services.clock import today
 from server.services.errors import Forbidden, Invalid, NotFound
 from server.services.feeds import next_change_seq
@@ -87,6 +88,7 @@ def issue(user: User, enterprise_id: int, finding_ids: list[int], deadline: date
         finding.notice = notice
         finding.due_date = due[finding.id]
         transition(finding, FindingStatus.NOTIFIED, user, f"整改通知 {notice.number}")
+    audit.record_notice(user, notice)
     db.session.commit()
     return notice
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Enterprise, Role, Site, User
+from server.services import audit
 from server.services.errors import Forbidden, NotFound
 from server.services.feeds import next_change_seq, parse_cursor
 
@@ -107,6 +108,7 @@ def save_enterprise(fields: dict[str, Any]) -> Enterprise:
     else:
         for key, value in fields.items():
             setattr(enterprise, key, value)
+    audit.record_registry(enterprise)
     db.session.flush()
     return enterprise
 
@@ -118,6 +120,7 @@ def save_site(enterprise: Enterprise, fields: dict[str, Any]) -> Site:
         seq = next_change_seq(SITES_FEED)
         site = Site(enterprise_id=enterprise.id, qr_token=new_qr_token(), change_seq=seq, **fields)
         db.session.add(site)
+        audit.record_registry(site)
         db.session.flush()
         return site
     changed = site.enterprise_id != enterprise.id or any(
@@ -129,6 +132,7 @@ def save_site(enterprise: Enterprise, fields: dict[str, Any]) -> Site:
         for key, value in fields.items():
             setattr(site, key, value)
         site.change_seq = seq
+        audit.record_registry(site)
         db.session.flush()
     return site
 

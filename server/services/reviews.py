@@ -23,6 +23,7 @@ from server.models import (
     User,
     utcnow,
 )
+from server.services import audit
 from server.services import checklists as checklist_store
 from server.services.errors import Conflict, Forbidden, Invalid
 from server.services.feeds import next_change_seq, parse_cursor
@@ -64,6 +65,7 @@ def review(user: User, inspection_id: uuid_module.UUID, decision: str, comment: 
             reviewer_id=user.id,
         )
     )
+    audit.record_review(user, inspection)
     db.session.commit()
     return inspection
 

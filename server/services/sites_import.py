@@ -7,12 +7,14 @@ file without a single bad row is written, in one transaction.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from dataclasses import dataclass, field
 from typing import Any
 
 from checklists import SITE_KINDS
 from server.extensions import db
+from server.services import audit
 from server.services.credit_code import credit_code_problem
 from server.services.errors import Invalid
 from server.services.registry import save_enterprise, save_site
@@ -146,6 +148,7 @@ def import_sites(data: bytes) -> ImportReport:
             if code not in enterprises:
                 enterprises[code] = save_enterprise(enterprise_fields)
             save_site(enterprises[code], site_fields)
+        audit.record_import(hashlib.sha256(data).hexdigest(), len(enterprises), len(rows))
         db.session.commit()
     except Exception:
         db.session.rollback()
