@@ -131,7 +131,8 @@ def checklists_load() -> None:
 @main.command("demo")
 @with_appcontext
 def demo_command() -> None:
-    """Load checklists, a demo registry in four cities and demo users (safe to re-run)."""
+    """Load checklists, a demo registry in four cities, demo users and two demo inspections
+    (safe to re-run)."""
     result = demo.load_demo()
     table = Table(title="演示账号 / demo accounts")
     for column in ("用户 / user", "角色 / role", "密码 / password", "说明 / note"):
@@ -140,6 +141,10 @@ def demo_command() -> None:
         table.add_row(*row)
     console.print(table)
     console.print(f"企业 / enterprises: {result.enterprises}, 场所 / sites: {result.sites}")
+    console.print(
+        f"演示检查 / demo inspections: {result.inspections} 新建 / new "
+        "（一份已下发整改通知，一份待审核 / one in a notice, one waiting for review）"
+    )
 
 
 @main.group("audit")

@@ -1,4 +1,5 @@
-"""The demo: checklists, a registry in the four cities of the plans, and demo accounts.
+"""The demo: checklists, a registry in the four cities of the plans, demo accounts, and two
+inspections that show the review loop.
 
 Safe to run again: enterprises, sites and users are matched by credit code, site code and
 username, and nothing already there is duplicated.
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Enterprise, User
+from server.services import demo_inspections
 from server.services.accounts import add_user
 from server.services.checklists import load_rule_files
 from server.services.credit_code import make_credit_code
@@ -50,6 +52,7 @@ class DemoResult:
     enterprises: int = 0
     sites: int = 0
     accounts: list[tuple[str, str, str, str]] = field(default_factory=list)
+    inspections: int = 0
 
 
 def _registry() -> list[Enterprise]:
@@ -109,4 +112,6 @@ def load_demo() -> DemoResult:
             )
         result.accounts.append((username, role, DEMO_PASSWORDS[username], note))
     db.session.commit()
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    result.inspections = demo_inspections.load(first, users["inspector1"], users["supervisor"])
     return result

@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
 from flask import Flask
 from flask.cli import ScriptInfo
@@ -24,7 +25,7 @@ from flask.testing import FlaskClient
 from psycopg import sql
 from sqlalchemy import inspect, select
 
-from server import create_app
+from server import MIGRATIONS_DIR, create_app
 from server.cli import main
 from server.extensions import db
 from server.storage import photo_store
@@ -102,7 +103,7 @@ def test_backup_and_restore_round_trip(
     assert made.exit_code == 0, made.output
     manifest = json.loads((backup_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["database"] == engine_name
-    assert manifest["alembic_revision"] == "0004"
+    assert manifest["alembic_revision"] == ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
     assert manifest["photo_count"] == 2
     dump = backup_dir / manifest["dump"]
     assert hashlib.sha256(dump.read_bytes()).hexdigest() == manifest["dump_sha256"]

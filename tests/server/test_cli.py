@@ -10,7 +10,8 @@ from flask.cli import ScriptInfo
 
 from server.cli import main
 from server.extensions import db
-from server.models import Enterprise, Site, User
+from server.models import Enterprise, Inspection, Notice, Site, User
+from server.services import evidence_checks
 from server.services.credit_code import make_credit_code
 
 HEADER = (
@@ -154,6 +155,21 @@ def test_demo_twice_creates_everything_once(app: Flask) -> None:
         db.session.query(User).count(),
     ) == counts
     assert counts[2] == 6
+    # One inspection in a notice to the first enterprise, one waiting for review.
+    assert [i.status for i in db.session.query(Inspection).order_by(Inspection.uuid)] == [
+        "approved",
+        "submitted",
+    ]
+    notice = db.session.query(Notice).one()
+    assert len(notice.findings) == 2 and {f.item_code for f in notice.findings} == {
+        "CD-03",
+        "CD-04",
+    }
+    assert "演示检查 / demo inspections: 2" in first.output
+    assert "演示检查 / demo inspections: 0" in second.output
+    for inspection in db.session.query(Inspection):  # stand-in photos with time and place
+        assert evidence_checks.flags(inspection) == [], inspection.uuid
+    assert run(app, "audit", "verify").exit_code == 0
     cities = {e.city for e in db.session.query(Enterprise)}
     assert cities == {"朔州", "长治", "太原", "高平"}
     assert "inspector1" in first.output and "lantian-field-2026" in first.output
