@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import math
 import os
+import re
 import resource
 import secrets
 import shutil
@@ -33,6 +35,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections import Counter
@@ -354,6 +357,31 @@ def latency_rows(recorder: Recorder, seconds: float) -> list[list[str]]:
     return rows
 
 
+def stall_text(run: LoadRun, server_log: Path) -> str:
+    """The longest time in which no response at all arrived, and when workers recycled.
+
+    A percentile says how many requests were slow, not whether they were slow together;
+    a stretch with no response means the whole server stopped, which is worth knowing
+    apart from a slow request.
+    """
+    moments = sorted(moment for moment, _ in run.recorder.finished)
+    if len(moments) < 2:
+        return ""
+    gap, at = max((b - a, a) for a, b in itertools.pairwise(moments))
+    restarts = []
+    for line in server_log.read_text(errors="replace").splitlines():
+        if "Autorestarting worker" in line:
+            logged = datetime.strptime(line[1:26], "%Y-%m-%d %H:%M:%S %z").timestamp()
+            restarts.append(f"{logged - run.wall_started:.0f}")
+    recycled = (
+        f"; gunicorn recycled workers (max_requests) at {', '.join(restarts)} s" if restarts else ""
+    )
+    return (
+        f"The longest stretch with no response at all: {gap:.1f} s, from "
+        f"{at - run.started:.0f} s into the run{recycled}."
+    )
+
+
 def full_load_rates(run: LoadRun) -> str:
     """Throughput once every inspector is in, until the deadline: the steady state."""
     window = run.deadline - run.all_in
@@ -372,6 +400,26 @@ def full_load_rates(run: LoadRun) -> str:
     )
 
 
+def reflow(markdown: str, width: int = 92) -> str:
+    """Rewrap paragraphs and list items (not tables) after the numbers were filled in."""
+    blocks = []
+    for block in markdown.strip().split("\n\n"):
+        if block.lstrip().startswith("|"):
+            blocks.append(block)
+            continue
+        items = re.split(r"\n(?=- )", block)
+        wrapped = []
+        for item in items:
+            bullet = item.startswith("- ")
+            words = " ".join(item.removeprefix("- ").split())
+            lines = textwrap.wrap(words, width - 2 if bullet else width, break_on_hyphens=False)
+            if bullet:
+                lines = ["- " + lines[0], *("  " + line for line in lines[1:])]
+            wrapped.append("\n".join(lines))
+        blocks.append("\n".join(wrapped))
+    return "\n\n".join(blocks) + "\n"
+
+
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -386,6 +434,7 @@ def report(
     counts: list[dict[str, Any]],
     problems: list[str],
     cpu: dict[str, Any],
+    server_log: Path,
 ) -> str:
     """The RESULTS.md section: setup, latency table, errors, the row check, CPU."""
     recorder = run.recorder
@@ -416,7 +465,7 @@ def report(
         errors = "none / 无"
     override = os.environ.get("GUNICORN_CMD_ARGS")
     note = f" `GUNICORN_CMD_ARGS={override}` was set and overrides it." if override else ""
-    return f"""
+    return reflow(f"""
 `bench/load_test.py` (`make load`), loopback, everything on one machine:
 
 - **Server / 服务端**: gunicorn with `deploy/gunicorn.conf.py` ({workers} workers ×
@@ -440,7 +489,7 @@ Requests over the {run.seconds:.0f} s from the first login to the last response
 
 {latency}
 
-{full_load_rates(run)}
+{full_load_rates(run)} {stall_text(run, server_log)}
 
 Every distinct error / 全部错误: {errors}
 
@@ -452,7 +501,7 @@ What the server acknowledged to the clients against what it holds afterwards
 CPU during the load: gunicorn {cpu["server"]:.0f} s, the load client {cpu["client"]:.0f} s;
 the machine was {cpu["machine_busy"]:.0%} busy (PostgreSQL and other users included; load
 average {cpu["loadavg"]:.1f} before the run), so latencies include waiting for a core.
-"""
+""")
 
 
 # ---- main -----------------------------------------------------------------------------
@@ -465,6 +514,7 @@ class LoadRun:
     recorder: Recorder
     ledgers: list[Ledger]
     started: float  # the first inspector starts
+    wall_started: float  # the same moment by the wall clock, to place server log lines
     all_in: float  # the last one has started: full load from here
     deadline: float  # no inspection is begun after this
     finished: float  # the last response
@@ -485,7 +535,7 @@ def run_load(server: Server, names: list[str], password: str, args: argparse.Nam
         race_photo=args.race_photo,
         think=args.think,
     )
-    started = time.monotonic()
+    started, wall_started = time.monotonic(), time.time()
     deadline = started + args.ramp + args.seconds
     inspectors = []
     with ThreadPoolExecutor(max_workers=16, thread_name_prefix="retry-twin") as twins:
@@ -508,6 +558,7 @@ def run_load(server: Server, names: list[str], password: str, args: argparse.Nam
         recorder=recorder,
         ledgers=[i.ledger for i in inspectors],
         started=started,
+        wall_started=wall_started,
         all_in=all_in,
         deadline=deadline,
         finished=max((t for t, _ in recorder.finished), default=time.monotonic()),
@@ -592,7 +643,7 @@ def main() -> int:
             problems.append(
                 f"{run.stuck} inspector thread(s) still running 90 s after the deadline"
             )
-        body = report(args, workers, run, ledger, counts, problems, cpu)
+        body = report(args, workers, run, ledger, counts, problems, cpu, server.error_log)
         print(body)
         for key, count in recorder.errors.most_common():
             print(f"\n{count} × {key}\n  e.g. {recorder.examples[key]}")
