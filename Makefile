@@ -6,7 +6,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 export LANTIAN_DATA_DIR ?= $(CURDIR)/instance
 
-.PHONY: help install browser run serve demo test lint format bench clean
+.PHONY: help install browser run serve demo test lint format bench load clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ format: install ## Format the code with ruff
 bench: install ## Benchmarks (loopback only); results go to bench/RESULTS.md
 	$(BIN)/python bench/photo_pipeline.py
 	$(BIN)/python bench/sync_e2e.py
+
+load: install ## Load test: 100 inspectors × 2 min against gunicorn + PostgreSQL (LOAD_ARGS='--users 10 --seconds 15')
+	$(BIN)/python bench/load_test.py $(LOAD_ARGS)
 
 clean: ## Remove the virtual environment and caches (keeps instance/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
