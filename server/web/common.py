@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from http import HTTPStatus
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -17,15 +19,16 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from server.extensions import csrf
-from server.http_common.throttle import TOO_MANY_FAILED_LOGINS
-from server.models import User
-from server.services import findings, photos, thumbnails
+from server.extensions import csrf, db
+from server.http_common.throttle import TOO_MANY_FAILED_LOGINS, login_throttle
+from server.models import Notice, User
+from server.services import findings, notices, photos, thumbnails
 from server.services.errors import DomainError, NotFound, Unauthorized
 from server.storage import photo_store
-from server.web.session import home_of, safe_next, sign_in, sign_out, signed_in_user
+from server.web.session import F, home_of, safe_next, sign_in, sign_out, signed_in_user, web_user
 
 PAGE_MESSAGES = {
     400: "请求有误 / bad request",
@@ -121,3 +124,41 @@ def parse_date(raw: str | None, field: str, errors: dict[str, list[str]]) -> dat
     except ValueError:
         errors[field] = [f"日期格式应为 YYYY-MM-DD / not a date: {raw!r}"]
         return None
+
+
+def add_area_routes(blp: Blueprint, area: str, guard: Callable[[F], F]) -> None:
+    """The routes every area has: its login and logout, and photos for its signed-in users."""
+
+    def login() -> ResponseReturnValue:
+        return login_view(area)
+
+    def logout() -> ResponseReturnValue:
+        return logout_view(area)
+
+    def photo(sha256: str) -> Response:
+        return photo_view(web_user(), sha256, preview=False)
+
+    def photo_preview(sha256: str) -> Response:
+        return photo_view(web_user(), sha256, preview=True)
+
+    blp.add_url_rule("/login", "login", login_throttle(login), methods=["GET", "POST"])
+    blp.add_url_rule("/logout", "logout", logout, methods=["POST"])
+    blp.add_url_rule("/photos/<string:sha256>", "photo", guard(photo))
+    blp.add_url_rule("/photos/<string:sha256>/preview", "photo_preview", guard(photo_preview))
+
+
+def pdf_response(notice: Notice) -> Response:
+    """The printable notice, opened in the browser rather than downloaded."""
+    data = notices.pdf(notice, current_app.config["PUBLIC_URL"], photo_store())
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="notice-{notice.id}.pdf"'},
+    )
+
+
+def by_id(model: Any, ids: set[int]) -> dict[int, Any]:
+    """Rows of a model by id, in one query, for pages that name many of them."""
+    if not ids:
+        return {}
+    return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))}

@@ -19,34 +19,22 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from server.extensions import db
-from server.http_common.throttle import login_throttle
 from server.models import Enterprise, FindingStatus, Role, Site, User
 from server.services import findings, notices, photos
 from server.services.errors import Conflict, Invalid, TooLarge
 from server.services.photo_meta import inspect_photo
 from server.storage import photo_store
-from server.web.common import login_view, logout_view, photo_view, setup_blueprint
+from server.web.common import add_area_routes, by_id, pdf_response, setup_blueprint
 from server.web.session import require, signed_in_user, web_user
 
 blp = Blueprint("portal", __name__, url_prefix="/portal")
 setup_blueprint(blp)
 enterprise_only = require(Role.ENTERPRISE, login_endpoint="portal.login")
+add_area_routes(blp, "portal", enterprise_only)
 ANSWERABLE = (FindingStatus.NOTIFIED, FindingStatus.REOPENED)
 MAX_PHOTOS_PER_ANSWER = 9
-
-
-@blp.route("/login", methods=["GET", "POST"])
-@login_throttle
-def login() -> ResponseReturnValue:
-    return login_view("portal")
-
-
-@blp.post("/logout")
-def logout() -> ResponseReturnValue:
-    return logout_view("portal")
 
 
 @blp.get("/")
@@ -75,13 +63,8 @@ def notice(token: str) -> ResponseReturnValue:
 def _enterprise_notice(token: str) -> ResponseReturnValue:
     record = notices.by_portal_token(web_user(), token)
     rows = [findings.describe(f) for f in record.findings]
-    users = {
-        row.id: row
-        for row in db.session.scalars(
-            select(User).where(User.id.in_({e.actor_id for f in record.findings for e in f.events}))
-        )
-    }
-    sites = {f.site_id: db.session.get(Site, f.site_id) for f in record.findings}
+    users = by_id(User, {e.actor_id for f in record.findings for e in f.events})
+    sites = by_id(Site, {f.site_id for f in record.findings})
     return render_template(
         "portal/notice.html",
         notice=record,
@@ -98,12 +81,7 @@ def _enterprise_notice(token: str) -> ResponseReturnValue:
 @enterprise_only
 def notice_pdf(token: str) -> Response:
     record = notices.by_portal_token(web_user(), token)
-    data = notices.pdf(record, current_app.config["PUBLIC_URL"], photo_store())
-    return Response(
-        data,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="notice-{record.id}.pdf"'},
-    )
+    return pdf_response(record)
 
 
 @blp.post("/findings/<int:finding_id>/respond")
@@ -141,15 +119,3 @@ def respond(finding_id: int) -> ResponseReturnValue:
     return redirect(
         url_for("portal.notice", token=notice_token) + f"#finding-{finding_id}", code=303
     )
-
-
-@blp.get("/photos/<string:sha256>")
-@enterprise_only
-def photo(sha256: str) -> Response:
-    return photo_view(web_user(), sha256, preview=False)
-
-
-@blp.get("/photos/<string:sha256>/preview")
-@enterprise_only
-def photo_preview(sha256: str) -> Response:
-    return photo_view(web_user(), sha256, preview=True)

@@ -21,19 +21,17 @@ from sqlalchemy import select
 
 from checklists import Severity
 from server.extensions import db
-from server.http_common.throttle import login_throttle
 from server.models import Enterprise, FindingStatus, InspectionStatus, ReviewDecision, Site, User
 from server.services import checklists as checklist_store
 from server.services import dashboard as dashboard_service
 from server.services import evidence_checks, findings, inspections, ledger, notices, reviews
 from server.services.errors import Invalid
 from server.services.registry import visible_city
-from server.storage import photo_store
 from server.web.common import (
-    login_view,
-    logout_view,
+    add_area_routes,
+    by_id,
     parse_date,
-    photo_view,
+    pdf_response,
     setup_blueprint,
 )
 from server.web.session import STAFF, require, web_user
@@ -41,18 +39,8 @@ from server.web.session import STAFF, require, web_user
 blp = Blueprint("review", __name__, url_prefix="/review")
 setup_blueprint(blp)
 staff = require(*STAFF, login_endpoint="review.login")
+add_area_routes(blp, "review", staff)
 PAGE_SIZE = 50
-
-
-@blp.route("/login", methods=["GET", "POST"])
-@login_throttle
-def login() -> ResponseReturnValue:
-    return login_view("review")
-
-
-@blp.post("/logout")
-def logout() -> ResponseReturnValue:
-    return logout_view("review")
 
 
 @blp.get("/")
@@ -66,8 +54,8 @@ def dashboard() -> ResponseReturnValue:
 @staff
 def queue() -> ResponseReturnValue:
     waiting = reviews.queue(web_user())
-    sites = _by_id(Site, {i.site_id for i in waiting})
-    inspectors = _by_id(User, {i.inspector_id for i in waiting})
+    sites = by_id(Site, {i.site_id for i in waiting})
+    inspectors = by_id(User, {i.inspector_id for i in waiting})
     titles = _checklist_titles()
     return render_template(
         "review/queue.html", waiting=waiting, sites=sites, inspectors=inspectors, titles=titles
@@ -168,7 +156,7 @@ def finding_list() -> ResponseReturnValue:
         query=query,
         wanted=wanted,
         enterprises=enterprises,
-        sites=_by_id(Site, {f.site_id for f in rows}),
+        sites=by_id(Site, {f.site_id for f in rows}),
         chosen=chosen,
         issuable=set(issuable),
         titles=_checklist_titles(),
@@ -209,7 +197,7 @@ def issue_notice() -> ResponseReturnValue:
 @staff
 def notice_list() -> ResponseReturnValue:
     listed = notices.visible(web_user())
-    enterprises = _by_id(Enterprise, {n.enterprise_id for n in listed})
+    enterprises = by_id(Enterprise, {n.enterprise_id for n in listed})
     return render_template("review/notices.html", notices=listed, enterprises=enterprises)
 
 
@@ -222,7 +210,7 @@ def notice(notice_id: int) -> ResponseReturnValue:
         notice=record,
         enterprise=notices.enterprise_of(record),
         rows=[findings.describe(f) for f in record.findings],
-        sites=_by_id(Site, {f.site_id for f in record.findings}),
+        sites=by_id(Site, {f.site_id for f in record.findings}),
         actors=_actors(record.findings),
         portal_url=notices.portal_url(current_app.config["PUBLIC_URL"], record),
     )
@@ -232,12 +220,7 @@ def notice(notice_id: int) -> ResponseReturnValue:
 @staff
 def notice_pdf(notice_id: int) -> Response:
     record = notices.get(web_user(), notice_id)
-    data = notices.pdf(record, current_app.config["PUBLIC_URL"], photo_store())
-    return Response(
-        data,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="notice-{record.id}.pdf"'},
-    )
+    return pdf_response(record)
 
 
 @blp.post("/findings/<int:finding_id>/verify")
@@ -262,24 +245,6 @@ def verify(finding_id: int) -> ResponseReturnValue:
     return redirect(f"{target}#finding-{finding.id}", code=303)
 
 
-@blp.get("/photos/<string:sha256>")
-@staff
-def photo(sha256: str) -> Response:
-    return photo_view(web_user(), sha256, preview=False)
-
-
-@blp.get("/photos/<string:sha256>/preview")
-@staff
-def photo_preview(sha256: str) -> Response:
-    return photo_view(web_user(), sha256, preview=True)
-
-
-def _by_id(model: Any, ids: set[int]) -> dict[int, Any]:
-    if not ids:
-        return {}
-    return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))}
-
-
 def _enterprises_of(user: User) -> dict[int, Enterprise]:
     query = select(Enterprise).order_by(Enterprise.name)
     city = visible_city(user)
@@ -295,4 +260,4 @@ def _checklist_titles() -> dict[str, str]:
 def _actors(rows: list[Any]) -> dict[int, User]:
     ids = {event.actor_id for f in rows for event in f.events}
     ids |= {response.user_id for f in rows for response in f.responses}
-    return _by_id(User, ids)
+    return by_id(User, ids)
