@@ -28,7 +28,7 @@ from server.models import Notice, User
 from server.services import findings, notices, photos, thumbnails
 from server.services.errors import DomainError, NotFound, Unauthorized
 from server.storage import photo_store
-from server.web.session import F, home_of, safe_next, sign_in, sign_out, signed_in_user, web_user
+from server.web.session import F, landing, safe_next, sign_in, sign_out, signed_in_user, web_user
 
 PAGE_MESSAGES = {
     400: "请求有误 / bad request",
@@ -81,7 +81,7 @@ def login_view(area: str) -> ResponseReturnValue:
     if request.method == "GET":
         user = signed_in_user()
         if user is not None:
-            return redirect(wanted or home_of(user))
+            return redirect(landing(user, wanted))
         return render_template("login.html", area=area, next=wanted, username="")
     username = request.form.get("username", "").strip()
     try:
@@ -91,7 +91,7 @@ def login_view(area: str) -> ResponseReturnValue:
             "login.html", area=area, next=wanted, username=username, error=error.message
         )
         return Response(page, status=401, mimetype="text/html")
-    return redirect(wanted or home_of(user))
+    return redirect(landing(user, wanted))
 
 
 def logout_view(area: str) -> ResponseReturnValue:

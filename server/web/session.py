@@ -73,6 +73,18 @@ def home_of(user: User) -> str:
     return url_for("portal.home") if user.role == Role.ENTERPRISE else url_for("review.dashboard")
 
 
+def landing(user: User, wanted: str | None) -> str:
+    """Where to go after logging in: the page asked for when it is one of the user's own
+    (a notice's QR link is, for staff too), otherwise the user's start page."""
+    if wanted is not None:
+        portal = wanted.startswith("/portal/")
+        if user.role == Role.ENTERPRISE and portal:
+            return wanted
+        if user.role in STAFF and (not portal or wanted.startswith("/portal/notices/")):
+            return wanted
+    return home_of(user)
+
+
 def require(*roles: Role, login_endpoint: str) -> Callable[[F], F]:
     """Send anonymous visitors to the login page (and back afterwards); 403 for other roles."""
 
