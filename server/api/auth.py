@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from server.api.blueprint import Blueprint
 from server.api.schemas import TokenIn, TokenOut
 from server.models import Role, User
 from server.services import accounts

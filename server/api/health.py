@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from server.api.blueprint import Blueprint
 from server.services.health import check
 
 blp = Blueprint("health", __name__, url_prefix="/", description="健康检查 / Health")

@@ -11,9 +11,9 @@ from typing import Any
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.api.auth import current_user, roles
+from server.api.blueprint import Blueprint
 from server.models import Role
 from server.services import uploads
 from server.services.errors import BadRequest, DomainError, UnsupportedMedia
