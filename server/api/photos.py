@@ -28,6 +28,14 @@ UPLOAD_DOC = {
 }
 
 
+# Uploaded bytes are decoded before they are kept, but a file can still be two things at
+# once (text hidden in a JPEG comment): a browser must never sniff it into a page.
+SERVE_AS_IMAGE_ONLY = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+}
+
+
 @blp.route("/<string:sha256>")
 class PhotoResource(MethodView):
     @roles(Role.INSPECTOR, Role.SUPERVISOR, Role.ADMIN, Role.ENTERPRISE)
@@ -50,7 +58,11 @@ class PhotoResource(MethodView):
         return Response(
             data,
             mimetype=photo.content_type,
-            headers={"Cache-Control": "private, max-age=31536000, immutable", "ETag": sha256},
+            headers={
+                "Cache-Control": "private, max-age=31536000, immutable",
+                "ETag": sha256,
+                **SERVE_AS_IMAGE_ONLY,
+            },
         )
 
     @roles(Role.INSPECTOR, Role.ENTERPRISE)
