@@ -20,7 +20,7 @@ from server.api import (
     sites,
     uploads,
 )
-from server.api.blueprint import RowIdConverter
+from server.api.blueprint import RowIdConverter, refuse_nul_in_url
 from server.api.errors import register_error_handlers
 from server.extensions import api
 
@@ -48,6 +48,7 @@ def init_api(app: Flask) -> None:
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    app.before_request(refuse_nul_in_url)  # before authentication, which queries too
     auth.init_auth(app)
     register_error_handlers(app)
     swagger_dir = Path(swagger_ui_bundle.swagger_ui_path)

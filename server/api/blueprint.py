@@ -7,8 +7,10 @@ the same way everywhere, before any schema or service sees them:
   lists every field as missing;
 - invalid syntax, bytes that are not UTF-8, `NaN`/`Infinity` (not JSON, and not storable
   in PostgreSQL's json), integers beyond Python's digit limit, repeated keys (two parsers
-  could read different values) and nesting deeper than `MAX_JSON_DEPTH` are 400 with the
-  reason; deep nesting never reaches a recursive serializer;
+  could read different values), nesting deeper than `MAX_JSON_DEPTH` and NUL characters
+  (PostgreSQL text cannot hold them) are 400 with the reason and where; deep nesting never
+  reaches a recursive serializer;
+- a NUL in an /api/ URL's path or query is 400 before any view queries with it;
 - a page far past any real table (its offset would overflow the database's bigint) is 422.
 
 Error responses declared with `alt_response` and no schema get the one error shape, so
@@ -23,7 +25,7 @@ from typing import Any, NoReturn
 
 import flask_smorest
 import marshmallow as ma
-from flask import Request
+from flask import Request, request
 from flask_smorest.error_handler import ErrorSchema
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort
@@ -73,21 +75,29 @@ def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    """Whether containers nest deeper than `limit`; iterative, so depth cannot overflow it."""
-    stack = [(value, 1)]
+def _check_structure(value: Any) -> None:
+    """Refuse nesting past `MAX_JSON_DEPTH` and NUL characters anywhere (PostgreSQL text
+    cannot hold them: they would fail in the database, as a 500). Iterative, so a deep
+    body cannot overflow the stack here."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 1)]
     while stack:
-        item, depth = stack.pop()
+        item, path, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                _bad_json(f"{path or 'the body'}: text must not contain NUL (\\u0000)")
+            continue
         if isinstance(item, dict):
-            children = item.values()
+            children = [(str(key), child) for key, child in item.items()]
         elif isinstance(item, list):
-            children = item
+            children = [(str(index), child) for index, child in enumerate(item)]
         else:
             continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
+        if depth > MAX_JSON_DEPTH:
+            _bad_json(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        for key, child in children:
+            if "\x00" in key:
+                _bad_json(f"{path or 'the body'}: a key contains NUL (\\u0000)")
+            stack.append((child, f"{path}.{key}" if path else key, depth + 1))
 
 
 def parse_json_strictly(data: bytes) -> Any:
@@ -103,9 +113,22 @@ def parse_json_strictly(data: bytes) -> Any:
         _bad_json(f"nested deeper than {MAX_JSON_DEPTH} levels")
     except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, int digit limit
         _bad_json(str(error)[:200])
-    if _depth_exceeds(value, MAX_JSON_DEPTH):
-        _bad_json(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    _check_structure(value)
     return value
+
+
+def refuse_nul_in_url() -> None:
+    """A NUL in an /api/ path or query string is a 400 before any view queries with it."""
+    if not request.path.startswith("/api/"):
+        return
+    if "\x00" in request.path or any(
+        "\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)
+    ):
+        abort(
+            400,
+            message="网址含有空字符 / the URL contains a NUL character (%00)",
+            messages={"query": ["must not contain NUL (%00)"]},
+        )
 
 
 class StrictJSONParser(FlaskParser):

@@ -11,90 +11,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from server.extensions import db
-from tests.helpers import PASSWORD, PHOTOS, current_version, inspection_body, new_id, sha256
+from tests.helpers import PASSWORD
 
-PHOTO = (PHOTOS / "DSCN0010.jpg").read_bytes()
 MEGABYTE = "问" * (1024 * 1024 // 3)  # about 1 MB of UTF-8
 DEEP_ARRAY = "[" * 10_000 + "]" * 10_000
 DEEP_OBJECT = '{"a":' * 10_000 + "1" + "}" * 10_000
-
-
-@pytest.fixture
-def world(client: FlaskClient, headers, registry, app: Flask) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Something stored at every endpoint's target, so a refusal could harm it.
-
-    Inspection A (approved) has findings CB-10 (answered) and CB-18 (notified, on a notice);
-    inspection B is submitted and waits for review; inspection C (approved) has findings
-    still open, for a notice.
-    """
-    app.config["CLOCK_TODAY"] = date(2026, 11, 23).isoformat()
-    assert (
-        client.put(
-            f"/api/v1/photos/{sha256(PHOTO)}", data=PHOTO, headers=headers["inspector"]
-        ).status_code
-        == 201
-    )
-    version = current_version(client, headers["inspector"], "coal-and-boilers")
-    site = registry["sites"]["SZ-boiler_house"]
-    body = inspection_body(
-        site.id,
-        "coal-and-boilers",
-        version,
-        [
-            {"item": "CB-09", "value": "yes", "note": "", "photos": []},
-            {"item": "CB-10", "value": 20, "note": "20蒸吨", "photos": [sha256(PHOTO)]},
-            {"item": "CB-18", "value": "non_compliant", "note": "", "photos": [sha256(PHOTO)]},
-        ],
-    )
-    approved, waiting, spare = new_id(), new_id(), new_id()
-    for inspection_id in (approved, waiting, spare):
-        response = client.put(
-            f"/api/v1/inspections/{inspection_id}", json=body, headers=headers["inspector"]
-        )
-        assert response.status_code == 201, response.get_json()
-    for inspection_id in (approved, spare):
-        review = client.post(
-            f"/api/v1/inspections/{inspection_id}/review",
-            json={"decision": "approve"},
-            headers=headers["supervisor"],
-        )
-        assert review.status_code == 200
-    open_finding = client.get(f"/api/v1/inspections/{spare}", headers=headers["supervisor"])
-    found = client.get(f"/api/v1/inspections/{approved}", headers=headers["supervisor"])
-    finding_ids = {f["item"]: f["id"] for f in found.get_json()["findings"]}
-    notice = client.post(
-        "/api/v1/notices",
-        json={"enterprise_id": registry["shuozhou"].id, "finding_ids": list(finding_ids.values())},
-        headers=headers["supervisor"],
-    )
-    assert notice.status_code == 201, notice.get_json()
-    answered = client.post(
-        f"/api/v1/findings/{finding_ids['CB-10']}/responses",
-        json={"text": "已整改", "photos": []},
-        headers=headers["enterprise"],
-    )
-    assert answered.status_code == 201, answered.get_json()
-    yield {
-        "inspection_body": body,
-        "approved": approved,
-        "waiting": waiting,
-        "answered": finding_ids["CB-10"],
-        "notified": finding_ids["CB-18"],
-        "open": open_finding.get_json()["findings"][0]["id"],
-        "enterprise_id": registry["shuozhou"].id,
-        "headers": headers,
-        "username": "insp",
-    }
-    app.config.pop("CLOCK_TODAY", None)
 
 
 @dataclass(frozen=True)
@@ -221,6 +149,9 @@ CASES = {
     ),
     "out-of-range-integer": Case(_with("number_field", 2**64), 422, lambda e: e.number_field),
     "huge-string": Case(_with("string_field", MEGABYTE), 422, lambda e: e.string_field),
+    # PostgreSQL text cannot hold NUL: refused before it reaches the database.
+    "nul-in-string": Case(_with("string_field", "整改\u0000完毕"), 400, lambda e: e.string_field),
+    "nul-in-key": Case(lambda e, w: _json({**e.valid(w), "a\u0000b": 1}), 400, lambda e: "NUL"),
     "unknown-field": Case(
         lambda e, w: _json({**e.valid(w), "is_admin": True}), 422, lambda e: "is_admin"
     ),
@@ -281,3 +212,18 @@ def test_every_api_blueprint_reads_json_strictly() -> None:
     from server.api.blueprint import Blueprint
 
     assert all(isinstance(blueprint, Blueprint) for blueprint in BLUEPRINTS)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/findings?city=%00",
+        "/api/v1/ledger.xlsx?checklist=coal%00",
+        "/api/v1/sites/by-qr/abc%00def",
+        "/api/v1/notices/by-token/%00",
+    ],
+)
+def test_nul_in_a_url_is_400(client: FlaskClient, headers, url: str) -> None:  # type: ignore[no-untyped-def]
+    response = client.get(url, headers=headers["supervisor"])
+    assert response.status_code == 400, response.get_json()
+    assert "NUL" in response.get_json()["message"]
