@@ -65,6 +65,7 @@ def init_auth(app: Flask) -> None:
 
 @blp.route("/token")
 class Token(MethodView):
+    @blp.doc(security=[])  # the one way in: no token needed
     @blp.arguments(TokenIn)
     @blp.response(200, TokenOut)
     @blp.alt_response(401, description="用户名或密码错误 / wrong username or password")

@@ -68,6 +68,7 @@ def _int_header(name: str) -> int:
 
 @blp.route("")
 class Uploads(MethodView):
+    @blp.doc(security=[])
     @blp.response(204, description="服务器支持的 tus 版本与扩展 / what this tus server supports")
     def options(self) -> Response:
         """Discover the tus version, extensions and size limit (no token needed)."""
