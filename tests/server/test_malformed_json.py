@@ -227,3 +227,24 @@ def test_nul_in_a_url_is_400(client: FlaskClient, headers, url: str) -> None:  #
     response = client.get(url, headers=headers["supervisor"])
     assert response.status_code == 400, response.get_json()
     assert "NUL" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("role", "url", "status"),
+    [
+        ("supervisor", "/api/v1/findings?page=99999999999999999999", 422),
+        ("supervisor", "/api/v1/enterprises?page=1000001", 422),
+        ("supervisor", "/api/v1/findings?enterprise_id=2147483648", 422),
+        ("supervisor", "/api/v1/findings/2147483648", 404),
+        ("supervisor", "/api/v1/notices/99999999999999999999/pdf", 404),
+        ("inspector", "/api/v1/sites?since=99999999999999999999", 400),
+        ("inspector", "/api/v1/inspections/outcomes?since=-1", 400),
+    ],
+)
+def test_numbers_past_the_database_range_are_4xx(  # type: ignore[no-untyped-def]
+    client: FlaskClient, headers, role: str, url: str, status: int
+) -> None:
+    """Ids are PostgreSQL integers and offsets bigints: larger numbers never reach a query."""
+    response = client.get(url, headers=headers[role])
+    assert response.status_code == status, response.get_json()
+    assert response.get_json()["message"]
