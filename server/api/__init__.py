@@ -20,6 +20,7 @@ from server.api import (
     sites,
     uploads,
 )
+from server.api.blueprint import RowIdConverter, refuse_nul_in_url
 from server.api.errors import register_error_handlers
 from server.extensions import api
 
@@ -40,11 +41,14 @@ BLUEPRINTS = (
 
 def init_api(app: Flask) -> None:
     """Bind flask-smorest, the blueprints, bearer auth and the JSON error handlers."""
+    # Before any rule is added: rules bind their converters when they are added.
+    app.url_map.converters["int"] = RowIdConverter
     api.init_app(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    app.before_request(refuse_nul_in_url)  # before authentication, which queries too
     auth.init_auth(app)
     register_error_handlers(app)
     swagger_dir = Path(swagger_ui_bundle.swagger_ui_path)

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from server.api.blueprint import Blueprint
 from server.api.schemas import TokenIn, TokenOut
 from server.http_common.throttle import TOO_MANY_FAILED_LOGINS, login_throttle
 from server.models import Role, User
@@ -68,6 +68,7 @@ def init_auth(app: Flask) -> None:
 class Token(MethodView):
     decorators = (login_throttle,)
 
+    @blp.doc(security=[])  # the one way in: no token needed
     @blp.arguments(TokenIn)
     @blp.response(200, TokenOut)
     @blp.alt_response(401, description="用户名或密码错误 / wrong username or password")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from server.api.blueprint import Blueprint
 from server.api.schemas import ChecklistQuery, ChecklistSchema, ChecklistSummary
 from server.services import checklists as checklist_store
 

@@ -35,10 +35,14 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     """Werkzeug's own errors (404 route, 405, 413 body too large) as JSON too."""
     code = error.code or 500
     messages = {
+        400: "请求有误 / bad request",
         404: "资源不存在 / not found",
         405: "不支持此方法 / method not allowed",
+        412: "资源已变化 / precondition failed: the resource has changed",
         413: "请求体过大 / request body too large",
         415: "不支持的媒体类型 / unsupported media type",
+        422: "内容有误，见 errors / invalid input: see errors",
+        428: "需要 If-Match / precondition required: send If-Match",
     }
     data = getattr(error, "data", None) or {}
     errors = data.get("messages") if isinstance(data, dict) else None

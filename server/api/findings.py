@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.api.auth import current_user, roles
+from server.api.blueprint import Blueprint
 from server.api.schemas import FindingOut, FindingQuery, ResponseIn, VerifyIn
 from server.models import Role
 from server.services import findings

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from server.api.blueprint import Blueprint
 from server.services.health import check
 
 blp = Blueprint("health", __name__, url_prefix="/", description="健康检查 / Health")
@@ -14,6 +14,7 @@ blp = Blueprint("health", __name__, url_prefix="/", description="健康检查 / 
 
 @blp.route("healthz")
 class Health(MethodView):
+    @blp.doc(security=[])  # for load balancers and monitors: no token
     @blp.response(200, description="ok")
     @blp.alt_response(503, description="数据库或存储不可用 / database or store down")
     def get(self) -> tuple[dict[str, Any], int]:

@@ -8,9 +8,9 @@ from typing import Any
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.api.auth import current_user, roles
+from server.api.blueprint import Blueprint
 from server.api.schemas import (
     FeedQuery,
     InspectionIn,

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.api.auth import current_user, roles
+from server.api.blueprint import Blueprint
 from server.api.schemas import NoticeIn, NoticeOut
 from server.models import Notice, Role
 from server.services import findings, notices

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.api.auth import current_user, roles
+from server.api.blueprint import Blueprint
 from server.api.schemas import PhotoOut
 from server.models import Role
 from server.services import findings, photos
@@ -25,6 +25,14 @@ UPLOAD_DOC = {
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
         },
     }
+}
+
+
+# Uploaded bytes are decoded before they are kept, but a file can still be two things at
+# once (text hidden in a JPEG comment): a browser must never sniff it into a page.
+SERVE_AS_IMAGE_ONLY = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
 }
 
 
@@ -50,7 +58,11 @@ class PhotoResource(MethodView):
         return Response(
             data,
             mimetype=photo.content_type,
-            headers={"Cache-Control": "private, max-age=31536000, immutable", "ETag": sha256},
+            headers={
+                "Cache-Control": "private, max-age=31536000, immutable",
+                "ETag": sha256,
+                **SERVE_AS_IMAGE_ONLY,
+            },
         )
 
     @roles(Role.INSPECTOR, Role.ENTERPRISE)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from server.api.blueprint import MAX_ROW_ID
+
 SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="须为小写SHA-256 / must be a lowercase SHA-256")
+# Row ids are 32-bit integers in PostgreSQL: a larger number is refused here as a field
+# error, not sent to the database to fail there.
+ROW_ID = validate.Range(
+    1, MAX_ROW_ID, error="须为1到{max}之间的编号 / must be an id from 1 to {max}"
+)
 
 
 class StrictSchema(Schema):
@@ -203,7 +210,7 @@ class AnswerIn(StrictSchema):
 
 
 class InspectionIn(StrictSchema):
-    site_id = fields.Integer(required=True, strict=True)
+    site_id = fields.Integer(required=True, strict=True, validate=ROW_ID)
     checklist_id = fields.String(required=True, validate=validate.Length(1, 60))
     checklist_version = fields.String(required=True, validate=validate.Length(1, 16))
     started_at = fields.AwareDateTime(required=True)
@@ -318,7 +325,7 @@ class FindingQuery(StrictSchema):
     district = fields.String()
     checklist = fields.String()
     severity = fields.String(validate=validate.OneOf(["minor", "major", "critical"]))
-    enterprise_id = fields.Integer()
+    enterprise_id = fields.Integer(validate=ROW_ID)
     overdue = fields.Boolean()
     created_from = fields.Date()
     created_to = fields.Date()
@@ -383,9 +390,11 @@ class VerifyIn(StrictSchema):
 
 
 class NoticeIn(StrictSchema):
-    enterprise_id = fields.Integer(required=True, strict=True)
+    enterprise_id = fields.Integer(required=True, strict=True, validate=ROW_ID)
     finding_ids = fields.List(
-        fields.Integer(strict=True), required=True, validate=validate.Length(1, 200)
+        fields.Integer(strict=True, validate=ROW_ID),
+        required=True,
+        validate=validate.Length(1, 200),
     )
     deadline = fields.Date(load_default=None, allow_none=True)
 

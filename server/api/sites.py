@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.api.auth import current_user, roles
+from server.api.blueprint import Blueprint
 from server.api.schemas import FeedQuery, SiteOut, SitesPage
 from server.models import Role
 from server.services import labels, registry

@@ -11,9 +11,9 @@ from typing import Any
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.api.auth import current_user, roles
+from server.api.blueprint import Blueprint
 from server.models import Role
 from server.services import uploads
 from server.services.errors import BadRequest, DomainError, UnsupportedMedia
@@ -68,6 +68,7 @@ def _int_header(name: str) -> int:
 
 @blp.route("")
 class Uploads(MethodView):
+    @blp.doc(security=[])
     @blp.response(204, description="服务器支持的 tus 版本与扩展 / what this tus server supports")
     def options(self) -> Response:
         """Discover the tus version, extensions and size limit (no token needed)."""

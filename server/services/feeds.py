@@ -16,6 +16,8 @@ from server.extensions import db
 from server.models import ChangeCounter
 from server.services.errors import BadRequest
 
+MAX_CURSOR = 2**63 - 1
+
 
 def next_change_seq(feed: str) -> int:
     """Take the next number of a counter, holding its row lock until commit.
@@ -46,6 +48,6 @@ def parse_cursor(cursor: str | None) -> int:
         value = int(cursor)  # type: ignore[arg-type]
     except ValueError as error:
         raise BadRequest("游标无效 / invalid cursor", {"since": ["not a cursor"]}) from error
-    if value < 0:
+    if not 0 <= value <= MAX_CURSOR:  # beyond a bigint, the database could not compare it
         raise BadRequest("游标无效 / invalid cursor", {"since": ["not a cursor"]})
     return value

@@ -1,0 +1,188 @@
+"""The API's Blueprint: flask-smorest's, with a strict JSON reader and documented errors.
+
+Every resource module builds its blueprint from this class, so hostile bodies are refused
+the same way everywhere, before any schema or service sees them:
+
+- a body that is not `application/json` (or `application/*+json`) is 415, not a 422 that
+  lists every field as missing;
+- invalid syntax, bytes that are not UTF-8, `NaN`/`Infinity` (not JSON, and not storable
+  in PostgreSQL's json), integers beyond Python's digit limit, repeated keys (two parsers
+  could read different values), nesting deeper than `MAX_JSON_DEPTH` and NUL characters
+  (PostgreSQL text cannot hold them) are 400 with the reason and where; deep nesting never
+  reaches a recursive serializer;
+- a NUL in an /api/ URL's path or query is 400 before any view queries with it;
+- a page far past any real table (its offset would overflow the database's bigint) is 422.
+
+Error responses declared with `alt_response` and no schema get the one error shape, so
+the OpenAPI spec says what every error body looks like.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, NoReturn
+
+import flask_smorest
+import marshmallow as ma
+from flask import Request, request
+from flask_smorest.error_handler import ErrorSchema
+from webargs import core
+from webargs.flaskparser import FlaskParser, abort
+from werkzeug.routing import IntegerConverter, Map
+
+MAX_JSON_DEPTH = 32  # the deepest real body (inspection → answers → photos) is 3
+MAX_PAGE = 1_000_000  # far past any table; keeps OFFSET inside a bigint
+MAX_ROW_ID = 2**31 - 1  # ids are PostgreSQL `integer`s
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in a URL: a row id, so a number past 2³¹−1 is a 404, not a database error.
+
+    The maximum also appears in the OpenAPI spec (flask-smorest reads it from the converter).
+    """
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def _bad_json(reason: str) -> NoReturn:
+    abort(
+        400,
+        message=f"请求体不是有效的JSON / the body is not valid JSON: {reason}",
+        messages={"json": [reason]},
+    )
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_number(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e999 parses as infinity
+        raise ValueError(f"number {text[:40]} is out of range")
+    return number
+
+
+def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"key {key[:80]!r} appears twice")
+        result[key] = value
+    return result
+
+
+def _check_structure(value: Any) -> None:
+    """Refuse nesting past `MAX_JSON_DEPTH` and NUL characters anywhere (PostgreSQL text
+    cannot hold them: they would fail in the database, as a 500). Iterative, so a deep
+    body cannot overflow the stack here."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 1)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                _bad_json(f"{path or 'the body'}: text must not contain NUL (\\u0000)")
+            continue
+        if isinstance(item, dict):
+            children = [(str(key), child) for key, child in item.items()]
+        elif isinstance(item, list):
+            children = [(str(index), child) for index, child in enumerate(item)]
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            _bad_json(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        for key, child in children:
+            if "\x00" in key:
+                _bad_json(f"{path or 'the body'}: a key contains NUL (\\u0000)")
+            stack.append((child, f"{path}.{key}" if path else key, depth + 1))
+
+
+def parse_json_strictly(data: bytes) -> Any:
+    """The JSON value of a request body (RFC 8259, UTF-8), or a 400 that says why not."""
+    try:
+        value = json.loads(
+            data.decode("utf-8"),
+            parse_constant=_reject_constant,
+            parse_float=_finite_number,
+            object_pairs_hook=_object_without_repeats,
+        )
+    except RecursionError:
+        _bad_json(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, int digit limit
+        _bad_json(str(error)[:200])
+    _check_structure(value)
+    return value
+
+
+def refuse_nul_in_url() -> None:
+    """A NUL in an /api/ path or query string is a 400 before any view queries with it."""
+    if not request.path.startswith("/api/"):
+        return
+    if "\x00" in request.path or any(
+        "\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)
+    ):
+        abort(
+            400,
+            message="网址含有空字符 / the URL contains a NUL character (%00)",
+            messages={"query": ["must not contain NUL (%00)"]},
+        )
+
+
+class StrictJSONParser(FlaskParser):
+    """webargs' Flask parser with the strict JSON reading described above."""
+
+    def load_json(self, req: Request, schema: ma.Schema) -> Any:
+        data = req.get_data(cache=True)
+        if not data:
+            return core.missing  # the schema then names the required fields
+        if not core.is_json(req.mimetype):
+            abort(
+                415,
+                message=(
+                    "须为 Content-Type: application/json / the body must be JSON, "
+                    f"sent as application/json (got {req.mimetype or 'no Content-Type'})"
+                ),
+                messages={"json": ["Content-Type must be application/json"]},
+            )
+        return parse_json_strictly(data)
+
+
+class PaginationParser(FlaskParser):
+    """flask-smorest's page parameters, with a page number no database offset overflows."""
+
+    def parse(self, argmap: Any, req: Request | None = None, **kwargs: Any) -> Any:
+        parameters = super().parse(argmap, req, **kwargs)
+        if parameters.page > MAX_PAGE:
+            abort(
+                422,
+                message=f"页码过大 / page must be at most {MAX_PAGE}",
+                messages={"query": {"page": [f"Must be less than or equal to {MAX_PAGE}."]}},
+            )
+        return parameters
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """The blueprint every /api/v1 resource is built from."""
+
+    ARGUMENTS_PARSER = StrictJSONParser()
+    PAGINATION_ARGUMENTS_PARSER = PaginationParser()
+
+    def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Any:
+        """As flask-smorest's, and a JSON body also documents its 400 and 415 answers."""
+        decorator = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return decorator
+        bad_json = self.alt_response(400, description="请求体不是有效的JSON / invalid JSON")
+        not_json = self.alt_response(415, description="须为 application/json / not JSON")
+        return lambda view: not_json(bad_json(decorator(view)))
+
+    def alt_response(
+        self, status_code: int, response: Any = None, *, schema: Any = None, **kwargs: Any
+    ) -> Any:
+        """As flask-smorest's; an error without a schema is documented with the error shape."""
+        if response is None and schema is None and int(status_code) >= 400:
+            schema = ErrorSchema
+        return super().alt_response(status_code, response, schema=schema, **kwargs)
