@@ -92,16 +92,13 @@ def issue(client: FlaskClient, headers: dict, enterprise_id: int, ids: list[int]
     )
 
 
-def submit_failing_inspection(
+def failing_inspection_body(
     client: FlaskClient, headers: dict[str, dict[str, str]], site: Any
-) -> tuple[str, dict[str, Any]]:
-    """A boiler-house inspection of `site` failing CB-10 and CB-18, each with a photo.
-
-    Returns the inspection id and its findings by item code.
-    """
+) -> dict[str, Any]:
+    """A boiler-house inspection of `site` failing CB-10 and CB-18, each with a photo (sent)."""
     client.put(f"/api/v1/photos/{sha256(PHOTO)}", data=PHOTO, headers=headers["inspector"])
     version = current_version(client, headers["inspector"], "coal-and-boilers")
-    body = inspection_body(
+    return inspection_body(
         site.id,
         "coal-and-boilers",
         version,
@@ -111,6 +108,13 @@ def submit_failing_inspection(
             {"item": "CB-18", "value": "non_compliant", "note": "", "photos": [sha256(PHOTO)]},
         ],
     )
+
+
+def submit_failing_inspection(
+    client: FlaskClient, headers: dict[str, dict[str, str]], site: Any
+) -> tuple[str, dict[str, Any]]:
+    """Submit `failing_inspection_body`; returns the inspection id and its findings by item."""
+    body = failing_inspection_body(client, headers, site)
     inspection_id = new_id()
     response = client.put(
         f"/api/v1/inspections/{inspection_id}", json=body, headers=headers["inspector"]

@@ -20,7 +20,16 @@ def login_limit() -> str:
 def login_attempt_key() -> str:
     """Failed logins count per client address and username, so one user's typos do not lock
     out an office behind one address, and a guesser cannot rotate names unboundedly."""
-    body = request.get_json(silent=True) if request.is_json else request.form
+    body: object = None
+    if request.path.startswith("/api/"):
+        # Only JSON is read here; anything else is the view's to refuse (415), so the body
+        # is left for it, and hostile nesting is its 400 to give.
+        try:
+            body = request.get_json(silent=True) if request.is_json else None
+        except RecursionError:
+            body = None
+    else:
+        body = request.form  # the login pages post forms
     username = body.get("username", "") if isinstance(body, Mapping) else ""
     return f"{get_remote_address()}|{str(username)[:80]}"
 

@@ -10,9 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import PHOTOS, current_version, inspection_body, new_id, sha256
-
-PHOTO = (PHOTOS / "DSCN0010.jpg").read_bytes()
+from tests.helpers import failing_inspection_body, new_id
 
 
 @pytest.fixture
@@ -24,24 +22,7 @@ def world(client: FlaskClient, headers, registry, app: Flask) -> Iterator[dict[s
     still open, for a notice.
     """
     app.config["CLOCK_TODAY"] = date(2026, 11, 23).isoformat()
-    assert (
-        client.put(
-            f"/api/v1/photos/{sha256(PHOTO)}", data=PHOTO, headers=headers["inspector"]
-        ).status_code
-        == 201
-    )
-    version = current_version(client, headers["inspector"], "coal-and-boilers")
-    site = registry["sites"]["SZ-boiler_house"]
-    body = inspection_body(
-        site.id,
-        "coal-and-boilers",
-        version,
-        [
-            {"item": "CB-09", "value": "yes", "note": "", "photos": []},
-            {"item": "CB-10", "value": 20, "note": "20蒸吨", "photos": [sha256(PHOTO)]},
-            {"item": "CB-18", "value": "non_compliant", "note": "", "photos": [sha256(PHOTO)]},
-        ],
-    )
+    body = failing_inspection_body(client, headers, registry["sites"]["SZ-boiler_house"])
     approved, waiting, spare = new_id(), new_id(), new_id()
     for inspection_id in (approved, waiting, spare):
         response = client.put(

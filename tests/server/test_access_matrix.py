@@ -46,7 +46,7 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def world(client: FlaskClient, headers, approved: dict[str, Any], registry) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def targets(client: FlaskClient, headers, approved: dict[str, Any], registry) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Enterprise A (朔州) with an approved inspection and a notice; city supervisors."""
     accounts.add_user("sup_sz", "supervisor", PASSWORD, city="朔州")
     accounts.add_user("sup_cz", "supervisor", PASSWORD, city="长治")
@@ -140,12 +140,12 @@ def call(method: str, url: str, client: FlaskClient, bearer: dict, csrf: str) ->
 
 
 def test_every_route_answers_every_role_as_the_matrix_says(
-    app: Flask, client: FlaskClient, world: dict[str, Any]
+    app: Flask, client: FlaskClient, targets: dict[str, Any]
 ) -> None:
     expected: dict[str, dict[str, int]] = yaml.safe_load(MATRIX_FILE.read_text(encoding="utf-8"))
     clients = {role: client_for(app, role) for role in ROLES}
     observed: dict[str, dict[str, int]] = {}
-    for key, method, url in routes(app, world):
+    for key, method, url in routes(app, targets):
         if key.endswith("/logout"):  # logging out ends the session: a fresh one each time
             observed[key] = {role: call(method, url, *client_for(app, role)) for role in ROLES}
         else:
