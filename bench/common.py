@@ -110,6 +110,7 @@ def start_gunicorn(
     gunicorn: Path | None = None,
     health: str = "/healthz",
     workers: int = 4,
+    port: int | None = None,
 ) -> Server:
     """Serve `app` with the production gunicorn settings (bench/gunicorn_bench.py).
 
@@ -117,7 +118,7 @@ def start_gunicorn(
     the same worker class, threads, timeouts and logging; only bind and workers are set
     here, through the same LANTIAN_BIND / LANTIAN_WORKERS variables a deployment uses.
     """
-    port = free_port()
+    port = port or free_port()
     logs = OUT / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{name}.log"
