@@ -49,6 +49,12 @@ def inspect_photo(data: bytes) -> PhotoFacts:
                     )
                 facts = read_facts(image)
                 content_type = ACCEPTED_FORMATS[image.format]
+                if image.format == "JPEG":
+                    # Decode at 1/8 scale: libjpeg still reads and entropy-decodes every
+                    # scan, so a truncated or corrupt file fails just the same, but skips
+                    # most of the inverse DCT and colour work (a full decode was the
+                    # largest server cost of a photo upload: bench/RESULTS.md, sync).
+                    image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
                 image.load()  # a truncated or corrupt file fails here, not later
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise TooLarge(f"疑似解压炸弹 / decompression bomb refused: {error}") from error
