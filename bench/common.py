@@ -277,29 +277,34 @@ def machine_load() -> str:
     return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1 / 5 / 15 min)"
 
 
-def busy_processes(limit: int = 6) -> list[str]:
-    """The busiest processes not started by this benchmark, by CPU share (from ps)."""
-    own = os.getpid()
-    try:
-        output = subprocess.run(
-            ["ps", "-eo", "pid,ppid,pcpu,comm", "--sort=-pcpu", "--no-headers"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    rows = []
-    for line in output.splitlines():
-        parts = line.split(None, 3)
-        if len(parts) < 4 or int(parts[0]) == own or int(parts[1]) == own:
+def _cpu_ticks() -> dict[int, tuple[str, int]]:
+    ticks: dict[int, tuple[str, int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
             continue
-        if float(parts[2]) < 5.0:
-            break
-        rows.append(f"{parts[3]} {parts[2]}%")
-        if len(rows) == limit:
-            break
-    return rows
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        ticks[int(stat.parent.name)] = (name, int(fields[11]) + int(fields[12]))
+    return ticks
+
+
+def busy_processes(seconds: float = 1.0, threshold: float = 10.0) -> list[str]:
+    """Processes using more than `threshold` % of a core right now (sampled over
+    `seconds`), other than this one: the other work sharing the machine."""
+    first = _cpu_ticks()
+    time.sleep(seconds)
+    second = _cpu_ticks()
+    hertz = os.sysconf("SC_CLK_TCK")
+    busy = []
+    for pid, (name, ticks) in second.items():
+        if pid == os.getpid() or pid not in first:
+            continue
+        share = (ticks - first[pid][1]) / hertz / seconds * 100
+        if share >= threshold:
+            busy.append((share, f"{name} {share:.0f}%"))
+    return [entry for _, entry in sorted(busy, reverse=True)]
 
 
 def json_or_empty(response: httpx.Response) -> Any:

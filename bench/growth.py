@@ -133,15 +133,29 @@ DROP TABLE step;
 
 SEQUENCES = ("answers", "findings", "notices", "finding_events")
 
+# What services/findings.py asks PostgreSQL for each shape: the count for the pagination
+# total (the page itself is an index scan of the primary key with a filter).
+UNRESOLVED = "('open', 'notified', 'answered', 'reopened')"
+COUNTS = {
+    "city=朔州": "SELECT count(*) FROM findings WHERE city = '朔州'",
+    "status=open": "SELECT count(*) FROM findings WHERE status = 'open'",
+    "overdue=true": f"SELECT count(*) FROM findings WHERE due_date < '{TODAY}' "
+    f"AND status IN {UNRESOLVED}",
+}
+# The index this benchmark proposes (not a migration: see bench/RESULTS.md), tried on the
+# largest database only.
+PROPOSED_INDEX = "CREATE INDEX bench_proposed_status_due_date ON findings (status, due_date)"
+
 
 @dataclass
 class Settings:
     sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)
-    repeats: int = 20  # timed requests per query shape and size
+    repeats: int = 30  # timed requests per query shape and size
+    warmup: int = 3  # untimed passes first
 
     @classmethod
     def quick(cls) -> Settings:
-        return cls(sizes=(2_000, 20_000), repeats=8)
+        return cls(sizes=(2_000, 20_000), repeats=8, warmup=1)
 
 
 @dataclass
@@ -149,6 +163,27 @@ class Measured:
     latencies: dict[tuple[int, str, int], list[float]] = field(default_factory=dict)
     build_seconds: dict[int, float] = field(default_factory=dict)
     totals: dict[tuple[int, str], int] = field(default_factory=dict)
+    # At the largest size: the same requests with the proposed index, and the plans.
+    indexed: dict[tuple[int, str, int], list[float]] = field(default_factory=dict)
+    plans: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+def page_sql(count_sql: str) -> str:
+    """The page query of the same filter: page 50 of 10, in id order."""
+    return count_sql.replace("count(*)", "*") + " ORDER BY id LIMIT 10 OFFSET 490"
+
+
+def explain(url: str, sql: str) -> str:
+    """The plan's scan node and its execution time, from EXPLAIN ANALYZE."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        rows = connection.execute(f"EXPLAIN ANALYZE {sql}").fetchall()  # type: ignore[arg-type]
+    lines = [row[0] for row in rows]
+    scan = next((line.strip(" ->") for line in lines if "Scan" in line), lines[0])
+    scan = scan.split("  (cost")[0]
+    total = next((line for line in lines if line.startswith("Execution Time")), "")
+    return f"{scan}; {total.replace('Execution Time: ', '')}"
 
 
 def sql_array(values: tuple[str, ...]) -> str:
@@ -208,11 +243,13 @@ def build_registry(url: str) -> None:
         )
 
 
-def measure(base: str, token: str, size: int, repeats: int, measured: Measured) -> None:
-    """Every shape and page, interleaved, `repeats` times (after one untimed pass)."""
+def measure(
+    base: str, token: str, size: int, repeats: int, measured: Measured, warmup: int = 3
+) -> None:
+    """Every shape and page, interleaved, `repeats` times (after `warmup` untimed passes)."""
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, headers=headers, timeout=120) as http:
-        for attempt in range(repeats + 1):
+        for attempt in range(warmup + repeats):
             for name, params in SHAPES:
                 for page in PAGES:
                     began = time.perf_counter()
@@ -220,7 +257,7 @@ def measure(base: str, token: str, size: int, repeats: int, measured: Measured) 
                     elapsed = (time.perf_counter() - began) * 1000
                     if response.status_code != 200 or len(response.json()) == 0:
                         raise RuntimeError(f"{name} page {page}: {response.status_code}")
-                    if attempt == 0:
+                    if attempt < warmup:
                         pagination = json.loads(response.headers.get("X-Pagination", "{}"))
                         measured.totals[(size, name)] = int(pagination.get("total", 0))
                         continue
@@ -245,12 +282,48 @@ def run(settings: Settings, scratch: Path) -> tuple[list[Row], str]:
             env = {**prepared.env, "LANTIAN_LOG_LEVEL": "warning"}
             server = start_gunicorn(f"ours-growth-{size}", "server:create_app()", env)
             try:
-                measure(server.url, prepared.tokens["supervisor"], size, settings.repeats, measured)
+                measure(
+                    server.url,
+                    prepared.tokens["supervisor"],
+                    size,
+                    settings.repeats,
+                    measured,
+                    settings.warmup,
+                )
+                if size == settings.sizes[-1]:
+                    try_proposed_index(url, server.url, prepared, settings, measured)
             finally:
                 server.stop()
     finally:
         drop_database(DATABASE)
     return report(settings, measured)
+
+
+def try_proposed_index(
+    url: str,
+    base: str,
+    prepared: server_setup.OurServer,
+    settings: Settings,
+    measured: Measured,
+) -> None:
+    """At the largest size: the count plans as migrated, then with the proposed index."""
+    import psycopg
+
+    for name, sql in COUNTS.items():
+        measured.plans[(name, "as migrated")] = explain(url, sql)
+        measured.plans[(f"{name} page 50", "as migrated")] = explain(url, page_sql(sql))
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(PROPOSED_INDEX)  # type: ignore[arg-type]
+        connection.execute("VACUUM ANALYZE findings")
+    for name, sql in COUNTS.items():
+        measured.plans[(name, "with the proposed index")] = explain(url, sql)
+        measured.plans[(f"{name} page 50", "with the proposed index")] = explain(url, page_sql(sql))
+    size = settings.sizes[-1]
+    with_index = Measured()
+    measure(
+        base, prepared.tokens["supervisor"], size, settings.repeats, with_index, settings.warmup
+    )
+    measured.indexed = with_index.latencies
 
 
 def report(settings: Settings, measured: Measured) -> tuple[list[Row], str]:
@@ -264,11 +337,11 @@ def report(settings: Settings, measured: Measured) -> tuple[list[Row], str]:
                 rows.append(
                     Row(
                         f"findings ?{name} page {page}: p95 growth {small:,} → {large:,}",
-                        "ms",
+                        f"at {large:,}",
                         [p95_large],
                         f"at {small:,}",
                         [p95_small],
-                        f"p95 ms at {large:,}",
+                        "p95 ms",
                         2.0,
                         higher_is_better=False,
                         digits=1,
@@ -283,6 +356,27 @@ def report(settings: Settings, measured: Measured) -> tuple[list[Row], str]:
                 cells.append(f"{percentile(values, 0.5):.1f} / {percentile(values, 0.95):.1f}")
             totals = " / ".join(f"{measured.totals.get((s, name), 0):,}" for s in sizes)
             lines.append(f"| ?{name} | {page} | {' | '.join(cells)} | {totals} |")
+    largest = sizes[-1]
+    for page in PAGES:
+        key = (largest, "overdue=true", page)
+        if key in measured.indexed:
+            rows.append(
+                Row(
+                    f"findings ?overdue=true page {page} at {largest:,}: with the proposed "
+                    "(status, due_date) index",
+                    "with index",
+                    [percentile(measured.indexed[key], 0.95)],
+                    "as migrated",
+                    [percentile(measured.latencies[key], 0.95)],
+                    "p95 ms",
+                    None,
+                    higher_is_better=False,
+                    digits=1,
+                )
+            )
+    plans = "\n".join(
+        f"| ?{name} | {variant} | {plan} |" for (name, variant), plan in measured.plans.items()
+    )
     header_sizes = " | ".join(f"{size:,}: p50 / p95 ms" for size in sizes)
     build = ", ".join(
         f"{size:,} in {seconds:.0f} s" for size, seconds in measured.build_seconds.items()
@@ -290,13 +384,21 @@ def report(settings: Settings, measured: Measured) -> tuple[list[Row], str]:
     notes = f"""
 `GET /api/v1/findings` as the supervisor (every city), default page size, through our
 gunicorn server on PostgreSQL; {settings.repeats} timed requests per shape and size after
-one untimed pass, the shapes interleaved. Matching findings (the pagination total) last.
+{settings.warmup} untimed passes, the shapes interleaved. Matching findings (the
+pagination total) last.
 
 | filter | page | {header_sizes} | matching |
 |---|---|{"---|" * len(sizes)}---|
 {chr(10).join(lines)}
 
 Data built with `INSERT … SELECT generate_series` (cumulative): {build}.
+
+The count behind the pagination total and the page-50 query, at {largest:,} findings
+(EXPLAIN ANALYZE, first scan node):
+
+| filter | indexes | plan; execution time |
+|---|---|---|
+{plans}
 """
     return rows, notes
 

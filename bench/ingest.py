@@ -267,9 +267,10 @@ def kinto(backend: str, scratch: Path) -> System:
             headers={"Content-Type": "application/json"},
         )
         _expect(response, 200)
-        status = response.json()["responses"][0]["status"]
-        if status != 201:
-            raise Refused(f"batch answered {status}")
+        answer = response.json()["responses"][0]
+        if answer["status"] != 201:
+            message = (answer.get("body") or {}).get("message", "")
+            raise Refused(f"batch answered {answer['status']}: {message}")
         return key
 
     def refresh(http: httpx.Client, _: int) -> str:

@@ -4,14 +4,16 @@ on `lantian-field sync`.
 Run: `.venv/bin/python -m bench.profile_sync [--inspections 30]`. Needs py-spy and
 pyinstrument in the project's virtualenv, installed for profiling only (they are not
 dependencies): `.venv/bin/pip install py-spy pyinstrument`. Writes to bench/out/profiles/:
-`client.txt` (pyinstrument's call tree), `server.txt` (py-spy samples summed by function,
-inclusive and own time) and `server.raw` (py-spy's collapsed stacks, for a flame graph).
+`client.txt` (pyinstrument's call tree), `server.txt` (time per request type from the
+access log, then py-spy's on-CPU samples summed by function, inclusive and own) and
+`server.raw` (py-spy's collapsed stacks, for a flame graph).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -50,10 +52,30 @@ def summarize(raw: Path, top: int = 45) -> str:
             inclusive[frame] += count
         if frames:
             own[frames[-1]] += count
-    lines = [f"{total} samples (all workers, idle threads included)", "", "inclusive:"]
+    lines = [f"{total} on-CPU samples (all workers)", "", "inclusive:"]
     lines += [f"{count / total:6.1%}  {frame}" for frame, count in inclusive.most_common(top)]
     lines += ["", "own:"]
     lines += [f"{count / total:6.1%}  {frame}" for frame, count in own.most_common(top)]
+    return "\n".join(lines)
+
+
+ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[0-9.]+" \d+ \S+ (?P<ms>\d+)ms')
+
+
+def by_request(log: Path) -> str:
+    """Requests per kind (ids replaced), with their count and server-side milliseconds."""
+    count: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for match in ACCESS.finditer(log.read_text(errors="replace")):
+        path = re.sub(r"[0-9a-f]{64}", "{sha256}", match["path"])
+        path = re.sub(r"/uploads/[A-Za-z0-9_-]{16,}", "/uploads/{id}", path)
+        path = re.sub(r"[0-9a-f-]{36}", "{uuid}", path).split("?")[0]
+        key = f"{match['method']} {path}"
+        count[key] += 1
+        total[key] += int(match["ms"])
+    lines = ["server time per request kind (gunicorn access log):"]
+    for key, ms in total.most_common():
+        lines.append(f"{ms:7d} ms  {count[key]:5d} × {ms / count[key]:6.1f} ms  {key}")
     return "\n".join(lines)
 
 
@@ -69,7 +91,7 @@ def main() -> None:
     PROFILES.mkdir(parents=True, exist_ok=True)
     photos = camera_photos(args.inspections * 3)
     template = make_template(scratch / "template", args.inspections, photos)
-    env = {**template.env, "LANTIAN_LOG_LEVEL": "warning"}
+    env = template.env
     server = start_gunicorn("ours-profile", "server:create_app()", env, port=template.port)
     raw = PROFILES / "server.raw"
     spy = subprocess.Popen(
@@ -79,7 +101,6 @@ def main() -> None:
             "--pid",
             str(server.process.pid),
             "--subprocesses",
-            "--idle",
             "--rate",
             "250",
             "--format",
@@ -117,7 +138,8 @@ def main() -> None:
         spy.send_signal(2)  # SIGINT: py-spy writes what it has
         spy.wait(timeout=30)
         server.stop()
-    (PROFILES / "server.txt").write_text(summarize(raw), encoding="utf-8")
+    report = by_request(server.log) + "\n\n" + summarize(raw)
+    (PROFILES / "server.txt").write_text(report, encoding="utf-8")
     print(f"wrote {PROFILES}/client.txt, server.txt, server.raw")
 
 
