@@ -109,6 +109,12 @@ def main() -> None:
         "other work on the machine during the run (busiest processes, sampled at start and "
         f"end): {', '.join(others) if others else 'none seen'}",
     ]
+    if others:
+        context.append(
+            "**Other work was running on this 2-core machine during the run** (other "
+            "engineers' test suites): absolute numbers are lower and noisier than on an idle "
+            "machine; the ratios compare systems measured in alternation within this run."
+        )
     if skipped:
         context.append(f"skipped: {'; '.join(skipped)}")
     if PROFILE_NOTES.exists():
