@@ -324,6 +324,7 @@ class Measured:
     missing: dict[str, int] = field(default_factory=dict)
     extra: dict[str, int] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    examples: dict[str, str] = field(default_factory=dict)
 
 
 def _load(system: System, kind: str, clients: int, per_client: int, measured: Measured) -> None:
@@ -336,6 +337,7 @@ def _load(system: System, kind: str, clients: int, per_client: int, measured: Me
     if load.failures:
         name = f"{system.label} {kind} ×{clients}"
         measured.failures[name] = measured.failures.get(name, 0) + len(load.failures)
+        measured.examples.setdefault(name, load.failures[0])
         print(f"  ! {name}: {len(load.failures)} failed, e.g. {load.failures[0]}", flush=True)
 
 
@@ -416,7 +418,10 @@ def run(settings: Settings, scratch: Path) -> tuple[list[Row], str]:
         for name in measured.acked
     )
     failures = (
-        "\n".join(f"- {name}: {count} failed requests" for name, count in measured.failures.items())
+        "\n".join(
+            f"- {name}: {count} failed requests, e.g. {measured.examples[name]}"
+            for name, count in measured.failures.items()
+        )
         or "- no request failed"
     )
     notes = f"""
