@@ -50,9 +50,13 @@ format: install ## Format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install ## Benchmarks (loopback only); results go to bench/RESULTS.md
-	$(BIN)/python bench/photo_pipeline.py
-	$(BIN)/python bench/sync_e2e.py
+bench: install ## Benchmarks side by side (loopback, ~15 min); results go to bench/RESULTS.md
+	@if command -v pg_isready >/dev/null && ! pg_isready -h 127.0.0.1 -p 5432 -q; then \
+		echo "starting PostgreSQL"; \
+		pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql)" main start || true; \
+		for _ in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done; \
+	fi
+	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 load: install ## Load test: 100 inspectors × 2 min against gunicorn + PostgreSQL (LOAD_ARGS='--users 10 --seconds 15')
 	$(BIN)/python bench/load_test.py $(LOAD_ARGS)

@@ -1,8 +1,18 @@
-"""End-to-end sync: 100 inspections × 3 photos from a fresh field client to a fresh server.
+"""End-to-end sync: inspections with photos from a fresh field client to a fresh server.
 
-Run: `.venv/bin/python bench/sync_e2e.py [--inspections 100]`. Loopback only, bounded.
-Reports the wall time of `lantian-field sync`, the floor (the same bytes hashed and
-written with fsync), the ratio, and the peak RSS of the lantian-field process.
+Run alone: `.venv/bin/python -m bench.sync_e2e [--quick]` (or all benchmarks: `make bench`).
+
+Set up once (not timed): a server of ours (SQLite, as `make run` has it) and a field client
+that logged in, pulled, and captured N inspections with 3 photos each through the real
+client code (`field_client.capture`, so every photo went through the client's pipeline).
+Both are kept as templates. Each round copies both templates, starts the copy of the server
+under gunicorn (4 workers, production settings) on loopback, and times `lantian-field sync`
+as a separate process, sampling its peak RSS (VmHWM). The floor alternates with it: the
+same stored photo bytes, hashed (SHA-256) and written to a fresh directory with fsync each,
+which is what a server must at least do with them.
+
+A second, larger capture (1,000 photos) is synced once to report the client's peak RSS
+while it sends that many.
 """
 
 from __future__ import annotations
@@ -11,65 +21,71 @@ import argparse
 import hashlib
 import json
 import os
-import random
-import socket
+import shutil
 import subprocess
 import sys
-import tempfile
 import time
+from dataclasses import dataclass, field
+from multiprocessing import Pool
 from pathlib import Path
 
-import httpx
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.results import write_section
+from bench import server_setup
+from bench.common import BIN, OUT, free_port, start_gunicorn
+from bench.results import Row
 
-BIN = Path(sys.executable).parent
 DEMO_USER, DEMO_PASSWORD = "inspector1", "lantian-field-2026"
+PHOTO_SIZE = (2000, 1500)  # what the client stores; the sync sends the stored JPEG
+NOISE_FIELD = (2400, 1800)
+PHOTO_CACHE = OUT / "photo-cache"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@dataclass
+class Settings:
+    inspections: int = 100
+    rounds: int = 3
+    rss_photos: int = 1000
+
+    @classmethod
+    def quick(cls) -> Settings:
+        return cls(inspections=20, rounds=2, rss_photos=120)
 
 
-def camera_photo(path: Path, seed: int) -> Path:
-    rng = random.Random(seed)
-    size = (4000, 3000)
-    base = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
-    noise = Image.effect_noise(size, 30).convert("RGB")
-    Image.blend(base, noise, 0.3).save(path, format="JPEG", quality=92)
-    return path
+def _noise_field(seed: int) -> Image.Image:
+    base = Image.new("RGB", NOISE_FIELD, (60 + seed * 37 % 120, 90 + seed * 53 % 100, 60))
+    return Image.blend(base, Image.effect_noise(NOISE_FIELD, 20).convert("RGB"), 0.2)
 
 
-def start_server(data: Path) -> tuple[subprocess.Popen, str, dict[str, str]]:
-    port = free_port()
-    env = {**os.environ, "LANTIAN_DATA_DIR": str(data), "LANTIAN_SECRET_KEY": "bench"}
-    for args in (["db", "upgrade"], ["demo"]):
-        subprocess.run(
-            [str(BIN / "lantian-server"), *args], env=env, check=True, capture_output=True
-        )
-    server = subprocess.Popen(
-        [str(BIN / "lantian-server"), "run", "--port", str(port), "--no-reload"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return server, url, env
-        except httpx.TransportError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("server did not start")
+def _make_photos(job: tuple[int, int]) -> list[str]:
+    """Photos number first..last: crops of a noise field at distinct offsets, so each one
+    differs (and hashes differently) while costing a crop and one JPEG encode."""
+    first, last = job
+    field_ = _noise_field(first)
+    made = []
+    for number in range(first, last):
+        path = PHOTO_CACHE / f"photo-{number:05d}.jpg"
+        if not path.exists():
+            left, top = (number * 37) % 400, (number * 53) % 300
+            crop = field_.crop((left, top, left + PHOTO_SIZE[0], top + PHOTO_SIZE[1]))
+            crop.save(path.with_suffix(".tmp"), format="JPEG", quality=92)
+            path.with_suffix(".tmp").replace(path)
+        made.append(str(path))
+    return made
 
 
-def field(home: Path, *args: str) -> dict:
+def camera_photos(count: int) -> list[Path]:
+    """`count` distinct camera JPEGs, kept in bench/out/photo-cache between runs."""
+    PHOTO_CACHE.mkdir(parents=True, exist_ok=True)
+    jobs = [(first, min(first + 100, count)) for first in range(0, count, 100)]
+    with Pool(processes=min(2, os.cpu_count() or 1)) as pool:
+        return [Path(p) for chunk in pool.map(_make_photos, jobs) for p in chunk]
+
+
+def field_cli(home: Path, *args: str) -> dict:
     env = {**os.environ, "LANTIAN_FIELD_HOME": str(home)}
     result = subprocess.run(
         [str(BIN / "lantian-field"), "--json", *args],
@@ -99,14 +115,13 @@ def capture(home: Path, count: int, photos: list[Path]) -> None:
             ("CB-19", "none"),
         ):
             cap.answer(store, uuid, item, value)
-        three = photos[(number * 3) % len(photos) :][:3]
-        cap.attach_photos(store, uuid, "CB-18", three)
+        cap.attach_photos(store, uuid, "CB-18", photos[number * 3 : number * 3 + 3])
         cap.answer(store, uuid, "CB-18", "non_compliant")
         cap.finish(store, uuid)
     store.close()
 
 
-def watch_peak_rss(process: subprocess.Popen) -> int:
+def watch_peak_rss(process: subprocess.Popen[str]) -> int:
     """The process's own peak resident set (VmHWM, KiB), polled until it exits."""
     peak = 0
     status = Path(f"/proc/{process.pid}/status")
@@ -122,7 +137,7 @@ def watch_peak_rss(process: subprocess.Popen) -> int:
 
 
 def floor_seconds(home: Path, out: Path) -> float:
-    """The same bytes the sync sends, hashed and written with fsync: what the disk allows."""
+    """The stored photo bytes, hashed and written with fsync: what the disk allows."""
     files = sorted((home / "photos").glob("*/*.jpg"))
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -136,57 +151,177 @@ def floor_seconds(home: Path, out: Path) -> float:
     return time.perf_counter() - started
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--inspections", type=int, default=100)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        root = Path(scratch)
-        server, url, _ = start_server(root / "server")
-        try:
-            home = root / "field"
-            field(home, "login", "--server", url, "--user", DEMO_USER, "--password", DEMO_PASSWORD)
-            field(home, "pull")
-            # Distinct 12-megapixel camera photos; each inspection gets three of them.
-            count = args.inspections
-            sources = [camera_photo(root / f"cam{i}.jpg", i) for i in range(count * 3)]
-            capture(home, count, sources)
-            env = {**os.environ, "LANTIAN_FIELD_HOME": str(home)}
-            started = time.perf_counter()
-            sync = subprocess.Popen(
-                [str(BIN / "lantian-field"), "--json", "sync"],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            peak_kib = watch_peak_rss(sync)
-            stdout, stderr = sync.communicate()
-            seconds = time.perf_counter() - started
-            if sync.returncode != 0:
-                raise SystemExit(f"sync failed: {stdout} {stderr}")
-            report = json.loads(stdout)
-            floor = floor_seconds(home, root / "floor")
-            sent = sum(p.stat().st_size for p in (home / "photos").glob("*/*.jpg"))
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
-    table = f"""
-`bench/sync_e2e.py`: {count} inspections × 3 photos (12 MP camera JPEGs, stored by the
-client at 2000 px), from a fresh field client to a fresh server (`lantian-server run`,
-SQLite, loopback).
+@dataclass
+class Template:
+    """A prepared server data directory and a field home that captured inspections."""
 
-| measure | value |
-|---|---|
-| inspections synced | {len(report["synced"])} |
-| photos sent | {report["photos_sent"]} ({sent / 1e6:.1f} MB) |
-| `lantian-field sync` wall time | {seconds:.2f} s |
-| floor: same bytes hashed + written with fsync | {floor:.2f} s |
-| ratio sync / floor | {seconds / floor:.1f}× |
-| peak RSS of the lantian-field sync process | {peak_kib / 1024:.0f} MB |
+    server_dir: Path
+    home: Path
+    port: int
+    env: dict[str, str]
+    photos: int
+    photo_bytes: int
+
+
+def make_template(root: Path, inspections: int, photos: list[Path]) -> Template:
+    prepared = server_setup.prepare(root / "server", None, thirty=False)
+    port = free_port()
+    server = start_gunicorn("ours-sync-setup", "server:create_app()", prepared.env, port=port)
+    home = root / "field"
+    try:
+        field_cli(
+            home, "login", "--server", server.url, "--user", DEMO_USER, "--password", DEMO_PASSWORD
+        )
+        field_cli(home, "pull")
+    finally:
+        server.stop()
+    capture(home, inspections, photos)
+    stored = list((home / "photos").glob("*/*.jpg"))
+    return Template(
+        root / "server",
+        home,
+        port,
+        prepared.env,
+        len(stored),
+        sum(p.stat().st_size for p in stored),
+    )
+
+
+@dataclass
+class SyncRun:
+    seconds: float
+    peak_mib: float
+    synced: int
+    photos_sent: int
+
+
+def sync_once(template: Template, scratch: Path, name: str) -> SyncRun:
+    """Copy the templates, serve the copy, time one `lantian-field sync` of everything."""
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(template.server_dir, scratch / "server")
+    shutil.copytree(template.home, scratch / "field")
+    env = {**template.env, "LANTIAN_DATA_DIR": str(scratch / "server")}
+    server = start_gunicorn(name, "server:create_app()", env, port=template.port)
+    try:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [str(BIN / "lantian-field"), "--json", "sync"],
+            env={**os.environ, "LANTIAN_FIELD_HOME": str(scratch / "field")},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        peak_kib = watch_peak_rss(process)
+        stdout, stderr = process.communicate()
+        seconds = time.perf_counter() - started
+    finally:
+        server.stop()
+    if process.returncode != 0:
+        raise RuntimeError(f"sync failed ({process.returncode}): {stdout} {stderr[-2000:]}")
+    report = json.loads(stdout)
+    return SyncRun(seconds, peak_kib / 1024, len(report["synced"]), report["photos_sent"])
+
+
+@dataclass
+class Measured:
+    sync: list[SyncRun] = field(default_factory=list)
+    floor: list[float] = field(default_factory=list)
+    big: SyncRun | None = None
+    big_floor: float = 0.0
+    template: Template | None = None
+    big_template: Template | None = None
+
+
+def run(settings: Settings, scratch: Path) -> tuple[list[Row], str]:
+    shutil.rmtree(scratch, ignore_errors=True)
+    count = settings.inspections * 3
+    rss_inspections = -(-settings.rss_photos // 3)
+    photos = camera_photos(max(count, rss_inspections * 3))
+    measured = Measured()
+    print(f"  sync: capturing {settings.inspections} inspections × 3 photos", flush=True)
+    template = make_template(scratch / "template", settings.inspections, photos[:count])
+    measured.template = template
+    for number in range(settings.rounds):
+        steps = ["sync", "floor"] if number % 2 == 0 else ["floor", "sync"]
+        for step in steps:
+            if step == "sync":
+                run_ = sync_once(template, scratch / "round", f"ours-sync-{number}")
+                if run_.synced != settings.inspections or run_.photos_sent != count:
+                    raise RuntimeError(f"sync sent {run_.synced} inspections, {run_.photos_sent}")
+                measured.sync.append(run_)
+            else:
+                shutil.rmtree(scratch / "floor", ignore_errors=True)
+                measured.floor.append(floor_seconds(template.home, scratch / "floor"))
+        print(f"  sync: round {number + 1}/{settings.rounds} done", flush=True)
+    shutil.rmtree(scratch / "template", ignore_errors=True)
+    print(f"  sync: capturing {rss_inspections * 3} photos for the RSS run", flush=True)
+    big = make_template(scratch / "big", rss_inspections, photos[: rss_inspections * 3])
+    measured.big_template = big
+    measured.big = sync_once(big, scratch / "round", "ours-sync-big")
+    shutil.rmtree(scratch / "floor", ignore_errors=True)
+    measured.big_floor = floor_seconds(big.home, scratch / "floor")
+    shutil.rmtree(scratch, ignore_errors=True)
+    return report(settings, measured)
+
+
+def report(settings: Settings, measured: Measured) -> tuple[list[Row], str]:
+    template, big = measured.template, measured.big
+    assert template is not None and big is not None and measured.big_template is not None
+    rows = [
+        Row(
+            f"end-to-end sync, {settings.inspections} inspections × 3 photos",
+            "lantian-field sync",
+            [run.seconds for run in measured.sync],
+            "floor: hash + write + fsync",
+            measured.floor,
+            "s",
+            2.0,
+            higher_is_better=False,
+            digits=2,
+        ),
+        Row(
+            f"lantian-field peak RSS, syncing {big.photos_sent:,} photos",
+            "peak RSS",
+            [big.peak_mib],
+            "target",
+            [100.0],
+            "MiB",
+            1.0,
+            higher_is_better=False,
+            digits=0,
+        ),
+    ]
+    runs = "\n".join(
+        f"| {n + 1} | {run.seconds:.2f} | {floor:.2f} | {run.peak_mib:.0f} |"
+        for n, (run, floor) in enumerate(zip(measured.sync, measured.floor, strict=False))
+    )
+    notes = f"""
+{settings.inspections} inspections × 3 photos ({template.photos} stored photos,
+{template.photo_bytes / 1e6:.1f} MB, 2000×1500 JPEGs as the client stores them), from a
+fresh copy of the field client to a fresh copy of the server (SQLite, gunicorn with the
+production settings, loopback), {settings.rounds} rounds alternating with the floor:
+
+| round | sync s | floor s | peak RSS MiB |
+|---|---|---|---|
+{runs}
+
+The 1,000-photo run: {big.synced} inspections, {big.photos_sent} photos
+({measured.big_template.photo_bytes / 1e6:.1f} MB) in {big.seconds:.2f} s (floor
+{measured.big_floor:.2f} s), peak RSS of `lantian-field` {big.peak_mib:.0f} MiB.
 """
-    print(table)
-    write_section("End-to-end sync", table)
+    return rows, notes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer photos, for development")
+    args = parser.parse_args()
+    settings = Settings.quick() if args.quick else Settings()
+    rows, notes = run(settings, OUT / "sync")
+    from bench.results import table
+
+    print(table(rows))
+    print(notes)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,12 @@ from field_client.errors import FieldError, NotLoggedIn, ServerRefused
 T = TypeVar("T")
 CHUNK_BYTES = 256 * 1024
 MIN_CHUNK_BYTES = 16 * 1024
-SMALL_PHOTO_BYTES = 128 * 1024  # sent whole with PUT; larger photos go by tus
+SMALL_PHOTO_BYTES = 128 * 1024  # always sent whole with PUT: too small to be worth resuming
+# Photos up to this size (every photo the client stores, in practice) are also sent whole
+# while the link holds: one request instead of tus's create and chunks, each of which costs
+# the server a request and an fsync. Once a whole upload is cut off, this client sends
+# everything above SMALL_PHOTO_BYTES by tus, resuming from the byte the server holds.
+WHOLE_PHOTO_BYTES = 1024 * 1024
 TUS = {"Tus-Resumable": "1.0.0"}
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 
@@ -110,6 +115,8 @@ class SyncApi:
         # Adapts to the link: halved after a chunk is cut off, doubled back after one arrives,
         # so a connection that drops every few hundred kilobytes still makes progress.
         self.chunk_bytes = CHUNK_BYTES
+        # Whether photos up to WHOLE_PHOTO_BYTES still go whole: until one is cut off.
+        self.link_holds = True
 
     def close(self) -> None:
         self.http.close()
@@ -182,8 +189,16 @@ class SyncApi:
     ) -> None:
         """Send a photo the server lacks: small ones whole, larger ones by tus 1.0, resuming
         from the byte the server holds after any break (also across runs, through the
-        upload URL the caller `remember`s and passes back as `upload_url`)."""
+        upload URL the caller `remember`s and passes back as `upload_url`).
+
+        Photos up to WHOLE_PHOTO_BYTES go whole too while the link holds and no upload of
+        this photo was started by tus."""
         state = {"url": upload_url}
+
+        def whole_upload() -> bool:
+            if len(data) <= SMALL_PHOTO_BYTES:
+                return True
+            return len(data) <= WHOLE_PHOTO_BYTES and self.link_holds and not state["url"]
 
         def attempt() -> None:
             probe = self.http.head(f"/api/v1/photos/{sha256}")
@@ -191,10 +206,17 @@ class SyncApi:
                 return
             if probe.status_code != 404:
                 _refuse(probe)
-            if len(data) <= SMALL_PHOTO_BYTES:
-                whole = self.http.put(
-                    f"/api/v1/photos/{sha256}", content=data, headers={"Content-Type": "image/jpeg"}
-                )
+            if whole_upload():
+                try:
+                    whole = self.http.put(
+                        f"/api/v1/photos/{sha256}",
+                        content=data,
+                        headers={"Content-Type": "image/jpeg"},
+                    )
+                except httpx.TransportError:
+                    if len(data) > SMALL_PHOTO_BYTES:
+                        self.link_holds = False  # from now on: by tus, resumable
+                    raise
                 if whole.status_code not in (200, 201):
                     _refuse(whole)
                 if progress:

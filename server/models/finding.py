@@ -37,7 +37,11 @@ class Finding(db.Model):
     """One non-compliant item; city and district are copied from the site for fast filters."""
 
     __tablename__ = "findings"
-    __table_args__ = (Index("ix_findings_city_status", "city", "status"),)
+    __table_args__ = (
+        Index("ix_findings_city_status", "city", "status"),
+        # The overdue filter (unresolved and past due): an index-only count at a million rows.
+        Index("ix_findings_status_due_date", "status", "due_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     inspection_uuid: Mapped[uuid_module.UUID] = mapped_column(

@@ -111,8 +111,14 @@ class Answer(db.Model):
     verdict: Mapped[str] = mapped_column(String(20))
 
     inspection: Mapped[Inspection] = relationship()
+    # Loaded with the answers, in one query for all of them: every reader of an answer
+    # shows its photos, and loading them one answer at a time cost 30 queries per
+    # inspection (bench/RESULTS.md, ingest profile).
     evidence: Mapped[list[AnswerPhoto]] = relationship(
-        back_populates="answer", order_by="AnswerPhoto.position", cascade="all, delete-orphan"
+        back_populates="answer",
+        order_by="AnswerPhoto.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
     )
 
     @property

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.extensions import db
@@ -84,7 +85,12 @@ def issue_token(username: str, password: str, ttl: timedelta) -> tuple[str, User
 
 def user_for_token(token: str) -> User:
     """The active user a bearer token belongs to; Unauthorized when invalid or expired."""
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    # The user comes in the same query: this runs before every API request.
+    row = db.session.scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == _token_digest(token))
+    )
     if row is None or row.revoked_at is not None:
         raise Unauthorized("令牌无效 / invalid token")
     if row.expires_at <= utcnow():

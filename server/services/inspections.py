@@ -278,11 +278,12 @@ def _store_revision(
             value=answer["value"],
             note=answer["note"],
             verdict=verdict.value,
-            evidence=[
+        )
+        if answer["photos"]:  # assigning even an empty collection costs ~0.15 ms an answer
+            row.evidence = [
                 AnswerPhoto(photo_sha256=sha, position=index)
                 for index, sha in enumerate(dict.fromkeys(answer["photos"]))
-            ],
-        )
+            ]
         db.session.add(row)
         if verdict is not rules.Verdict.NON_COMPLIANT:
             continue

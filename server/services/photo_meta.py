@@ -113,6 +113,10 @@ def inspect_photo(data: bytes) -> PhotoFacts:
                     )
                 facts = read_facts(image)
                 if content_type == "image/jpeg":
+                    # Decode at 1/8 scale: libjpeg still reads and entropy-decodes every
+                    # scan, so a truncated or corrupt file fails just the same, but skips
+                    # most of the inverse DCT and colour work (a full decode was the
+                    # largest server cost of a photo upload: bench/RESULTS.md, sync).
                     image.draft(None, (max(1, width // 8), max(1, height // 8)))
                 image.load()  # a truncated or corrupt file fails here, not later
             if content_type == "image/png":
