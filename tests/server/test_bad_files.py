@@ -197,7 +197,10 @@ CASES = {
     "eps-ghostscript-bait": Bad(
         put(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n"), 415, "got EPS"
     ),
-    "heic": Bad(put(HEIC), 415, "not a JPEG or PNG"),  # the field client converts HEIC
+    # The field client converts HEIC. The words depend on whether pillow-heif has registered
+    # its reader in this process (the field client's tests do): "not a JPEG or PNG image"
+    # or "only JPEG or PNG photos are accepted, got HEIF"; a 415 either way.
+    "heic": Bad(put(HEIC), 415, "JPEG or PNG"),
     # Broken JPEG and PNG.
     "truncated-jpeg": Bad(put(JPEG[: len(JPEG) // 2]), 415, "truncated"),
     "jpeg-without-its-last-bytes": Bad(put(JPEG[:-200]), 415, "truncated"),
