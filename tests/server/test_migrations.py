@@ -15,15 +15,25 @@ from server import create_app
 from server.extensions import db
 
 
-def scratch_postgres(database_url: str) -> str:
-    """A separate, empty database beside the test database (whose schema others use)."""
+def _scratch(database_url: str, create: bool) -> str:
     info = psycopg.conninfo.conninfo_to_dict(database_url)
     name = f"{info['dbname']}_migrations"
     admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        if create:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return psycopg.conninfo.make_conninfo(database_url, dbname=name)
+
+
+def scratch_postgres(database_url: str) -> str:
+    """A separate, empty database beside the test database (whose schema others use)."""
+    return _scratch(database_url, create=True)
+
+
+def drop_scratch_postgres(database_url: str) -> None:
+    """Leave no scratch database behind."""
+    _scratch(database_url, create=False)
 
 
 def fresh_app(engine_name: str, database_url: str, tmp_path: Path):
@@ -65,3 +75,5 @@ def test_empty_database_upgrades_to_head_with_no_autogenerate_diff(
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade()
         db.engine.dispose()
+    if engine_name == "postgresql":
+        drop_scratch_postgres(database_url)
