@@ -609,7 +609,7 @@ def main() -> int:
             "LANTIAN_THREADS": str(args.threads),
         }
         server_cli(env, "db", "upgrade")
-        server_cli(env, "demo")
+        server_cli(env, "demo", "--no-inspections")
         password = f"load-{secrets.token_urlsafe(12)}"
         names = add_inspectors(database_url, data_dir, args.users, password)
         server = start_server(env, run_dir, workers)

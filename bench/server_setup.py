@@ -92,7 +92,7 @@ def prepare(data_dir: Path, database_url: str | None, thirty: bool = True) -> Ou
     server = OurServer(env=env)
     with app.app_context():
         flask_migrate.upgrade(directory=str(MIGRATIONS_DIR))
-        demo.load_demo()
+        demo.load_demo(with_inspections=False)
         if thirty:
             checklists.load_rule_files(thirty_item_checklist())
         for row in checklists.current_versions():

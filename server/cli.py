@@ -129,11 +129,16 @@ def checklists_load() -> None:
 
 
 @main.command("demo")
+@click.option(
+    "--no-inspections",
+    is_flag=True,
+    help="只建企业、场所和账号 / registry and accounts only (benchmarks count every row)",
+)
 @with_appcontext
-def demo_command() -> None:
+def demo_command(no_inspections: bool) -> None:
     """Load checklists, a demo registry in four cities, demo users and two demo inspections
     (safe to re-run)."""
-    result = demo.load_demo()
+    result = demo.load_demo(with_inspections=not no_inspections)
     table = Table(title="演示账号 / demo accounts")
     for column in ("用户 / user", "角色 / role", "密码 / password", "说明 / note"):
         table.add_column(column)

@@ -173,3 +173,10 @@ def test_demo_twice_creates_everything_once(app: Flask) -> None:
     cities = {e.city for e in db.session.query(Enterprise)}
     assert cities == {"朔州", "长治", "太原", "高平"}
     assert "inspector1" in first.output and "lantian-field-2026" in first.output
+
+
+def test_demo_without_inspections_for_benchmarks(app: Flask) -> None:
+    result = run(app, "demo", "--no-inspections")
+    assert result.exit_code == 0, result.output
+    assert db.session.query(User).count() == 6
+    assert db.session.query(Inspection).count() == 0
