@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 import checklists as rules
 from server.extensions import db
@@ -279,11 +280,15 @@ def _store_revision(
             note=answer["note"],
             verdict=verdict.value,
         )
-        if answer["photos"]:  # assigning even an empty collection costs ~0.15 ms an answer
+        if answer["photos"]:
             row.evidence = [
                 AnswerPhoto(photo_sha256=sha, position=index)
                 for index, sha in enumerate(dict.fromkeys(answer["photos"]))
             ]
+        else:
+            # Known empty, without the change tracking an assignment costs (~0.15 ms an
+            # answer), so the audit snapshot does not query each new answer for its photos.
+            set_committed_value(row, "evidence", [])
         db.session.add(row)
         if verdict is not rules.Verdict.NON_COMPLIANT:
             continue
