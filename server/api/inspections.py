@@ -113,10 +113,9 @@ class InspectionResource(MethodView):
         A returned inspection is revised by sending the new body with `If-Match` naming the
         returned revision (its `etag`); a stale one gets 412.
         """
-        device_now = _device_time()
-        record, outcome = inspections.submit(current_user(), inspection_id, body, _if_match())
-        if outcome is not inspections.Outcome.UNCHANGED and device_now is not None:
-            evidence_checks.record_clock(record, device_now)
+        record, outcome = inspections.submit(
+            current_user(), inspection_id, body, _if_match(), _device_time()
+        )
         status = 201 if outcome is inspections.Outcome.CREATED else 200
         return present(record), status, _etag_header(record)
 

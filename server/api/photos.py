@@ -43,10 +43,8 @@ class PhotoResource(MethodView):
     @blp.alt_response(404, description="未上传 / not uploaded")
     def get(self, sha256: str) -> Response:
         """The photo's bytes (HEAD answers whether the server has it)."""
-        photo = photos.has_photo(sha256)
-        if photo is not None and not findings.may_read_photo(current_user(), sha256):
-            photo = None  # an enterprise sees only the photos of its own findings
-        if photo is None or not photo_store().exists(sha256):
+        photo = findings.readable_photo(current_user(), sha256)
+        if photo is None or (request.method == "HEAD" and not photo_store().exists(sha256)):
             if request.method == "HEAD":
                 return Response(status=404)
             raise NotFound(f"照片不存在 / no photo {sha256}")
@@ -54,7 +52,7 @@ class PhotoResource(MethodView):
             return Response(
                 status=200, mimetype=photo.content_type, headers={"Content-Length": photo.size}
             )
-        _, data = photos.read(photo_store(), sha256)
+        data = photos.read(photo_store(), sha256)
         return Response(
             data,
             mimetype=photo.content_type,

@@ -93,6 +93,7 @@ def _inspection(row: Inspection) -> dict[str, Any]:
         "inspector_id": row.inspector_id,
         "status": row.status,
         "revision": row.revision,
+        "clock_skew_s": row.clock_skew_s,
     }
 
 
@@ -391,26 +392,18 @@ def record_import(digest: str, enterprises: int, sites: int) -> None:
     _record(None, "registry.imported", ("import", digest), details=details)
 
 
-def entry_hash(
-    prev_hash: str,
-    seq: int,
-    at: datetime,
-    actor_id: int | None,
-    action: str,
-    subject_type: str,
-    subject_id: str,
-    change: str,
-) -> str:
-    """sha256(prev_hash + canonical JSON of the entry)."""
-    entry = {
-        "seq": seq,
-        "at": _time(at),
-        "actor": CLI_ACTOR if actor_id is None else actor_id,
-        "action": action,
-        "subject": {"type": subject_type, "id": subject_id},
-        "change": json.loads(change),
+def entry_hash(entry: AuditEntry, change: str | None = None) -> str:
+    """sha256(prev_hash + canonical JSON of the entry); `change` replaces the entry's own
+    (what a forger would hash)."""
+    content = {
+        "seq": entry.seq,
+        "at": _time(entry.at),
+        "actor": CLI_ACTOR if entry.actor_id is None else entry.actor_id,
+        "action": entry.action,
+        "subject": {"type": entry.subject_type, "id": entry.subject_id},
+        "change": json.loads(entry.change if change is None else change),
     }
-    return sha256_hex(prev_hash + canonical_json(entry))
+    return sha256_hex(entry.prev_hash + canonical_json(content))
 
 
 def _append_pending(session: Session) -> None:
@@ -432,31 +425,19 @@ def _append_pending(session: Session) -> None:
                 )
                 or GENESIS_HASH
             )
-        at = utcnow()
-        digest = entry_hash(
-            prev_hash,
-            seq,
-            at,
-            item.actor_id,
-            item.action,
-            item.subject_type,
-            item.subject_id,
-            item.change,
+        entry = AuditEntry(
+            seq=seq,
+            at=utcnow(),
+            actor_id=item.actor_id,
+            action=item.action,
+            subject_type=item.subject_type,
+            subject_id=item.subject_id,
+            change=item.change,
+            prev_hash=prev_hash,
         )
-        session.add(
-            AuditEntry(
-                seq=seq,
-                at=at,
-                actor_id=item.actor_id,
-                action=item.action,
-                subject_type=item.subject_type,
-                subject_id=item.subject_id,
-                change=item.change,
-                prev_hash=prev_hash,
-                entry_hash=digest,
-            )
-        )
-        prev_hash = digest
+        entry.entry_hash = entry_hash(entry)
+        session.add(entry)
+        prev_hash = entry.entry_hash
 
 
 def _forget_pending(session: Session, transaction: Any) -> None:
@@ -573,17 +554,7 @@ class _Walk:
                 self._broken(entry.seq, label, "内容不是JSON / the change is not JSON")
                 expected_seq, expected_prev = entry.seq + 1, entry.entry_hash
                 continue
-            digest = entry_hash(
-                entry.prev_hash,
-                entry.seq,
-                entry.at,
-                entry.actor_id,
-                entry.action,
-                entry.subject_type,
-                entry.subject_id,
-                entry.change,
-            )
-            if not canonical or digest != entry.entry_hash:
+            if not canonical or entry_hash(entry) != entry.entry_hash:
                 self._broken(
                     entry.seq,
                     label,

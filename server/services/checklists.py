@@ -47,6 +47,11 @@ def current_versions() -> list[ChecklistVersion]:
     return list(db.session.scalars(query.order_by(ChecklistVersion.checklist_id)))
 
 
+def titles() -> dict[str, str]:
+    """The Chinese title of every current checklist, by id, for pages and reports."""
+    return {row.checklist_id: row.title_zh for row in current_versions()}
+
+
 def current_version_of(checklist_id: str) -> str:
     """The current version id of one checklist."""
     version = db.session.scalar(

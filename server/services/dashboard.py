@@ -124,14 +124,13 @@ def build(user: User) -> Dashboard:
     overdue = list(
         db.session.scalars(late.order_by(Finding.due_date, Finding.id).limit(OVERDUE_SHOWN))
     )
-    titles = {row.checklist_id: row.title_zh for row in checklist_store.current_versions()}
     return Dashboard(
         by_status=by_status,
         total=sum(by_status.values()),
         closed=by_status.get(FindingStatus.CLOSED.value, 0),
         overdue_count=overdue_count,
         overdue=overdue,
-        by_checklist=_groups(user, Finding.checklist_id, titles),
+        by_checklist=_groups(user, Finding.checklist_id, checklist_store.titles()),
         by_district=_groups(user, Finding.district, {}),
         weeks=_weeks(user),
     )

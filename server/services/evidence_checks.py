@@ -5,22 +5,22 @@ falsified records (弄虚作假). These checks point a reviewer at what deserves
 a device clock far from the server's, photos taken outside the inspection's own start–end
 window, an inspection or photos placed outside the site's radius, photos without GPS.
 
-They are derived from facts stored with the inspection (its times, its location, the clock
-difference measured when it was received) and with each photo (EXIF capture time and GPS,
-read on arrival), and computed whenever they are shown, because photos may arrive after
-the inspection they belong to.
+They are derived from facts stored with the inspection (its times, its location, and the
+clock difference measured in the transaction that received it) and with each photo (EXIF
+capture time and GPS, read on arrival), and computed whenever they are shown, because
+photos may arrive after the inspection they belong to.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Inspection, Photo, Site, utcnow
+from server.models import Inspection, Photo, Site
 
 CLOCK_SKEW_LIMIT = timedelta(minutes=5)
 # Cameras stamp whole seconds and phones may start a photo just before "start" is pressed.
@@ -123,9 +123,3 @@ def flags(inspection: Inspection) -> list[Flag]:
             if sha in stored:  # photos not yet uploaded are listed as missing elsewhere
                 found += _photo(inspection, site, stored[sha])
     return found
-
-
-def record_clock(inspection: Inspection, device_now: datetime) -> None:
-    """Keep how far the device's clock was from the server's when this revision arrived."""
-    inspection.clock_skew_s = round((utcnow() - device_now).total_seconds(), 1)
-    db.session.commit()

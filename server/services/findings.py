@@ -213,6 +213,12 @@ def verify(user: User, finding_id: int, accepted: bool, comment: str) -> Finding
     return finding
 
 
+def readable_photo(user: User, sha256: str) -> Photo | None:
+    """The stored photo when this user may see it, else None (its existence stays hidden)."""
+    photo = db.session.get(Photo, valid_hash(sha256))
+    return photo if photo is not None and may_read_photo(user, sha256) else None
+
+
 def may_read_photo(user: User, sha256: str) -> bool:
     """Who may see a photo: whoever sent it; admins and supervisors of every city, any; a
     city's supervisor, those of that city's inspections and answers; an inspector, those of

@@ -12,6 +12,7 @@ import hashlib
 import json
 import uuid as uuid_module
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -33,6 +34,7 @@ from server.models import (
     Role,
     Site,
     User,
+    utcnow,
 )
 from server.services import audit
 from server.services import checklists as checklist_store
@@ -188,6 +190,7 @@ def _existing_outcome(
     body: dict[str, Any],
     raw: dict[str, Any],
     if_match: str | None,
+    device_clock: datetime | None = None,
 ) -> Outcome:
     """A body sent under an id that is already stored: resend, revision, or conflict."""
     if inspection.inspector_id != user.id:
@@ -218,12 +221,18 @@ def _existing_outcome(
             {"site_id": ["must stay the same"], "checklist_id": ["must stay the same"]},
         )
     evaluated = _validate(user, body, raw)
-    _store_revision(user, inspection, body, digest, raw, evaluated)
+    _store_revision(user, inspection, body, digest, raw, evaluated, device_clock)
     return Outcome.REVISED
 
 
-def _set_times_and_place(inspection: Inspection, raw: dict[str, Any]) -> None:
+def _set_times_and_place(
+    inspection: Inspection, raw: dict[str, Any], device_clock: datetime | None
+) -> None:
     location = raw.get("location") or {}
+    # How far the device's clock was from ours as this revision arrived (None: not sent).
+    inspection.clock_skew_s = (
+        None if device_clock is None else round((utcnow() - device_clock).total_seconds(), 1)
+    )
     inspection.started_at = raw["started_at"]
     inspection.finished_at = raw["finished_at"]
     inspection.device_time = raw["device_time"]
@@ -246,6 +255,7 @@ def _store_revision(
     digest: str,
     raw: dict[str, Any],
     evaluated: Evaluated,
+    device_clock: datetime | None,
 ) -> None:
     """Add a revision with its answers, and bring the findings in line with it.
 
@@ -257,7 +267,7 @@ def _store_revision(
     inspection.revision = number
     inspection.status = InspectionStatus.SUBMITTED.value
     inspection.checklist_version = evaluated.checklist.version
-    _set_times_and_place(inspection, raw)
+    _set_times_and_place(inspection, raw, device_clock)
     db.session.add(
         InspectionRevision(
             inspection=inspection,
@@ -326,6 +336,7 @@ def _create(
     digest: str,
     raw: dict[str, Any],
     evaluated: Evaluated,
+    device_clock: datetime | None,
 ) -> Inspection:
     inspection = Inspection(
         uuid=inspection_id,
@@ -336,16 +347,22 @@ def _create(
         revision=0,
     )
     db.session.add(inspection)
-    _store_revision(user, inspection, body, digest, raw, evaluated)
+    _store_revision(user, inspection, body, digest, raw, evaluated, device_clock)
     return inspection
 
 
 def submit(
-    user: User, inspection_id: uuid_module.UUID, raw: dict[str, Any], if_match: str | None = None
+    user: User,
+    inspection_id: uuid_module.UUID,
+    raw: dict[str, Any],
+    if_match: str | None = None,
+    device_clock: datetime | None = None,
 ) -> tuple[Inspection, Outcome]:
     """Store an inspection sent by a device, or a revision of a returned one.
 
-    `if_match` names the returned revision being amended (the inspection's ETag).
+    `if_match` names the returned revision being amended (the inspection's ETag);
+    `device_clock` is the device's clock as it sent the request, kept as the skew with the
+    revision it brings (a resend of the same body changes nothing).
     """
     if user.role != Role.INSPECTOR:
         raise Forbidden("仅检查员可提交检查 / only inspectors submit inspections")
@@ -357,13 +374,13 @@ def submit(
             "没有可修订的检查 / there is no stored inspection to revise under this id"
         )
     if existing is not None:
-        outcome = _existing_outcome(user, existing, digest, body, raw, if_match)
+        outcome = _existing_outcome(user, existing, digest, body, raw, if_match, device_clock)
         if outcome is Outcome.REVISED:
             db.session.commit()
         return existing, outcome
     evaluated = _validate(user, body, raw)
     try:
-        inspection = _create(user, inspection_id, body, digest, raw, evaluated)
+        inspection = _create(user, inspection_id, body, digest, raw, evaluated, device_clock)
         db.session.commit()
     except IntegrityError:
         # Another request stored the same id between our read and our insert.
@@ -371,7 +388,9 @@ def submit(
         existing = db.session.get(Inspection, inspection_id)
         if existing is None:
             raise
-        return existing, _existing_outcome(user, existing, digest, body, raw, if_match)
+        return existing, _existing_outcome(
+            user, existing, digest, body, raw, if_match, device_clock
+        )
     return inspection, Outcome.CREATED
 
 

@@ -58,10 +58,11 @@ def _qr(url: str) -> Image:
 def _thumbnail(store: PhotoStore, sha256: str | None) -> Image | None:
     if not sha256 or not store.exists(sha256):
         return None
-    with PILImage.open(io.BytesIO(preview(store, sha256))) as photo:
+    data = preview(store, sha256)
+    with PILImage.open(io.BytesIO(data)) as photo:
         width, height = photo.size
     scale = 45 * mm / max(width, height)
-    return Image(io.BytesIO(preview(store, sha256)), width=width * scale, height=height * scale)
+    return Image(io.BytesIO(data), width=width * scale, height=height * scale)
 
 
 def _finding_block(

@@ -73,8 +73,9 @@ def receive(
     return photo, True
 
 
-def read(store: PhotoStore, sha256: str) -> tuple[Photo, bytes]:
-    photo = has_photo(sha256)
-    if photo is None or not store.exists(sha256):
-        raise NotFound(f"照片不存在 / no photo {sha256}")
-    return photo, store.get(sha256)
+def read(store: PhotoStore, sha256: str) -> bytes:
+    """The stored bytes (one round trip to the store); NotFound when they are not there."""
+    try:
+        return store.get(valid_hash(sha256))
+    except KeyError:
+        raise NotFound(f"照片不存在 / no photo {sha256}") from None

@@ -39,9 +39,11 @@ def preview(store: PhotoStore, sha256: str, edge: int = PREVIEW_EDGE) -> bytes:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    if not store.exists(sha256):
-        raise NotFound(f"照片不存在 / no photo {sha256}")
-    data = _render(store.get(sha256), edge)
+    try:
+        original = store.get(sha256)  # one round trip, also for a bucket
+    except KeyError:
+        raise NotFound(f"照片不存在 / no photo {sha256}") from None
+    data = _render(original, edge)
     with _lock:
         _cache[key] = data
         while len(_cache) > _CACHE_SIZE:

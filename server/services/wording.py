@@ -32,10 +32,7 @@ def label(kind: dict, value: str | None) -> str:
     """The label of a state, or the raw value when it has none."""
     if value is None:
         return ""
-    for key, text in kind.items():
-        if key == value:
-            return text
-    return value
+    return kind.get(value, value)  # StrEnum keys hash and compare as their strings
 
 
 def answer_text(item: Item, value: object) -> str:

@@ -102,13 +102,13 @@ def logout_view(area: str) -> ResponseReturnValue:
 
 def photo_view(user: User, sha256: str, preview: bool) -> Response:
     """A photo the user may see, full size or as a preview; 404 for anything else."""
-    photo = photos.has_photo(sha256)
-    if photo is None or not findings.may_read_photo(user, sha256):
+    photo = findings.readable_photo(user, sha256)
+    if photo is None:
         raise NotFound(f"照片不存在 / no photo {sha256}")
     if preview:
         data, mimetype = thumbnails.preview(photo_store(), sha256), "image/jpeg"
     else:
-        data, mimetype = photos.read(photo_store(), sha256)[1], photo.content_type
+        data, mimetype = photos.read(photo_store(), sha256), photo.content_type
     return Response(
         data,
         mimetype=mimetype,

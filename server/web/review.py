@@ -56,7 +56,7 @@ def queue() -> ResponseReturnValue:
     waiting = reviews.queue(web_user())
     sites = by_id(Site, {i.site_id for i in waiting})
     inspectors = by_id(User, {i.inspector_id for i in waiting})
-    titles = _checklist_titles()
+    titles = checklist_store.titles()
     return render_template(
         "review/queue.html", waiting=waiting, sites=sites, inspectors=inspectors, titles=titles
     )
@@ -76,7 +76,7 @@ def inspection(inspection_id: uuid.UUID) -> ResponseReturnValue:
         findings={f.item_code: f for f in inspections.findings_of(record)},
         missing=set(inspections.missing_photos(record)),
         flags=evidence_checks.flags(record),
-        title=_checklist_titles().get(record.checklist_id, record.checklist_id),
+        title=checklist_store.titles().get(record.checklist_id, record.checklist_id),
         can_review=record.status == InspectionStatus.SUBMITTED,
     )
 
@@ -159,7 +159,7 @@ def finding_list() -> ResponseReturnValue:
         sites=by_id(Site, {f.site_id for f in rows}),
         chosen=chosen,
         issuable=set(issuable),
-        titles=_checklist_titles(),
+        titles=checklist_store.titles(),
         statuses=list(FindingStatus),
         severities=list(Severity),
         districts=sorted({e.district for e in enterprises.values() if e.district}),
@@ -251,10 +251,6 @@ def _enterprises_of(user: User) -> dict[int, Enterprise]:
     if city:
         query = query.where(Enterprise.city == city)
     return {e.id: e for e in db.session.scalars(query)}
-
-
-def _checklist_titles() -> dict[str, str]:
-    return {row.checklist_id: row.title_zh for row in checklist_store.current_versions()}
 
 
 def _actors(rows: list[Any]) -> dict[int, User]:

@@ -281,16 +281,7 @@ def test_verify_catches_edited_audit_row_with_recomputed_hash(
     seq = seq_of("finding.verified", 0)
     entry = log()[seq - 1]
     forged = entry.change.replace("照片看不到铭牌", "同意销号")
-    digest = audit.entry_hash(
-        entry.prev_hash,
-        entry.seq,
-        entry.at,
-        entry.actor_id,
-        entry.action,
-        entry.subject_type,
-        entry.subject_id,
-        forged,
-    )
+    digest = audit.entry_hash(entry, change=forged)
     tamper(
         "UPDATE audit_log SET change = :c, entry_hash = :h WHERE seq = :s",
         c=forged,
