@@ -67,6 +67,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "MAX_CONTENT_LENGTH": max_photo + 1024 * 1024,
         # scrypt, werkzeug's memory-hard default; tests lower the cost, never production.
         "PASSWORD_HASH_METHOD": _env("PASSWORD_HASH_METHOD") or "scrypt",
+        # How long a server process trusts the current version it last read for a checklist
+        # (devices' refreshes are nearly all 304s): a newly loaded version reaches devices at
+        # most this many seconds late. 0 reads it for every request.
+        "CHECKLIST_VERSION_CACHE_S": float(_env("CHECKLIST_VERSION_CACHE_S") or 5),
         "TOKEN_TTL_HOURS": int(_env("TOKEN_TTL_HOURS") or 24 * 30),
         "PUBLIC_URL": public_url,
         # Web pages: signed session cookies that hold an API token, so `users revoke` and

@@ -34,7 +34,7 @@ class ChecklistResource(MethodView):
     @blp.response(200, ChecklistSchema)
     def get(self, query: dict[str, str], checklist_id: str) -> dict[str, Any]:
         """One checklist (its current version, or ?version=), with the plans it cites."""
-        version = query.get("version") or checklist_store.current_version_of(checklist_id)
+        version = query.get("version") or checklist_store.recent_current_version_of(checklist_id)
         # A version's content never changes: its id is the ETag, and a device that has it
         # gets its 304 before anything is loaded or serialised.
         blp.set_etag({"checklist": checklist_id, "version": version})

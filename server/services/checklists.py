@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from cachetools import TTLCache
+from flask import current_app
 from sqlalchemy import select
 
 import checklists as rules
@@ -38,6 +41,7 @@ def load_rule_files(directory: Path = rules.CHECKLISTS_DIR) -> list[tuple[str, s
             other.current = other.version == checklist.version
         loaded.append((checklist.id, checklist.version, fresh))
     db.session.commit()
+    _versions_seen().clear()
     return loaded
 
 
@@ -61,6 +65,38 @@ def current_version_of(checklist_id: str) -> str:
     )
     if version is None:
         raise NotFound(f"检查表不存在 / no checklist {checklist_id!r}")
+    return version
+
+
+_VERSIONS_LOCK = threading.Lock()
+
+
+def _versions_seen() -> TTLCache[str, str]:
+    """This app's recently read current versions (per app: tests run several databases)."""
+    with _VERSIONS_LOCK:
+        seen = current_app.extensions.get("lantian.current_checklist_versions")
+        if seen is None:
+            ttl = current_app.config["CHECKLIST_VERSION_CACHE_S"]
+            seen = TTLCache(maxsize=256, ttl=ttl) if ttl > 0 else {}
+            current_app.extensions["lantian.current_checklist_versions"] = seen
+        return seen
+
+
+def recent_current_version_of(checklist_id: str) -> str:
+    """The current version id as this process read it at most CHECKLIST_VERSION_CACHE_S ago.
+
+    Devices ask for every checklist at each pull and nearly always get a 304, while a new
+    version comes only with `lantian-server checklists load`, a few times a year. Trusting
+    the last answer for a few seconds saves a query on every refresh; a new version reaches
+    devices at most that much later (at once when loaded by this process).
+    """
+    seen = _versions_seen()
+    with _VERSIONS_LOCK:
+        version = seen.get(checklist_id)
+    if version is None:
+        version = current_version_of(checklist_id)
+        with _VERSIONS_LOCK:
+            seen[checklist_id] = version
     return version
 
 

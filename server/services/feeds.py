@@ -23,20 +23,24 @@ def next_change_seq(feed: str) -> int:
     """Take the next number of a counter, holding its row lock until commit.
 
     A counter that does not exist yet (a notice series for a new city or year) is created
-    first; concurrent creators both succeed, since the insert ignores a conflict.
+    first; concurrent creators both succeed, since the insert ignores a conflict. The
+    common case, an existing counter, costs one statement.
     """
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    db.session.execute(
-        insert(ChangeCounter)
-        .values(name=feed, value=0)
-        .on_conflict_do_nothing(index_elements=["name"])
-    )
-    value = db.session.scalar(
+    take = (
         update(ChangeCounter)
         .where(ChangeCounter.name == feed)
         .values(value=ChangeCounter.value + 1)
         .returning(ChangeCounter.value)
     )
+    value = db.session.scalar(take)
+    if value is None:
+        insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+        db.session.execute(
+            insert(ChangeCounter)
+            .values(name=feed, value=0)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        value = db.session.scalar(take)
     return int(value)  # type: ignore[arg-type]
 
 

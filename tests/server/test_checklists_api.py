@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import yaml
 
 from checklists import CHECKLISTS_DIR, load_all
+from server import create_app
+from server.extensions import db
 from server.services import checklists as checklist_store
 
 
@@ -72,16 +75,24 @@ def test_unknown_checklist_or_version_is_404(client, headers) -> None:
     assert "no version" in response.get_json()["message"]
 
 
-def test_a_changed_file_is_a_new_version_and_the_old_one_stays(
-    client, headers, tmp_path: Path
-) -> None:
-    old = load_all()["coal-and-boilers"].version
+def _changed_rules(tmp_path: Path) -> Path:
+    """A copy of the rule files where coal-and-boilers differs: loading it is a new version."""
     directory = tmp_path / "rules"
     shutil.copytree(CHECKLISTS_DIR, directory, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     path = directory / "coal-and-boilers.yaml"
     content = yaml.safe_load(path.read_text(encoding="utf-8"))
     content["items"][0]["days_to_rectify"] += 5
     path.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
+    return directory
+
+
+def test_a_changed_file_is_a_new_version_and_the_old_one_stays(
+    client, headers, tmp_path: Path
+) -> None:
+    old = load_all()["coal-and-boilers"].version
+    before = client.get("/api/v1/checklists/coal-and-boilers", headers=headers["inspector"])
+    assert before.get_json()["version"] == old
+    directory = _changed_rules(tmp_path)
     loaded = dict(
         (cid, (version, fresh))
         for cid, version, fresh in checklist_store.load_rule_files(directory)
@@ -89,12 +100,44 @@ def test_a_changed_file_is_a_new_version_and_the_old_one_stays(
     new, fresh = loaded["coal-and-boilers"]
     assert fresh and new != old
     assert not loaded["construction-dust"][1]  # unchanged files are not new versions
+    # Loaded by this process: served at once, though the old version was read just before.
     current = client.get("/api/v1/checklists/coal-and-boilers", headers=headers["inspector"])
     assert current.get_json()["version"] == new
     kept = client.get(
         f"/api/v1/checklists/coal-and-boilers?version={old}", headers=headers["inspector"]
     )
     assert kept.status_code == 200 and kept.get_json()["version"] == old
+
+
+def test_a_version_loaded_by_another_process_is_served_once_the_cache_time_passes(
+    app, client, headers, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setitem(app.config, "CHECKLIST_VERSION_CACHE_S", 0.5)
+    monkeypatch.delitem(app.extensions, "lantian.current_checklist_versions", raising=False)
+    path = "/api/v1/checklists/coal-and-boilers"
+    first = client.get(path, headers=headers["inspector"])
+    old_etag = first.headers["ETag"]
+    # `lantian-server checklists load` runs in another process: another app, its own cache.
+    other = create_app(
+        {
+            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "DATA_DIR": str(tmp_path / "other"),
+            "SECRET_KEY": "other-process",
+        }
+    )
+    with other.app_context():
+        new = dict((c, v) for c, v, _ in checklist_store.load_rule_files(_changed_rules(tmp_path)))
+        db.session.remove()
+        db.engine.dispose()
+    assert new["coal-and-boilers"] != first.get_json()["version"]
+    conditional = {**headers["inspector"], "If-None-Match": old_etag}
+    # Within the cache time this process still trusts the version it read...
+    assert client.get(path, headers=conditional).status_code == 304
+    time.sleep(0.6)
+    # ...and afterwards the device gets the new one.
+    fresh = client.get(path, headers=conditional)
+    assert fresh.status_code == 200
+    assert fresh.get_json()["version"] == new["coal-and-boilers"]
 
 
 def test_served_content_hashes_to_its_version(client, headers) -> None:
