@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.extensions import db
@@ -82,14 +82,18 @@ def issue_token(username: str, password: str, ttl: timedelta) -> tuple[str, User
     return token, user, expires_at
 
 
+# Runs before every API request, so it is built once: one query, one entity, the token's
+# two dates (building the statement each time was a fifth of a 304's CPU).
+_USER_BY_TOKEN = (
+    select(User, ApiToken.revoked_at, ApiToken.expires_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+
+
 def user_for_token(token: str) -> User:
     """The active user a bearer token belongs to; Unauthorized when invalid or expired."""
-    # This runs before every API request: one query, one entity, the token's two dates.
-    row = db.session.execute(
-        select(User, ApiToken.revoked_at, ApiToken.expires_at)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _token_digest(token))
-    ).first()
+    row = db.session.execute(_USER_BY_TOKEN, {"digest": _token_digest(token)}).first()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("令牌无效 / invalid token")
     user, _, expires_at = row
