@@ -69,16 +69,17 @@ def current_version_of(checklist_id: str) -> str:
 
 
 _VERSIONS_LOCK = threading.Lock()
+VERSIONS_SEEN = "lantian.current_checklist_versions"  # in app.extensions
 
 
 def _versions_seen() -> TTLCache[str, str]:
     """This app's recently read current versions (per app: tests run several databases)."""
     with _VERSIONS_LOCK:
-        seen = current_app.extensions.get("lantian.current_checklist_versions")
+        seen = current_app.extensions.get(VERSIONS_SEEN)
         if seen is None:
             ttl = current_app.config["CHECKLIST_VERSION_CACHE_S"]
             seen = TTLCache(maxsize=256, ttl=ttl) if ttl > 0 else {}
-            current_app.extensions["lantian.current_checklist_versions"] = seen
+            current_app.extensions[VERSIONS_SEEN] = seen
         return seen
 
 
