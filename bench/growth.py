@@ -9,7 +9,9 @@ answers citing a photo, findings), notices for 70 % of inspections with the find
 history, and a spread of statuses and due dates, so filters select what they would in a
 district office that has worked for some years. After each step (and VACUUM ANALYZE, as
 autovacuum would do) the findings API `GET /api/v1/findings` is timed through our
-gunicorn server, page 1 and page 50 of each filter, the shapes interleaved.
+gunicorn server, page 1 and page 50 of each filter, the shapes interleaved. The API counts
+the matches only up to its cap (`FINDINGS_COUNT_CAP`, "10,000+"); the table's matching
+counts are exact, counted in SQL.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ if __package__ in (None, ""):
 from bench import server_setup
 from bench.common import OUT, create_database, drop_database, percentile, start_gunicorn
 from bench.results import Row
+from server.config import DEFAULT_FINDINGS_COUNT_CAP
 
 DATABASE = "lantian_bench_growth"
 FINDINGS_PER_INSPECTION = 5
@@ -41,6 +44,7 @@ SHAPES: tuple[tuple[str, dict[str, str]], ...] = (
     ("overdue=true", {"overdue": "true"}),
 )
 PAGES = (1, 50)
+COUNT_CAP = DEFAULT_FINDINGS_COUNT_CAP  # set for the server, whatever the environment says
 
 # Cities of the demo with three districts each; the enterprises spread over them.
 CITIES = ("朔州", "长治", "太原", "高平")
@@ -133,8 +137,9 @@ DROP TABLE step;
 
 SEQUENCES = ("answers", "findings", "notices", "finding_events")
 
-# What services/findings.py asks PostgreSQL for each shape: the count for the pagination
-# total (the page itself is an index scan of the primary key with a filter).
+# Each shape's matches, counted exactly (the table's "matching"). services/findings.py
+# counts them only up to the cap (`capped_count_sql`) for the pagination total; the page
+# itself is an index scan of the primary key with a filter.
 UNRESOLVED = "('open', 'notified', 'answered', 'reopened')"
 COUNTS = {
     "city=朔州": "SELECT count(*) FROM findings WHERE city = '朔州'",
@@ -162,15 +167,35 @@ class Settings:
 class Measured:
     latencies: dict[tuple[int, str, int], list[float]] = field(default_factory=dict)
     build_seconds: dict[int, float] = field(default_factory=dict)
-    totals: dict[tuple[int, str], int] = field(default_factory=dict)
+    totals: dict[tuple[int, str], int] = field(default_factory=dict)  # exact, from SQL
+    # The API's X-Pagination total as shown: "250" or, past the cap, "10,000+".
+    reported: dict[tuple[int, str], str] = field(default_factory=dict)
     # At the largest size: the same requests with the proposed index, and the plans.
     indexed: dict[tuple[int, str, int], list[float]] = field(default_factory=dict)
     plans: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def page_sql(count_sql: str) -> str:
-    """The page query of the same filter: page 50 of 10, in id order."""
-    return count_sql.replace("count(*)", "*") + " ORDER BY id LIMIT 10 OFFSET 490"
+    """The page query of the same filter: page 50 of 10 (and one row more, which tells
+    whether a next page exists), in id order."""
+    return count_sql.replace("count(*)", "*") + " ORDER BY id LIMIT 11 OFFSET 490"
+
+
+def capped_count_sql(count_sql: str) -> str:
+    """The count services/findings.py makes for the pagination total: at most cap + 1 rows."""
+    matches = count_sql.replace("count(*)", "id")
+    return f"SELECT count(*) FROM ({matches} LIMIT {COUNT_CAP + 1}) AS capped"
+
+
+def exact_counts(url: str) -> dict[str, int]:
+    """Each shape's matching findings, counted exactly."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        return {
+            name: int(connection.execute(sql).fetchone()[0])  # type: ignore[arg-type,index]
+            for name, sql in COUNTS.items()
+        }
 
 
 def explain(url: str, sql: str) -> str:
@@ -180,7 +205,8 @@ def explain(url: str, sql: str) -> str:
     with psycopg.connect(url) as connection:
         rows = connection.execute(f"EXPLAIN ANALYZE {sql}").fetchall()  # type: ignore[arg-type]
     lines = [row[0] for row in rows]
-    scan = next((line.strip(" ->") for line in lines if "Scan" in line), lines[0])
+    scans = (line for line in lines if "Scan" in line and "Subquery Scan" not in line)
+    scan = next((line.strip(" ->") for line in scans), lines[0])
     scan = scan.split("  (cost")[0]
     total = next((line for line in lines if line.startswith("Execution Time")), "")
     return f"{scan}; {total.replace('Execution Time: ', '')}"
@@ -259,7 +285,9 @@ def measure(
                         raise RuntimeError(f"{name} page {page}: {response.status_code}")
                     if attempt < warmup:
                         pagination = json.loads(response.headers.get("X-Pagination", "{}"))
-                        measured.totals[(size, name)] = int(pagination.get("total", 0))
+                        bound = "+" if pagination.get("total_is_lower_bound") else ""
+                        shown = f"{int(pagination.get('total', 0)):,}{bound}"
+                        measured.reported[(size, name)] = shown
                         continue
                     measured.latencies.setdefault((size, name, page), []).append(elapsed)
 
@@ -279,7 +307,13 @@ def run(settings: Settings, scratch: Path) -> tuple[list[Row], str]:
             print(
                 f"  growth: {size:,} findings in {measured.build_seconds[size]:.0f} s", flush=True
             )
-            env = {**prepared.env, "LANTIAN_LOG_LEVEL": "warning"}
+            for name, count in exact_counts(url).items():
+                measured.totals[(size, name)] = count
+            env = {
+                **prepared.env,
+                "LANTIAN_LOG_LEVEL": "warning",
+                "LANTIAN_FINDINGS_COUNT_CAP": str(COUNT_CAP),
+            }
             server = start_gunicorn(f"ours-growth-{size}", "server:create_app()", env)
             try:
                 measure(
@@ -306,17 +340,18 @@ def try_proposed_index(
     settings: Settings,
     measured: Measured,
 ) -> None:
-    """At the largest size: the count plans as migrated, then with the proposed index."""
+    """At the largest size: the capped count's and the page's plans as migrated, then with
+    the proposed index."""
     import psycopg
 
     for name, sql in COUNTS.items():
-        measured.plans[(name, "as migrated")] = explain(url, sql)
+        measured.plans[(name, "as migrated")] = explain(url, capped_count_sql(sql))
         measured.plans[(f"{name} page 50", "as migrated")] = explain(url, page_sql(sql))
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(PROPOSED_INDEX)  # type: ignore[arg-type]
         connection.execute("VACUUM ANALYZE findings")
     for name, sql in COUNTS.items():
-        measured.plans[(name, "with the proposed index")] = explain(url, sql)
+        measured.plans[(name, "with the proposed index")] = explain(url, capped_count_sql(sql))
         measured.plans[(f"{name} page 50", "with the proposed index")] = explain(url, page_sql(sql))
     size = settings.sizes[-1]
     with_index = Measured()
@@ -324,6 +359,13 @@ def try_proposed_index(
         base, prepared.tokens["supervisor"], size, settings.repeats, with_index, settings.warmup
     )
     measured.indexed = with_index.latencies
+
+
+def matching(measured: Measured, size: int, name: str) -> str:
+    """The exact number of matches, and the API's total when it says something else."""
+    exact = f"{measured.totals.get((size, name), 0):,}"
+    reported = measured.reported.get((size, name), exact)
+    return exact if reported == exact else f"{exact} ({reported})"
 
 
 def report(settings: Settings, measured: Measured) -> tuple[list[Row], str]:
@@ -354,7 +396,7 @@ def report(settings: Settings, measured: Measured) -> tuple[list[Row], str]:
             for size in sizes:
                 values = measured.latencies[(size, name, page)]
                 cells.append(f"{percentile(values, 0.5):.1f} / {percentile(values, 0.95):.1f}")
-            totals = " / ".join(f"{measured.totals.get((s, name), 0):,}" for s in sizes)
+            totals = " / ".join(matching(measured, size, name) for size in sizes)
             lines.append(f"| ?{name} | {page} | {' | '.join(cells)} | {totals} |")
     largest = sizes[-1]
     for page in PAGES:
@@ -384,8 +426,9 @@ def report(settings: Settings, measured: Measured) -> tuple[list[Row], str]:
     notes = f"""
 `GET /api/v1/findings` as the supervisor (every city), default page size, through our
 gunicorn server on PostgreSQL; {settings.repeats} timed requests per shape and size after
-{settings.warmup} untimed passes, the shapes interleaved. Matching findings (the
-pagination total) last.
+{settings.warmup} untimed passes, the shapes interleaved. Matching findings last, counted
+exactly in SQL; in brackets the API's `X-Pagination` total where it differs (it counts only
+up to {COUNT_CAP:,}, then says "{COUNT_CAP:,}+").
 
 | filter | page | {header_sizes} | matching |
 |---|---|{"---|" * len(sizes)}---|
@@ -393,8 +436,8 @@ pagination total) last.
 
 Data built with `INSERT … SELECT generate_series` (cumulative): {build}.
 
-The count behind the pagination total and the page-50 query, at {largest:,} findings
-(EXPLAIN ANALYZE, first scan node):
+The count behind the pagination total (at most {COUNT_CAP + 1:,} rows) and the page-50
+query, at {largest:,} findings (EXPLAIN ANALYZE, first scan node):
 
 | filter | indexes | plan; execution time |
 |---|---|---|

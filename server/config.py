@@ -13,6 +13,15 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_MAX_PHOTO_BYTES = 20 * 1024 * 1024
+DEFAULT_FINDINGS_COUNT_CAP = 10_000
+"""How many matches the findings list counts, at most, for its total (`FINDINGS_COUNT_CAP`).
+
+An exact `count(*)` reads every matching row, so the list's time grew with the number of
+findings (bench/growth.py: p95 2.2× per 10× findings at 1M). Counting stops at the cap + 1;
+past it the API reports the cap as a lower bound and the page shows "10,000+". Nobody pages
+through 10,000 findings: past that, a filter is what helps. The ledger and the dashboard
+still count exactly.
+"""
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -46,6 +55,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     public_url = _env("PUBLIC_URL") or "http://127.0.0.1:5000"
     web_hours = int(_env("WEB_SESSION_HOURS") or 12)
     max_photo = int(_env("MAX_PHOTO_BYTES") or DEFAULT_MAX_PHOTO_BYTES)
+    count_cap = int(_env("FINDINGS_COUNT_CAP") or DEFAULT_FINDINGS_COUNT_CAP)
+    if count_cap < 1:
+        raise ValueError(f"LANTIAN_FINDINGS_COUNT_CAP must be at least 1, not {count_cap}")
     config: dict[str, Any] = {
         "DATA_DIR": str(data_dir),
         "PHOTO_DIR": _env("PHOTO_DIR") or str(data_dir / "photos"),
@@ -65,6 +77,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "MAX_PHOTO_BYTES": max_photo,
         # The request limit leaves room for headers and multipart overhead.
         "MAX_CONTENT_LENGTH": max_photo + 1024 * 1024,
+        # The findings list counts its matches up to this many (see above).
+        "FINDINGS_COUNT_CAP": count_cap,
         # scrypt, werkzeug's memory-hard default; tests lower the cost, never production.
         "PASSWORD_HASH_METHOD": _env("PASSWORD_HASH_METHOD") or "scrypt",
         # How long a server process trusts the current version it last read for a checklist

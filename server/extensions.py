@@ -1,9 +1,9 @@
 """Unbound extensions, created at import and bound to an app in `create_app`."""
 
+import flask_smorest
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
-from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
@@ -23,6 +23,15 @@ class Base(DeclarativeBase):
     """Declarative base of every model."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api, without its `X-Pagination` header component: our API blueprint
+    documents the header with the fields it really sends (server/api/blueprint.py), and
+    flask-smorest's would leave an unused, stricter `PaginationMetadata` in the spec."""
+
+    def _register_pagination_header(self) -> None:
+        pass
 
 
 db = SQLAlchemy(model_class=Base)

@@ -13,6 +13,11 @@ the same way everywhere, before any schema or service sees them:
 - a NUL in an /api/ URL's path or query is 400 before any view queries with it;
 - a page far past any real table (its offset would overflow the database's bigint) is 422.
 
+A list that counts its matches only up to a cap (the findings) says so in its
+`X-Pagination` header: `total` is then the cap with `"total_is_lower_bound": true`, and
+neither `total_pages` nor `last_page` is given, since neither is known; `next_page` is
+there when a further page holds items. Below the cap the header is flask-smorest's own.
+
 Error responses declared with `alt_response` and no schema get the one error shape, so
 the OpenAPI spec says what every error body looks like.
 """
@@ -25,7 +30,9 @@ from typing import Any, NoReturn
 
 import flask_smorest
 import marshmallow as ma
+from apispec import APISpec
 from flask import Request, request
+from flask_smorest import pagination
 from flask_smorest.error_handler import ErrorSchema
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort
@@ -164,6 +171,51 @@ class PaginationParser(FlaskParser):
         return parameters
 
 
+class PaginationMetadataSchema(pagination.PaginationMetadataSchema):
+    """flask-smorest's `X-Pagination` fields, and the flag of a total counted up to a cap."""
+
+    total = ma.fields.Int(
+        metadata={"description": "Total number of items; a lower bound when total_is_lower_bound."}
+    )
+    total_is_lower_bound = ma.fields.Bool(
+        metadata={
+            "description": (
+                "Present (true) only when the list counted its matches up to a cap and there "
+                "are more: total is then the cap, total_pages and last_page are left out, "
+                "and next_page says whether a further page holds items."
+            )
+        }
+    )
+
+
+PAGINATION_HEADER = {
+    "description": "分页信息 / pagination metadata (JSON)",
+    "schema": PaginationMetadataSchema,
+}
+
+
+def count_is_lower_bound(pagination_parameters: Any, *, has_next: bool) -> None:
+    """Mark a paginated view's `item_count` as a lower bound (the matches were counted up to
+    a cap), and say whether a page after this one holds items."""
+    pagination_parameters.item_count_is_lower_bound = True
+    pagination_parameters.has_next_page = has_next
+
+
+def lower_bound_metadata(page: int, item_count: int, *, has_items: bool, has_next: bool) -> Any:
+    """The `X-Pagination` header of a page whose total is only known to be at least
+    `item_count`: no last page or page count, which would be wrong; `page` and
+    `previous_page` only when the page holds items (as flask-smorest leaves them out past
+    the last page)."""
+    metadata: dict[str, Any] = {"total": item_count, "total_is_lower_bound": True, "first_page": 1}
+    if has_items:
+        metadata["page"] = page
+        if page > 1:
+            metadata["previous_page"] = page - 1
+        if has_next:
+            metadata["next_page"] = page + 1
+    return PaginationMetadataSchema().dump(metadata)
+
+
 class Blueprint(flask_smorest.Blueprint):
     """The blueprint every /api/v1 resource is built from."""
 
@@ -186,3 +238,25 @@ class Blueprint(flask_smorest.Blueprint):
         if response is None and schema is None and int(status_code) >= 400:
             schema = ErrorSchema
         return super().alt_response(status_code, response, schema=schema, **kwargs)
+
+    def _set_pagination_metadata(self, page_params: Any, result: Any, headers: Any) -> Any:
+        """As flask-smorest's, unless the view marked its count a lower bound."""
+        if not getattr(page_params, "item_count_is_lower_bound", False):
+            return super()._set_pagination_metadata(page_params, result, headers)
+        headers = {} if headers is None else headers
+        headers[self.PAGINATION_HEADER_NAME] = json.dumps(
+            lower_bound_metadata(
+                page_params.page,
+                page_params.item_count,
+                has_items=bool(result),
+                has_next=page_params.has_next_page,
+            )
+        )
+        return result, headers
+
+    def _document_pagination_metadata(self, spec: APISpec, resp_doc: dict[str, Any]) -> None:
+        """The header documented with our schema, as one `PAGINATION` header component (the
+        Api leaves flask-smorest's out: server/extensions.py)."""
+        if "PAGINATION" not in spec.components.headers:
+            spec.components.header("PAGINATION", PAGINATION_HEADER)
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = "PAGINATION"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 
 from server.api.auth import current_user, roles
-from server.api.blueprint import Blueprint
+from server.api.blueprint import Blueprint, count_is_lower_bound
 from server.api.schemas import FindingOut, FindingQuery, ResponseIn, VerifyIn
 from server.models import Role
 from server.services import findings
@@ -28,15 +29,23 @@ class Findings(MethodView):
     @blp.response(200, FindingOut(many=True))
     @blp.paginate()
     def get(self, query: dict[str, Any], pagination_parameters: Any) -> list[dict[str, Any]]:
-        """Findings by status, city, district, checklist, severity, enterprise, overdue, dates."""
-        rows, total = findings.page(
+        """Findings by status, city, district, checklist, severity, enterprise, overdue, dates.
+
+        X-Pagination counts the matches up to a cap (10,000 by default): past it, `total` is
+        the cap with `total_is_lower_bound: true` and no last page; `next_page` still says
+        whether another page follows.
+        """
+        found = findings.page(
             current_user(),
             findings.FindingFilter(**query),
             pagination_parameters.page,
             pagination_parameters.page_size,
+            current_app.config["FINDINGS_COUNT_CAP"],
         )
-        pagination_parameters.item_count = total
-        return [findings.describe(row) for row in rows]
+        pagination_parameters.item_count = found.total
+        if found.total_is_lower_bound:
+            count_is_lower_bound(pagination_parameters, has_next=found.has_next)
+        return [findings.describe(row) for row in found.rows]
 
 
 @blp.route("/<int:finding_id>")

@@ -149,13 +149,39 @@ def with_details(query: Select[Any]) -> Select[Any]:
     )
 
 
-def page(user: User, wanted: FindingFilter, number: int, size: int) -> tuple[list[Finding], int]:
+@dataclass
+class FindingsPage:
+    """One page of findings and what is known of the rest.
+
+    `total` is exact up to the count cap; past it, `total` is the cap and
+    `total_is_lower_bound` is true. `has_next` says whether a further page holds findings,
+    known either way.
+    """
+
+    rows: list[Finding]
+    total: int
+    total_is_lower_bound: bool
+    has_next: bool
+
+
+def page(user: User, wanted: FindingFilter, number: int, size: int, count_cap: int) -> FindingsPage:
+    """Page `number` (from 1) of `size` findings in id order, counting at most `count_cap` + 1
+    matches: an exact count reads every match, and grows with them (`FINDINGS_COUNT_CAP`)."""
     query = filtered(user, wanted)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(
-        with_details(query).order_by(Finding.id).limit(size).offset((number - 1) * size)
+    capped = query.with_only_columns(Finding.id).limit(count_cap + 1).subquery()
+    counted = db.session.scalar(select(func.count()).select_from(capped)) or 0
+    # One row more than the page tells whether a next page exists, past the cap too.
+    rows = list(
+        db.session.scalars(
+            with_details(query).order_by(Finding.id).limit(size + 1).offset((number - 1) * size)
+        )
     )
-    return list(rows), total
+    return FindingsPage(
+        rows=rows[:size],
+        total=min(counted, count_cap),
+        total_is_lower_bound=counted > count_cap,
+        has_next=len(rows) > size,
+    )
 
 
 def get(user: User, finding_id: int) -> Finding:

@@ -29,10 +29,16 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
+def tally(total: int, lower_bound: bool = False) -> str:
+    """A count as the pages show it: 1,234; "10,000+" when only a lower bound is known."""
+    return f"{total:,}{'+' if lower_bound else ''}"
+
+
 def register_filters(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(day, "day")
     app.add_template_filter(percent, "percent")
+    app.add_template_filter(tally, "tally")
     app.add_template_global(wording.answer_text, "answer_text")
     app.add_template_filter(lambda v: wording.label(wording.FINDING_STATUS, v), "finding_status")
     app.add_template_filter(

@@ -136,7 +136,10 @@ def _finding_filter() -> findings.FindingFilter:
 def finding_list() -> ResponseReturnValue:
     wanted = _finding_filter()
     number = max(1, request.args.get("page", 1, type=int) or 1)
-    rows, total = findings.page(web_user(), wanted, number, PAGE_SIZE)
+    found = findings.page(
+        web_user(), wanted, number, PAGE_SIZE, current_app.config["FINDINGS_COUNT_CAP"]
+    )
+    rows = found.rows
     enterprises = _enterprises_of(web_user())
     chosen = enterprises.get(wanted.enterprise_id) if wanted.enterprise_id else None
     issuable = [
@@ -150,9 +153,12 @@ def finding_list() -> ResponseReturnValue:
     return render_template(
         "review/findings.html",
         rows=[findings.describe(f) for f in rows],
-        total=total,
+        total=found.total,
+        # Past the count cap the total is a lower bound ("10,000+"): no last page to show.
+        total_is_lower_bound=found.total_is_lower_bound,
         page=number,
-        pages=max(1, math.ceil(total / PAGE_SIZE)),
+        pages=None if found.total_is_lower_bound else max(1, math.ceil(found.total / PAGE_SIZE)),
+        has_next=found.has_next,
         query=query,
         wanted=wanted,
         enterprises=enterprises,

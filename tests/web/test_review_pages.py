@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +15,9 @@ from flask.testing import FlaskClient
 from server.extensions import db
 from server.models import Finding, Notice
 from server.services import accounts
-from tests.helpers import PHOTO, TODAY, approve, issue, sha256
+from server.web import review
+from server.web.filters import tally
+from tests.helpers import PHOTO, TODAY, approve, issue, sha256, submit_failing_inspection
 from tests.web.pages import csrf_from, post_form, sign_in
 
 
@@ -191,6 +195,51 @@ def test_dashboard_counts_overdue_and_weeks(
     assert now.count("<g data-week=") == 12
     # Created now (real time: on or after the controlled Monday), so in the clock's last week.
     assert f'data-week="{TODAY.isoformat()}" data-opened="2" data-closed="0"' in now
+
+
+def test_findings_past_the_count_cap_show_a_lower_bound_and_page_on(
+    client: FlaskClient, headers, registry, app, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Six findings, counted up to 3 and shown 2 a page: "3+" and no last page, but the next
+    link goes on to the last page that holds findings; the ledger and dashboard stay exact."""
+    ids: list[int] = []
+    for _ in range(3):
+        _, found = submit_failing_inspection(client, headers, registry["sites"]["SZ-boiler_house"])
+        ids += [finding["id"] for finding in found.values()]
+    ids.sort()
+    sign_in(client, "sup")
+    whole = client.get("/review/findings").text  # the default cap, 50 a page
+    assert "共 6 条 / 6 findings</p>" in whole and 'rel="next"' not in whole
+    monkeypatch.setattr(review, "PAGE_SIZE", 2)
+    exact = client.get("/review/findings").text
+    assert "共 6 条 / 6 findings · 第 1/3 页" in exact
+    monkeypatch.setitem(app.config, "FINDINGS_COUNT_CAP", 3)
+    path, seen = "/review/findings?city=朔州", []
+    for number in (1, 2, 3):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert f"共 3+ 条 / 3+ findings · 第 {number} 页<" in page.text, page.text
+        assert "/3 页" not in page.text  # the last page is not known, so not shown
+        seen += [int(i) for i in re.findall(r'<tr id="finding-(\d+)"', page.text)]
+        assert ('rel="prev"' in page.text) == (number > 1)
+        following = re.search(r'href="([^"]+)" rel="next"', page.text)
+        if number < 3:
+            assert following, f"page {number} has no next link"
+            path = html.unescape(following.group(1))
+            assert f"page={number + 1}" in path and "city=" in path  # the filter is kept
+        else:
+            assert following is None  # the last page holding findings
+    assert seen == ids
+    assert 'id="total-findings">6<' in client.get("/review/").text
+    ledger = client.get("/review/ledger.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(ledger.data))["问题台账 Findings"]
+    assert sorted(row[0] for row in sheet.iter_rows(min_row=2, values_only=True)) == ids
+
+
+def test_counts_are_shown_with_thousands_and_a_plus_for_a_lower_bound() -> None:
+    assert tally(6) == "6"
+    assert tally(9_999) == "9,999"
+    assert tally(10_000, True) == "10,000+"
 
 
 def test_bad_filters_are_named(client: FlaskClient, users) -> None:  # type: ignore[no-untyped-def]
