@@ -38,9 +38,9 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, abort
 from werkzeug.routing import IntegerConverter, Map
 
+from server.http_common.bounds import MAX_PAGE, MAX_ROW_ID
+
 MAX_JSON_DEPTH = 32  # the deepest real body (inspection → answers → photos) is 3
-MAX_PAGE = 1_000_000  # far past any table; keeps OFFSET inside a bigint
-MAX_ROW_ID = 2**31 - 1  # ids are PostgreSQL `integer`s
 
 
 class RowIdConverter(IntegerConverter):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from server.api.blueprint import MAX_ROW_ID
+from server.http_common.bounds import MAX_ROW_ID
 
 SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="须为小写SHA-256 / must be a lowercase SHA-256")
 # Row ids are 32-bit integers in PostgreSQL: a larger number is refused here as a field

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from checklists import Severity
 from server.extensions import db
+from server.http_common.bounds import MAX_PAGE, MAX_ROW_ID, row_id
 from server.models import Enterprise, FindingStatus, InspectionStatus, ReviewDecision, Site, User
 from server.services import checklists as checklist_store
 from server.services import dashboard as dashboard_service
@@ -106,12 +107,9 @@ def _finding_filter() -> findings.FindingFilter:
     severity = args.get("severity") or None
     if severity and severity not in {s.value for s in Severity}:
         errors["severity"] = [f"未知严重程度 / unknown severity {severity!r}"]
-    enterprise_id = None
-    if args.get("enterprise_id"):
-        if args["enterprise_id"].isdigit():
-            enterprise_id = int(args["enterprise_id"])
-        else:
-            errors["enterprise_id"] = ["须为数字 / must be a number"]
+    enterprise_id = row_id(args.get("enterprise_id"))
+    if args.get("enterprise_id") and enterprise_id is None:
+        errors["enterprise_id"] = [f"须为1到{MAX_ROW_ID}的编号 / must be an id up to {MAX_ROW_ID}"]
     overdue = {"": None, "1": True, "0": False}.get(args.get("overdue", ""), "bad")
     if overdue == "bad":
         errors["overdue"] = ["须为 1 或 0 / must be 1 or 0"]
@@ -136,6 +134,8 @@ def _finding_filter() -> findings.FindingFilter:
 def finding_list() -> ResponseReturnValue:
     wanted = _finding_filter()
     number = max(1, request.args.get("page", 1, type=int) or 1)
+    if number > MAX_PAGE:
+        raise Invalid("页码过大 / page too large", {"page": [f"至多 / at most {MAX_PAGE}"]})
     found = findings.page(
         web_user(), wanted, number, PAGE_SIZE, current_app.config["FINDINGS_COUNT_CAP"]
     )
@@ -188,13 +188,17 @@ def ledger_download() -> Response:
 def issue_notice() -> ResponseReturnValue:
     form = request.form
     errors: dict[str, list[str]] = {}
-    ids = [int(v) for v in form.getlist("finding_ids") if v.isdigit()]
-    if not form.get("enterprise_id", "").isdigit():
+    ids = [row_id(v) for v in form.getlist("finding_ids")]
+    if None in ids:
+        errors["finding_ids"] = ["须为问题编号 / must be finding ids"]
+    enterprise_id = row_id(form.get("enterprise_id"))
+    if enterprise_id is None:
         errors["enterprise_id"] = ["请先按企业筛选 / filter by one enterprise first"]
     deadline = parse_date(form.get("deadline"), "deadline", errors)
-    if errors:
+    if errors or enterprise_id is None:
         raise Invalid("无法下发整改通知 / cannot issue the notice", errors)
-    notice = notices.issue(web_user(), int(form["enterprise_id"]), ids, deadline)
+    chosen = [finding_id for finding_id in ids if finding_id is not None]
+    notice = notices.issue(web_user(), enterprise_id, chosen, deadline)
     flash(f"已下发 {notice.number} / notice issued")
     return redirect(url_for("review.notice", notice_id=notice.id), code=303)
 

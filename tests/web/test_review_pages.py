@@ -247,6 +247,30 @@ def test_bad_filters_are_named(client: FlaskClient, users) -> None:  # type: ign
     response = client.get("/review/findings?status=lost&created_from=yesterday")
     assert response.status_code == 422
     assert "status" in response.text and "created_from" in response.text
+    # Numbers past what the database holds are the request's fault, not a server error.
+    for query, field in (
+        ("page=99999999999999999999", "page"),
+        ("page=1000001", "page"),
+        ("enterprise_id=99999999999", "enterprise_id"),
+    ):
+        response = client.get(f"/review/findings?{query}")
+        assert response.status_code == 422, query
+        assert field in response.text
+
+
+def test_a_notice_for_ids_past_the_database_is_refused_and_nothing_is_issued(
+    client: FlaskClient, users
+) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, "sup")
+    for form, field in (
+        ({"enterprise_id": "99999999999", "finding_ids": ["1"]}, "enterprise_id"),
+        ({"enterprise_id": "1", "finding_ids": ["99999999999"]}, "finding_ids"),
+        ({"enterprise_id": "1", "finding_ids": ["seven"]}, "finding_ids"),
+    ):
+        refused = post_form(client, "/review/findings", "/review/notices", {**form, "deadline": ""})
+        assert refused.status_code == 422, form
+        assert field in refused.text
+    assert db.session.scalar(db.select(db.func.count()).select_from(Notice)) == 0
 
 
 def test_pages_carry_security_headers(client: FlaskClient, users) -> None:  # type: ignore[no-untyped-def]
