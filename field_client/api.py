@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -34,6 +34,8 @@ SMALL_PHOTO_BYTES = 128 * 1024  # always sent whole with PUT: too small to be wo
 # the server a request and an fsync. Once a whole upload is cut off, this client sends
 # everything above SMALL_PHOTO_BYTES by tus, resuming from the byte the server holds.
 WHOLE_PHOTO_BYTES = 1024 * 1024
+# Hashes per "which of these do you lack" question (the server takes up to 1000).
+QUESTION_HASHES = 500
 TUS = {"Tus-Resumable": "1.0.0"}
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 
@@ -179,6 +181,23 @@ class SyncApi:
         )
         return response.json()
 
+    def missing_photos(self, hashes: Sequence[str]) -> set[str] | None:
+        """Which of these photos the server lacks (or the caller may not see there), asked
+        QUESTION_HASHES at a time; None from a server too old to answer the question, so
+        that each photo is asked about with its own HEAD, as before."""
+        missing: set[str] = set()
+        for start in range(0, len(hashes), QUESTION_HASHES):
+            response = self.call(
+                "POST",
+                "/api/v1/photos/missing",
+                expect=(200, 404, 405),
+                json={"sha256": list(hashes[start : start + QUESTION_HASHES])},
+            )
+            if response.status_code != 200:
+                return None
+            missing.update(response.json()["missing"])
+        return missing
+
     def upload_photo(
         self,
         sha256: str,
@@ -186,14 +205,18 @@ class SyncApi:
         upload_url: str | None = None,
         remember: Callable[[str], None] | None = None,
         progress: Callable[[int], None] | None = None,
+        ask: bool = True,
     ) -> None:
         """Send a photo the server lacks: small ones whole, larger ones by tus 1.0, resuming
         from the byte the server holds after any break (also across runs, through the
         upload URL the caller `remember`s and passes back as `upload_url`).
 
         Photos up to WHOLE_PHOTO_BYTES go whole too while the link holds and no upload of
-        this photo was started by tus."""
-        state = {"url": upload_url}
+        this photo was started by tus. Each attempt first asks (HEAD) whether the server
+        already has the photo, except, with `ask=False` (the caller just learned the server
+        lacks it), the first attempt of a whole upload: a retry after a break asks again,
+        since the broken upload may have arrived."""
+        state: dict[str, Any] = {"url": upload_url, "ask": ask}
 
         def whole_upload() -> bool:
             if len(data) <= SMALL_PHOTO_BYTES:
@@ -201,11 +224,13 @@ class SyncApi:
             return len(data) <= WHOLE_PHOTO_BYTES and self.link_holds and not state["url"]
 
         def attempt() -> None:
-            probe = self.http.head(f"/api/v1/photos/{sha256}")
-            if probe.status_code == 200:
-                return
-            if probe.status_code != 404:
-                _refuse(probe)
+            if state["ask"] or not whole_upload():
+                probe = self.http.head(f"/api/v1/photos/{sha256}")
+                if probe.status_code == 200:
+                    return
+                if probe.status_code != 404:
+                    _refuse(probe)
+            state["ask"] = True  # from the next attempt on
             if whole_upload():
                 try:
                     whole = self.http.put(

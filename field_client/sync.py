@@ -113,7 +113,27 @@ def pull(store: Store, api: SyncApi) -> PullReport:
     return report
 
 
-def _send_photos(store: Store, api: SyncApi, hashes: list[str], progress: Progress | None) -> int:
+def ask_missing(store: Store, api: SyncApi) -> bool:
+    """One question (in chunks) for every photo the outbox cites that the server has not
+    confirmed: those it holds are marked uploaded in one transaction, so only the rest are
+    sent, each without asking again. False when the server cannot answer the question (an
+    older server): then each photo asks for itself. Either way the server's `missing_photos`
+    in its answer to the inspection stays the final word."""
+    pending = store.pending_photos()
+    if not pending:
+        return True
+    missing = api.missing_photos(pending)
+    if missing is None:
+        return False
+    store.mark_uploaded([sha for sha in pending if sha not in missing])
+    return True
+
+
+def _send_photos(
+    store: Store, api: SyncApi, hashes: list[str], progress: Progress | None, ask: bool = True
+) -> int:
+    """Send the photos not marked uploaded; `ask=False` when the server just said it lacks
+    them, so a whole upload goes without a HEAD first."""
     sent = 0
     for sha in hashes:
         row = store.photo(sha)
@@ -129,19 +149,25 @@ def _send_photos(store: Store, api: SyncApi, hashes: list[str], progress: Progre
             upload_url=row["upload_url"] if row is not None else None,
             remember=lambda url, sha=sha: store.remember_upload(sha, url),
             progress=(lambda n: progress("bytes", n)) if progress else None,
+            ask=ask,
         )
-        store.mark_uploaded(sha)
+        store.mark_uploaded([sha])
         sent += 1
     return sent
 
 
-def push_one(store: Store, api: SyncApi, uuid: str, progress: Progress | None = None) -> int:
-    """Send one queued inspection and its photos; mark it synced once the server has all."""
+def push_one(
+    store: Store, api: SyncApi, uuid: str, progress: Progress | None = None, asked: bool = False
+) -> int:
+    """Send one queued inspection and its photos; mark it synced once the server has all.
+
+    `asked`: the server was just asked about every photo not marked uploaded (`ask_missing`).
+    """
     with store.transaction() as db:
         db.execute("UPDATE inspections SET state = 'uploading' WHERE uuid = ?", (uuid,))
     body = wire_body(store, uuid)
     hashes = list(dict.fromkeys(sha for answer in body["answers"] for sha in answer["photos"]))
-    sent = _send_photos(store, api, hashes, progress)
+    sent = _send_photos(store, api, hashes, progress, ask=not asked)
     row = store.inspection(uuid)
     stored = api.put_inspection(uuid, body, row["revising"])
     if stored["missing_photos"]:
@@ -152,7 +178,7 @@ def push_one(store: Store, api: SyncApi, uuid: str, progress: Progress | None = 
                 f"UPDATE photos SET uploaded = 0 WHERE sha256 IN ({marks})",
                 stored["missing_photos"],
             )
-        sent += _send_photos(store, api, stored["missing_photos"], progress)
+        sent += _send_photos(store, api, stored["missing_photos"], progress, ask=False)
         stored = api.put_inspection(uuid, body, row["revising"])
         if stored["missing_photos"]:
             raise FieldError(f"服务器仍缺照片 / the server still lacks photos of {uuid}")
@@ -176,10 +202,12 @@ def push(
     Pass `report` to keep what went through when a lost connection ends the push early.
     """
     report = report if report is not None else PushReport()
-    for row in store.inspections(OUTBOX):
+    outbox = store.inspections(OUTBOX)
+    asked = bool(outbox) and ask_missing(store, api)
+    for row in outbox:
         uuid = row["uuid"]
         try:
-            report.photos_sent += push_one(store, api, uuid, progress)
+            report.photos_sent += push_one(store, api, uuid, progress, asked)
         except ServerRefused as refused:
             detail = f"{refused} {refused.errors or ''}".strip()
             with store.transaction() as db:
