@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -107,6 +108,27 @@ def test_offline_capture_then_sync_exactly_once(ready, server_process, field, tm
     again = field.json("sync")  # nothing left: harmless
     assert again["synced"] == [] and server_counts() == (3, 3, 9)
     assert photo_requests(requests_logged(server_process, since)) == dict.fromkeys(sent, 0)
+
+
+def test_sync_starts_without_the_photo_pipeline(ready, server_process, field, tmp_path) -> None:
+    """`sync` sends photos as stored bytes: it never imports Pillow, pillow-heif or the
+    pipeline, which would only slow its start-up."""
+    uuid = boiler_inspection(field, ready, tmp_path, 5)
+    server_process.start()
+    result = subprocess.run(
+        field.command("--json", "sync"),
+        env={**field.env, "PYTHONPROFILEIMPORTTIME": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["synced"] == [uuid] and report["photos_sent"] == 3
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
+    assert "field_client.sync" in imported  # the import log is real
+    heavy = sorted(m for m in imported if m.split(".")[0] in ("PIL", "pillow_heif", "evidence"))
+    assert heavy == [] and "field_client.photos" not in imported
 
 
 def sync_until_photos_arrive(field: Field, photos: int):  # type: ignore[no-untyped-def]
