@@ -109,10 +109,19 @@ def _refuse(response: httpx.Response) -> None:
 class SyncApi:
     """One server and one token; every call is retried under the policy."""
 
-    def __init__(self, server: str, token: str | None, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        server: str,
+        token: str | None,
+        policy: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         timeout = httpx.Timeout(float(os.environ.get("LANTIAN_FIELD_TIMEOUT", "30")), connect=10)
-        self.http = httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=timeout)
+        # One client for every thread: httpx.Client may be shared between threads.
+        self.http = httpx.Client(
+            base_url=server.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+        )
         self.policy = policy or RetryPolicy.from_env()
         # Adapts to the link: halved after a chunk is cut off, doubled back after one arrives,
         # so a connection that drops every few hundred kilobytes still makes progress.
@@ -219,9 +228,9 @@ class SyncApi:
         state: dict[str, Any] = {"url": upload_url, "ask": ask}
 
         def whole_upload() -> bool:
-            if len(data) <= SMALL_PHOTO_BYTES:
-                return True
-            return len(data) <= WHOLE_PHOTO_BYTES and self.link_holds and not state["url"]
+            return self.sends_whole(len(data)) and (
+                len(data) <= SMALL_PHOTO_BYTES or not state["url"]
+            )
 
         def attempt() -> None:
             if state["ask"] or not whole_upload():
@@ -232,18 +241,7 @@ class SyncApi:
                     _refuse(probe)
             state["ask"] = True  # from the next attempt on
             if whole_upload():
-                try:
-                    whole = self.http.put(
-                        f"/api/v1/photos/{sha256}",
-                        content=data,
-                        headers={"Content-Type": "image/jpeg"},
-                    )
-                except httpx.TransportError:
-                    if len(data) > SMALL_PHOTO_BYTES:
-                        self.link_holds = False  # from now on: by tus, resumable
-                    raise
-                if whole.status_code not in (200, 201):
-                    _refuse(whole)
+                self.put_photo(sha256, data)
                 if progress:
                     progress(len(data))
                 return
@@ -260,6 +258,24 @@ class SyncApi:
                 raise
 
         self._run(attempt)
+
+    def sends_whole(self, size: int) -> bool:
+        """Whether a photo of this size, not yet started by tus, goes whole with one PUT."""
+        return size <= SMALL_PHOTO_BYTES or (size <= WHOLE_PHOTO_BYTES and self.link_holds)
+
+    def put_photo(self, sha256: str, data: bytes) -> None:
+        """One whole PUT, neither asking first nor retried (`upload_photo` does both). A
+        break means the link does not hold: from then on larger photos go by tus."""
+        try:
+            response = self.http.put(
+                f"/api/v1/photos/{sha256}", content=data, headers={"Content-Type": "image/jpeg"}
+            )
+        except httpx.TransportError:
+            if len(data) > SMALL_PHOTO_BYTES:
+                self.link_holds = False  # from now on: by tus, resumable
+            raise
+        if response.status_code not in (200, 201):
+            _refuse(response)
 
     def _tus_offset(self, url: str | None) -> int | None:
         """Where a known upload stands; None when there is none (or the server forgot it)."""

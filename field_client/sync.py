@@ -10,7 +10,9 @@ repeat harmless.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from field_client.api import SyncApi
@@ -19,6 +21,8 @@ from field_client.errors import FieldError, ServerRefused
 from field_client.store import OUTBOX, Store, now_iso
 
 Progress = Callable[[str, int], None]
+# Whole photo uploads in flight at once (see _send_together).
+PARALLEL_UPLOADS = 3
 
 
 @dataclass
@@ -133,8 +137,9 @@ def _send_photos(
     store: Store, api: SyncApi, hashes: list[str], progress: Progress | None, ask: bool = True
 ) -> int:
     """Send the photos not marked uploaded; `ask=False` when the server just said it lacks
-    them, so a whole upload goes without a HEAD first."""
-    sent = 0
+    them: then those that go whole are sent PARALLEL_UPLOADS at a time while the link holds
+    (`_send_together`), and any left go one by one without a HEAD first."""
+    todo: list[tuple[str, str | None, Path]] = []
     for sha in hashes:
         row = store.photo(sha)
         if row is not None and row["uploaded"]:
@@ -142,11 +147,17 @@ def _send_photos(
         path = store.photo_path(sha)
         if not path.is_file():
             raise FieldError(f"照片文件丢失 / photo file missing on this device: {path}")
-        data = path.read_bytes()
+        todo.append((sha, row["upload_url"] if row is not None else None, path))
+    sent = 0
+    if not ask:
+        confirmed, failed = _send_together(store, api, todo, progress)
+        todo = [item for item in todo if item[0] not in confirmed]
+        sent, ask = len(confirmed), failed  # after a failure, whatever is left asks first
+    for sha, upload_url, path in todo:
         api.upload_photo(
             sha,
-            data,
-            upload_url=row["upload_url"] if row is not None else None,
+            path.read_bytes(),
+            upload_url=upload_url,
             remember=lambda url, sha=sha: store.remember_upload(sha, url),
             progress=(lambda n: progress("bytes", n)) if progress else None,
             ask=ask,
@@ -154,6 +165,55 @@ def _send_photos(
         store.mark_uploaded([sha])
         sent += 1
     return sent
+
+
+def _send_together(
+    store: Store,
+    api: SyncApi,
+    todo: list[tuple[str, str | None, Path]],
+    progress: Progress | None,
+) -> tuple[set[str], bool]:
+    """Whole uploads of photos the server lacks, PARALLEL_UPLOADS at a time, while the link
+    holds: the server verifies each photo by decoding it, so a few at once keep its workers
+    busy while the device waits. Only photos that go whole and were never started by tus
+    take part; the threads only send, and each photo is marked uploaded here, on the main
+    thread, once its PUT is confirmed. The first failure starts nothing more (what is in
+    flight finishes); the photos not confirmed stay unmarked for the one-by-one path, with
+    its HEAD, retries and tus. Returns the confirmed hashes and whether anything failed."""
+    eligible = [
+        (sha, path)
+        for sha, upload_url, path in todo
+        if upload_url is None and api.sends_whole(path.stat().st_size)
+    ]
+    confirmed: set[str] = set()
+    if len(eligible) < 2 or not api.link_holds:
+        return confirmed, False
+
+    def send(sha: str, path: Path) -> int:
+        data = path.read_bytes()
+        api.put_photo(sha, data)
+        return len(data)
+
+    failed = False
+    with ThreadPoolExecutor(PARALLEL_UPLOADS, thread_name_prefix="photo-upload") as pool:
+        futures = {pool.submit(send, sha, path): sha for sha, path in eligible}
+        try:
+            for future in as_completed(futures):
+                if future.cancelled() or future.exception() is not None:
+                    # Whatever it was (a break, a refusal, an expired login) is met again
+                    # on the one-by-one path, with retries and a clear message.
+                    failed = True
+                    for other in futures:
+                        other.cancel()
+                    continue
+                store.mark_uploaded([futures[future]])
+                confirmed.add(futures[future])
+                if progress:
+                    progress("bytes", future.result())
+        finally:  # interrupted here too: start nothing more
+            for other in futures:
+                other.cancel()
+    return confirmed, failed
 
 
 def push_one(

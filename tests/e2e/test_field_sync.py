@@ -17,7 +17,7 @@ from server.extensions import db
 from server.models import AnswerPhoto, Finding, Inspection, InspectionRevision, Photo
 from server.storage import LocalPhotoStore
 from tests.e2e.conftest import Field, ServerProcess
-from tests.e2e.field_helpers import boiler_inspection, camera_photo, login, sha256_file
+from tests.e2e.field_helpers import boiler_inspection, camera_photo, sha256_file
 from tests.helpers import NO_BOILER_ANSWERS, PASSWORD
 
 
@@ -68,17 +68,6 @@ def sha256_bytes(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture
-def ready(server_process: ServerProcess, field: Field, users, registry):
-    """A logged-in field client with checklists and sites pulled, then the server stopped."""
-    server_process.start()
-    login(field, server_process.url)
-    pulled = field.json("pull")
-    assert "coal-and-boilers" in pulled["checklists_updated"] and pulled["sites_changed"] == 8
-    server_process.stop()
-    return registry["sites"]["SZ-boiler_house"].id
 
 
 def test_offline_capture_then_sync_exactly_once(ready, server_process, field, tmp_path) -> None:
