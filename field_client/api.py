@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -34,6 +34,8 @@ SMALL_PHOTO_BYTES = 128 * 1024  # always sent whole with PUT: too small to be wo
 # the server a request and an fsync. Once a whole upload is cut off, this client sends
 # everything above SMALL_PHOTO_BYTES by tus, resuming from the byte the server holds.
 WHOLE_PHOTO_BYTES = 1024 * 1024
+# Hashes per "which of these do you lack" question (the server takes up to 1000).
+QUESTION_HASHES = 500
 TUS = {"Tus-Resumable": "1.0.0"}
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 
@@ -107,10 +109,19 @@ def _refuse(response: httpx.Response) -> None:
 class SyncApi:
     """One server and one token; every call is retried under the policy."""
 
-    def __init__(self, server: str, token: str | None, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        server: str,
+        token: str | None,
+        policy: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         timeout = httpx.Timeout(float(os.environ.get("LANTIAN_FIELD_TIMEOUT", "30")), connect=10)
-        self.http = httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=timeout)
+        # One client for every thread: httpx.Client may be shared between threads.
+        self.http = httpx.Client(
+            base_url=server.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+        )
         self.policy = policy or RetryPolicy.from_env()
         # Adapts to the link: halved after a chunk is cut off, doubled back after one arrives,
         # so a connection that drops every few hundred kilobytes still makes progress.
@@ -179,6 +190,23 @@ class SyncApi:
         )
         return response.json()
 
+    def missing_photos(self, hashes: Sequence[str]) -> set[str] | None:
+        """Which of these photos the server lacks (or the caller may not see there), asked
+        QUESTION_HASHES at a time; None from a server too old to answer the question, so
+        that each photo is asked about with its own HEAD, as before."""
+        missing: set[str] = set()
+        for start in range(0, len(hashes), QUESTION_HASHES):
+            response = self.call(
+                "POST",
+                "/api/v1/photos/missing",
+                expect=(200, 404, 405),
+                json={"sha256": list(hashes[start : start + QUESTION_HASHES])},
+            )
+            if response.status_code != 200:
+                return None
+            missing.update(response.json()["missing"])
+        return missing
+
     def upload_photo(
         self,
         sha256: str,
@@ -186,39 +214,34 @@ class SyncApi:
         upload_url: str | None = None,
         remember: Callable[[str], None] | None = None,
         progress: Callable[[int], None] | None = None,
+        ask: bool = True,
     ) -> None:
         """Send a photo the server lacks: small ones whole, larger ones by tus 1.0, resuming
         from the byte the server holds after any break (also across runs, through the
         upload URL the caller `remember`s and passes back as `upload_url`).
 
         Photos up to WHOLE_PHOTO_BYTES go whole too while the link holds and no upload of
-        this photo was started by tus."""
-        state = {"url": upload_url}
+        this photo was started by tus. Each attempt first asks (HEAD) whether the server
+        already has the photo, except, with `ask=False` (the caller just learned the server
+        lacks it), the first attempt of a whole upload: a retry after a break asks again,
+        since the broken upload may have arrived."""
+        state: dict[str, Any] = {"url": upload_url, "ask": ask}
 
         def whole_upload() -> bool:
-            if len(data) <= SMALL_PHOTO_BYTES:
-                return True
-            return len(data) <= WHOLE_PHOTO_BYTES and self.link_holds and not state["url"]
+            return self.sends_whole(len(data)) and (
+                len(data) <= SMALL_PHOTO_BYTES or not state["url"]
+            )
 
         def attempt() -> None:
-            probe = self.http.head(f"/api/v1/photos/{sha256}")
-            if probe.status_code == 200:
-                return
-            if probe.status_code != 404:
-                _refuse(probe)
+            if state["ask"] or not whole_upload():
+                probe = self.http.head(f"/api/v1/photos/{sha256}")
+                if probe.status_code == 200:
+                    return
+                if probe.status_code != 404:
+                    _refuse(probe)
+            state["ask"] = True  # from the next attempt on
             if whole_upload():
-                try:
-                    whole = self.http.put(
-                        f"/api/v1/photos/{sha256}",
-                        content=data,
-                        headers={"Content-Type": "image/jpeg"},
-                    )
-                except httpx.TransportError:
-                    if len(data) > SMALL_PHOTO_BYTES:
-                        self.link_holds = False  # from now on: by tus, resumable
-                    raise
-                if whole.status_code not in (200, 201):
-                    _refuse(whole)
+                self.put_photo(sha256, data)
                 if progress:
                     progress(len(data))
                 return
@@ -235,6 +258,24 @@ class SyncApi:
                 raise
 
         self._run(attempt)
+
+    def sends_whole(self, size: int) -> bool:
+        """Whether a photo of this size, not yet started by tus, goes whole with one PUT."""
+        return size <= SMALL_PHOTO_BYTES or (size <= WHOLE_PHOTO_BYTES and self.link_holds)
+
+    def put_photo(self, sha256: str, data: bytes) -> None:
+        """One whole PUT, neither asking first nor retried (`upload_photo` does both). A
+        break means the link does not hold: from then on larger photos go by tus."""
+        try:
+            response = self.http.put(
+                f"/api/v1/photos/{sha256}", content=data, headers={"Content-Type": "image/jpeg"}
+            )
+        except httpx.TransportError:
+            if len(data) > SMALL_PHOTO_BYTES:
+                self.link_holds = False  # from now on: by tus, resumable
+            raise
+        if response.status_code not in (200, 201):
+            _refuse(response)
 
     def _tus_offset(self, url: str | None) -> int | None:
         """Where a known upload stands; None when there is none (or the server forgot it)."""

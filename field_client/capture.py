@@ -11,16 +11,19 @@ import uuid as uuid_module
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from PIL import Image
-
 import checklists as rules
-from evidence.exif import read_facts
 from field_client.errors import FieldError
-from field_client.photos import PhotoError, ProcessedPhoto, Watermark, process_photo
 from field_client.store import EDITABLE, Store, now_iso
+
+if TYPE_CHECKING:
+    from field_client.photos import ProcessedPhoto, Watermark
+
+# The photo pipeline (Pillow, pillow-heif, field_client.photos) is imported where photos
+# are processed, not here: `sync`, `status` and the other commands that process no photo
+# start without it.
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".heic", ".heif"}
@@ -146,6 +149,8 @@ def import_photo(
     store: Store, path: Path, watermark: tuple[str, ...] | None = None
 ) -> ProcessedPhoto:
     """Process a photo (watermarked when lines are given) and keep it, named by its hash."""
+    from field_client.photos import PhotoError, process_photo
+
     try:
         mark = _watermark(path, watermark) if watermark is not None else None
         processed = process_photo(path, watermark=mark)
@@ -194,6 +199,11 @@ def watermark_lines(store: Store, uuid: str, inspector: str) -> tuple[str, ...]:
 
 def _watermark(path: Path, lines: tuple[str, ...]) -> Watermark:
     """The photo's own capture time and place first (read from its EXIF), then `lines`."""
+    from PIL import Image
+
+    from evidence.exif import read_facts
+    from field_client.photos import Watermark
+
     try:
         with Image.open(path) as image:
             facts = read_facts(image)

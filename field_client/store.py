@@ -268,9 +268,14 @@ class Store:
         with self.transaction() as db:
             db.execute("UPDATE photos SET upload_url = ? WHERE sha256 = ?", (url, sha256))
 
-    def mark_uploaded(self, sha256: str) -> None:
+    def mark_uploaded(self, hashes: list[str]) -> None:
+        """The server has confirmed these photos: one transaction for all of them."""
+        if not hashes:
+            return
         with self.transaction() as db:
-            db.execute("UPDATE photos SET uploaded = 1 WHERE sha256 = ?", (sha256,))
+            db.executemany(
+                "UPDATE photos SET uploaded = 1 WHERE sha256 = ?", [(h,) for h in hashes]
+            )
 
     # ---- inspections
 

@@ -10,7 +10,9 @@ repeat harmless.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from field_client.api import SyncApi
@@ -19,6 +21,8 @@ from field_client.errors import FieldError, ServerRefused
 from field_client.store import OUTBOX, Store, now_iso
 
 Progress = Callable[[str, int], None]
+# Whole photo uploads in flight at once (see _send_together).
+PARALLEL_UPLOADS = 3
 
 
 @dataclass
@@ -113,8 +117,29 @@ def pull(store: Store, api: SyncApi) -> PullReport:
     return report
 
 
-def _send_photos(store: Store, api: SyncApi, hashes: list[str], progress: Progress | None) -> int:
-    sent = 0
+def ask_missing(store: Store, api: SyncApi) -> bool:
+    """One question (in chunks) for every photo the outbox cites that the server has not
+    confirmed: those it holds are marked uploaded in one transaction, so only the rest are
+    sent, each without asking again. False when the server cannot answer the question (an
+    older server): then each photo asks for itself. Either way the server's `missing_photos`
+    in its answer to the inspection stays the final word."""
+    pending = store.pending_photos()
+    if not pending:
+        return True
+    missing = api.missing_photos(pending)
+    if missing is None:
+        return False
+    store.mark_uploaded([sha for sha in pending if sha not in missing])
+    return True
+
+
+def _send_photos(
+    store: Store, api: SyncApi, hashes: list[str], progress: Progress | None, ask: bool = True
+) -> int:
+    """Send the photos not marked uploaded; `ask=False` when the server just said it lacks
+    them: then those that go whole are sent PARALLEL_UPLOADS at a time while the link holds
+    (`_send_together`), and any left go one by one without a HEAD first."""
+    todo: list[tuple[str, str | None, Path]] = []
     for sha in hashes:
         row = store.photo(sha)
         if row is not None and row["uploaded"]:
@@ -122,26 +147,87 @@ def _send_photos(store: Store, api: SyncApi, hashes: list[str], progress: Progre
         path = store.photo_path(sha)
         if not path.is_file():
             raise FieldError(f"照片文件丢失 / photo file missing on this device: {path}")
-        data = path.read_bytes()
+        todo.append((sha, row["upload_url"] if row is not None else None, path))
+    sent = 0
+    if not ask:
+        confirmed, failed = _send_together(store, api, todo, progress)
+        todo = [item for item in todo if item[0] not in confirmed]
+        sent, ask = len(confirmed), failed  # after a failure, whatever is left asks first
+    for sha, upload_url, path in todo:
         api.upload_photo(
             sha,
-            data,
-            upload_url=row["upload_url"] if row is not None else None,
+            path.read_bytes(),
+            upload_url=upload_url,
             remember=lambda url, sha=sha: store.remember_upload(sha, url),
             progress=(lambda n: progress("bytes", n)) if progress else None,
+            ask=ask,
         )
-        store.mark_uploaded(sha)
+        store.mark_uploaded([sha])
         sent += 1
     return sent
 
 
-def push_one(store: Store, api: SyncApi, uuid: str, progress: Progress | None = None) -> int:
-    """Send one queued inspection and its photos; mark it synced once the server has all."""
+def _send_together(
+    store: Store,
+    api: SyncApi,
+    todo: list[tuple[str, str | None, Path]],
+    progress: Progress | None,
+) -> tuple[set[str], bool]:
+    """Whole uploads of photos the server lacks, PARALLEL_UPLOADS at a time, while the link
+    holds: the server verifies each photo by decoding it, so a few at once keep its workers
+    busy while the device waits. Only photos that go whole and were never started by tus
+    take part; the threads only send, and each photo is marked uploaded here, on the main
+    thread, once its PUT is confirmed. The first failure starts nothing more (what is in
+    flight finishes); the photos not confirmed stay unmarked for the one-by-one path, with
+    its HEAD, retries and tus. Returns the confirmed hashes and whether anything failed."""
+    eligible = [
+        (sha, path)
+        for sha, upload_url, path in todo
+        if upload_url is None and api.sends_whole(path.stat().st_size)
+    ]
+    confirmed: set[str] = set()
+    if len(eligible) < 2 or not api.link_holds:
+        return confirmed, False
+
+    def send(sha: str, path: Path) -> int:
+        data = path.read_bytes()
+        api.put_photo(sha, data)
+        return len(data)
+
+    failed = False
+    with ThreadPoolExecutor(PARALLEL_UPLOADS, thread_name_prefix="photo-upload") as pool:
+        futures = {pool.submit(send, sha, path): sha for sha, path in eligible}
+        try:
+            for future in as_completed(futures):
+                if future.cancelled() or future.exception() is not None:
+                    # Whatever it was (a break, a refusal, an expired login) is met again
+                    # on the one-by-one path, with retries and a clear message.
+                    failed = True
+                    for other in futures:
+                        other.cancel()
+                    continue
+                store.mark_uploaded([futures[future]])
+                confirmed.add(futures[future])
+                if progress:
+                    progress("bytes", future.result())
+        finally:  # interrupted here too: start nothing more
+            for other in futures:
+                other.cancel()
+    return confirmed, failed
+
+
+def push_one(
+    store: Store, api: SyncApi, uuid: str, progress: Progress | None = None, asked: bool = False
+) -> int:
+    """Send one queued inspection and its photos; mark it synced once the server has all.
+
+    `asked`: the server was just asked about every photo not marked uploaded (`ask_missing`).
+    """
     with store.transaction() as db:
         db.execute("UPDATE inspections SET state = 'uploading' WHERE uuid = ?", (uuid,))
     body = wire_body(store, uuid)
     hashes = list(dict.fromkeys(sha for answer in body["answers"] for sha in answer["photos"]))
-    sent = _send_photos(store, api, hashes, progress)
+    sent = _send_photos(store, api, hashes, progress, ask=not asked)
     row = store.inspection(uuid)
     stored = api.put_inspection(uuid, body, row["revising"])
     if stored["missing_photos"]:
@@ -152,7 +238,7 @@ def push_one(store: Store, api: SyncApi, uuid: str, progress: Progress | None = 
                 f"UPDATE photos SET uploaded = 0 WHERE sha256 IN ({marks})",
                 stored["missing_photos"],
             )
-        sent += _send_photos(store, api, stored["missing_photos"], progress)
+        sent += _send_photos(store, api, stored["missing_photos"], progress, ask=False)
         stored = api.put_inspection(uuid, body, row["revising"])
         if stored["missing_photos"]:
             raise FieldError(f"服务器仍缺照片 / the server still lacks photos of {uuid}")
@@ -176,10 +262,12 @@ def push(
     Pass `report` to keep what went through when a lost connection ends the push early.
     """
     report = report if report is not None else PushReport()
-    for row in store.inspections(OUTBOX):
+    outbox = store.inspections(OUTBOX)
+    asked = bool(outbox) and ask_missing(store, api)
+    for row in outbox:
         uuid = row["uuid"]
         try:
-            report.photos_sent += push_one(store, api, uuid, progress)
+            report.photos_sent += push_one(store, api, uuid, progress, asked)
         except ServerRefused as refused:
             detail = f"{refused} {refused.errors or ''}".strip()
             with store.transaction() as db:

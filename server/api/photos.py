@@ -1,4 +1,5 @@
-"""Photos by hash: ask first (HEAD), send only what is missing, verified on arrival."""
+"""Photos by hash: ask first (HEAD, or one batch question), send only what is missing,
+verified on arrival."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from flask.views import MethodView
 
 from server.api.auth import current_user, roles
 from server.api.blueprint import Blueprint
-from server.api.schemas import PhotoOut
+from server.api.schemas import MissingPhotosOut, PhotoOut, PhotoQuestionIn
 from server.models import Role
 from server.services import findings, photos
 from server.services.errors import NotFound, TooLarge
@@ -34,6 +35,24 @@ SERVE_AS_IMAGE_ONLY = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; sandbox",
 }
+
+
+@blp.route("/missing")
+class MissingPhotos(MethodView):
+    @roles(Role.INSPECTOR, Role.ENTERPRISE)
+    @blp.arguments(PhotoQuestionIn)
+    @blp.response(200, MissingPhotosOut)
+    def post(self, question: dict[str, Any]) -> dict[str, Any]:
+        """Which of these photos the server lacks: one question instead of a HEAD per photo.
+
+        A photo is reported present only when `HEAD /api/v1/photos/{sha256}` would answer
+        200 to the caller: stored completely, and one the caller may see (one they sent,
+        or, for an inspector, one their inspections cite; for an enterprise, one of its
+        visible findings or answers). Every other hash is reported missing, so the answer
+        reveals nothing about photos the caller may not see; uploading such a photo again
+        is harmless. Open to the roles that upload photos; at most 1000 hashes a question.
+        """
+        return {"missing": photos.missing(photo_store(), current_user(), question["sha256"])}
 
 
 @blp.route("/<string:sha256>")

@@ -317,6 +317,26 @@ class PhotoOut(Schema):
     received_at = fields.AwareDateTime()
 
 
+# How many hashes one "which do you lack" question may carry: a device asks in chunks.
+MAX_PHOTO_QUESTION = 1000
+
+
+class PhotoQuestionIn(StrictSchema):
+    sha256 = fields.List(
+        fields.String(validate=SHA256),
+        required=True,
+        validate=validate.Length(max=MAX_PHOTO_QUESTION),
+        metadata={"description": f"photo hashes, at most {MAX_PHOTO_QUESTION}"},
+    )
+
+
+class MissingPhotosOut(Schema):
+    missing = fields.List(
+        fields.String(),
+        metadata={"description": "the hashes asked about that the caller should upload"},
+    )
+
+
 class FindingQuery(StrictSchema):
     status = fields.String(
         validate=validate.OneOf(["open", "notified", "answered", "closed", "reopened", "withdrawn"])

@@ -7,6 +7,7 @@ through `transition`, which records who, when and why.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -34,9 +35,9 @@ from server.models import (
 )
 from server.services import audit
 from server.services import checklists as checklist_store
+from server.services import photos as photo_files
 from server.services.clock import today
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
-from server.services.photos import valid_hash
 from server.services.registry import visible_city
 from server.services.wording import answer_text
 
@@ -199,7 +200,7 @@ def respond(user: User, finding_id: int, text: str, photos: list[str]) -> Findin
     finding = get(user, finding_id)
     if not text.strip():
         raise Invalid("须说明整改情况 / describe what was done", {"text": ["required"]})
-    hashes = [valid_hash(sha) for sha in dict.fromkeys(photos)]
+    hashes = [photo_files.valid_hash(sha) for sha in dict.fromkeys(photos)]
     present = set(db.session.scalars(select(Photo.sha256).where(Photo.sha256.in_(hashes))))
     missing = [sha for sha in hashes if sha not in present]
     if missing:
@@ -241,37 +242,45 @@ def verify(user: User, finding_id: int, accepted: bool, comment: str) -> Finding
 
 def readable_photo(user: User, sha256: str) -> Photo | None:
     """The stored photo when this user may see it, else None (its existence stays hidden)."""
-    photo = db.session.get(Photo, valid_hash(sha256))
+    photo = db.session.get(Photo, photo_files.valid_hash(sha256))
     return photo if photo is not None and may_read_photo(user, sha256) else None
 
 
 def may_read_photo(user: User, sha256: str) -> bool:
-    """Who may see a photo: whoever sent it; admins and supervisors of every city, any; a
-    city's supervisor, those of that city's inspections and answers; an inspector, those of
-    their own inspections; an enterprise, those of its own visible findings and answers."""
+    """Whether this user may see the photo (the rule is `readable_hashes`)."""
+    return bool(readable_hashes(user, [sha256]))
+
+
+def readable_hashes(user: User, hashes: Collection[str]) -> set[str]:
+    """Which of these photos the user may see: whoever sent it; admins and supervisors of
+    every city, any; a city's supervisor, those of that city's inspections and answers; an
+    inspector, those of their own inspections; an enterprise, those of its own visible
+    findings and answers. One query per way of seeing, until every hash is decided."""
+    wanted = set(hashes)
     city = visible_city(user)
-    if user.role == Role.ADMIN or (user.role == Role.SUPERVISOR and not city):
-        return True
+    if not wanted or user.role == Role.ADMIN or (user.role == Role.SUPERVISOR and not city):
+        return wanted
     queries: list[Select[Any]] = [
-        select(Photo.sha256).where(Photo.sha256 == sha256, Photo.uploaded_by == user.id)
+        select(Photo.sha256).where(Photo.sha256.in_(wanted), Photo.uploaded_by == user.id)
     ]
     cited = (
         select(AnswerPhoto.photo_sha256)
         .join(Answer, Answer.id == AnswerPhoto.answer_id)
         .join(Inspection, Inspection.uuid == Answer.inspection_uuid)
-        .where(AnswerPhoto.photo_sha256 == sha256)
+        .where(AnswerPhoto.photo_sha256.in_(wanted))
     )
     answered = (
         select(ResponsePhoto.photo_sha256)
         .join(FindingResponse, FindingResponse.id == ResponsePhoto.response_id)
         .join(Finding, Finding.id == FindingResponse.finding_id)
-        .where(ResponsePhoto.photo_sha256 == sha256)
+        .where(ResponsePhoto.photo_sha256.in_(wanted))
     )
     if user.role == Role.ENTERPRISE:
         queries.append(
             scoped(user)
+            .with_only_columns(AnswerPhoto.photo_sha256, maintain_column_froms=True)
             .join(AnswerPhoto, AnswerPhoto.answer_id == Finding.answer_id)
-            .where(AnswerPhoto.photo_sha256 == sha256)
+            .where(AnswerPhoto.photo_sha256.in_(wanted))
         )
         queries.append(answered.where(Finding.enterprise_id == user.enterprise_id))
     elif user.role == Role.INSPECTOR:
@@ -283,7 +292,12 @@ def may_read_photo(user: User, sha256: str) -> bool:
             .where(Enterprise.city == city)
         )
         queries += [in_city, answered.where(Finding.city == city)]
-    return any(db.session.scalar(query.limit(1)) is not None for query in queries)
+    seen: set[str] = set()
+    for query in queries:
+        seen.update(db.session.scalars(query.distinct()))
+        if seen >= wanted:
+            break
+    return seen
 
 
 def describe(finding: Finding) -> dict[str, Any]:

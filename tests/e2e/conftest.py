@@ -18,6 +18,8 @@ import httpx
 import pytest
 from flask import Flask
 
+from tests.helpers import PASSWORD
+
 BIN = Path(sys.executable).parent
 
 
@@ -179,3 +181,14 @@ class InProcessField(Field):
 @pytest.fixture
 def field(tmp_path: Path) -> Field:
     return Field(tmp_path / "field-home")
+
+
+@pytest.fixture
+def ready(server_process: ServerProcess, field: Field, users, registry):  # type: ignore[no-untyped-def]
+    """A logged-in field client with checklists and sites pulled, then the server stopped."""
+    server_process.start()
+    field.run("login", "--server", server_process.url, "--user", "insp", "--password", PASSWORD)
+    pulled = field.json("pull")
+    assert "coal-and-boilers" in pulled["checklists_updated"] and pulled["sites_changed"] == 8
+    server_process.stop()
+    return registry["sites"]["SZ-boiler_house"].id

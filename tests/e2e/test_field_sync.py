@@ -4,7 +4,10 @@ kills at any moment, a connection that keeps breaking, and bad photos."""
 from __future__ import annotations
 
 import json
+import re
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,7 +17,7 @@ from server.extensions import db
 from server.models import AnswerPhoto, Finding, Inspection, InspectionRevision, Photo
 from server.storage import LocalPhotoStore
 from tests.e2e.conftest import Field, ServerProcess
-from tests.e2e.field_helpers import boiler_inspection, camera_photo, login, sha256_file
+from tests.e2e.field_helpers import boiler_inspection, camera_photo, sha256_file
 from tests.helpers import NO_BOILER_ANSWERS, PASSWORD
 
 
@@ -43,21 +46,28 @@ def assert_server_has(server: ServerProcess, field: Field, uuids: list[str]) -> 
     assert {photo.sha256 for photo in db.session.query(Photo)} >= cited
 
 
+def requests_logged(server: ServerProcess, since: int = 0) -> list[str]:
+    """Method and path of each request the server logged after byte `since` of its log."""
+    text = server.log.read_bytes()[since:].decode(errors="replace")
+    return re.findall(r'"(?:\x1b\[[0-9;]*m)*([A-Z]+ /\S*) HTTP', text)
+
+
+def photo_requests(requests: list[str]) -> dict[str, int]:
+    """How many batch questions, HEADs, whole uploads and tus requests for photos."""
+    return {
+        "questions": requests.count("POST /api/v1/photos/missing"),
+        "heads": sum(r.startswith("HEAD /api/v1/photos/") for r in requests),
+        "puts": sum(r.startswith("PUT /api/v1/photos/") for r in requests),
+        "tus": sum(
+            r.startswith(("POST /api/v1/uploads", "PATCH /api/v1/uploads")) for r in requests
+        ),
+    }
+
+
 def sha256_bytes(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture
-def ready(server_process: ServerProcess, field: Field, users, registry):
-    """A logged-in field client with checklists and sites pulled, then the server stopped."""
-    server_process.start()
-    login(field, server_process.url)
-    pulled = field.json("pull")
-    assert "coal-and-boilers" in pulled["checklists_updated"] and pulled["sites_changed"] == 8
-    server_process.stop()
-    return registry["sites"]["SZ-boiler_house"].id
 
 
 def test_offline_capture_then_sync_exactly_once(ready, server_process, field, tmp_path) -> None:
@@ -72,15 +82,42 @@ def test_offline_capture_then_sync_exactly_once(ready, server_process, field, tm
     )
 
     server_process.start()
+    since = server_process.log.stat().st_size
     report = field.json("sync")
     assert sorted(report["synced"]) == sorted(uuids) and report["photos_sent"] == 9
     assert report["left"]["inspections"] == 0
     assert_server_has(server_process, field, uuids)
     assert db.session.query(Finding).count() == 6  # CB-10 and CB-18 in each
+    # One question for all nine photos, then each sent once, without a HEAD of its own.
+    sent = photo_requests(requests_logged(server_process, since))
+    assert sent == {"questions": 1, "heads": 0, "puts": 9, "tus": 0}
     status = field.json("status")
     assert status["counts"]["synced"] == 3 and status["last_sync"]
+    since = server_process.log.stat().st_size
     again = field.json("sync")  # nothing left: harmless
     assert again["synced"] == [] and server_counts() == (3, 3, 9)
+    assert photo_requests(requests_logged(server_process, since)) == dict.fromkeys(sent, 0)
+
+
+def test_sync_starts_without_the_photo_pipeline(ready, server_process, field, tmp_path) -> None:
+    """`sync` sends photos as stored bytes: it never imports Pillow, pillow-heif or the
+    pipeline, which would only slow its start-up."""
+    uuid = boiler_inspection(field, ready, tmp_path, 5)
+    server_process.start()
+    result = subprocess.run(
+        field.command("--json", "sync"),
+        env={**field.env, "PYTHONPROFILEIMPORTTIME": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["synced"] == [uuid] and report["photos_sent"] == 3
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
+    assert "field_client.sync" in imported  # the import log is real
+    heavy = sorted(m for m in imported if m.split(".")[0] in ("PIL", "pillow_heif", "evidence"))
+    assert heavy == [] and "field_client.photos" not in imported
 
 
 def sync_until_photos_arrive(field: Field, photos: int):  # type: ignore[no-untyped-def]
@@ -101,8 +138,56 @@ def test_kill_the_server_mid_sync(ready, server_process, field, tmp_path) -> Non
     syncing.wait(timeout=120)
     assert syncing.returncode != 0
     server_process.start()
+    held = server_counts()[2]
+    since = server_process.log.stat().st_size
     field.run("sync")
     assert_server_has(server_process, field, uuids)
+    # The rerun asks once and sends exactly what the server lacked.
+    sent = photo_requests(requests_logged(server_process, since))
+    assert sent == {"questions": 1, "heads": 0, "puts": 24 - held, "tus": 0}
+
+
+class ServerWithoutTheQuestion(ServerProcess):
+    """The real app served as a server from before `POST /api/v1/photos/missing` was added:
+    that route answers 405, as such a server's `/api/v1/photos/<sha256>` route does."""
+
+    def command(self) -> list[str]:
+        script = f"""
+from werkzeug.serving import run_simple
+from server import create_app
+
+app = create_app()
+
+def older(environ, start_response):
+    if environ["PATH_INFO"] == "/api/v1/photos/missing":
+        start_response("405 METHOD NOT ALLOWED", [("Content-Type", "application/json")])
+        return [b'{{"code": 405, "message": "method not allowed"}}']
+    return app(environ, start_response)
+
+run_simple("127.0.0.1", {self.port}, older, threaded=True)
+"""
+        return [sys.executable, "-c", script]
+
+
+def test_a_server_without_the_question_is_asked_photo_by_photo(
+    ready, server_process, field, tmp_path
+) -> None:
+    uuids = [boiler_inspection(field, ready, tmp_path, seed) for seed in range(2)]
+    older = ServerWithoutTheQuestion(
+        server_process.env["LANTIAN_DATABASE_URL"],
+        Path(server_process.env["LANTIAN_DATA_DIR"]),
+        tmp_path / "older-server.log",
+    )
+    older.port, older.url = server_process.port, server_process.url  # where the client logged in
+    older.start()
+    try:
+        report = field.json("sync")
+        assert sorted(report["synced"]) == sorted(uuids) and report["photos_sent"] == 6
+        assert_server_has(older, field, uuids)
+        sent = photo_requests(requests_logged(older))
+        assert sent == {"questions": 1, "heads": 6, "puts": 6, "tus": 0}
+    finally:
+        older.stop()
 
 
 def test_kill_the_field_client_mid_sync(ready, server_process, field, tmp_path) -> None:

@@ -1,4 +1,5 @@
-"""Photos by hash: HEAD, upload verified by hash and by decoding, stored once."""
+"""Photos by hash: HEAD or one batch question, upload verified by hash and by decoding,
+stored once."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from PIL import Image
 from server.extensions import db
 from server.models import Photo
 from server.storage import photo_store
-from tests.helpers import PHOTOS, sha256
+from tests.helpers import FIX, PHOTOS, approve, failing_inspection_body, issue, new_id, sha256
 
 GPS_PHOTO = (PHOTOS / "DSCN0010.jpg").read_bytes()
 
@@ -142,3 +143,110 @@ def test_an_enterprise_cannot_read_photos_not_of_its_findings(client, headers) -
     assert client.get(path, headers=headers["enterprise"]).status_code == 404
     assert client.head(path, headers=headers["enterprise"]).status_code == 404
     assert client.get(path, headers=headers["supervisor"]).status_code == 200
+
+
+# ---- POST /api/v1/photos/missing: one question for many photos
+
+
+def ask(client: FlaskClient, headers: dict[str, str], hashes: list[str]):
+    return client.post("/api/v1/photos/missing", json={"sha256": hashes}, headers=headers)
+
+
+def test_missing_names_what_the_server_lacks_once_each_in_order(client, headers) -> None:
+    assert upload(client, headers["inspector"], GPS_PHOTO).status_code == 201
+    have, lack, other = sha256(GPS_PHOTO), sha256(b"never sent"), sha256(b"nor this")
+    response = ask(client, headers["inspector"], [other, have, lack, other, have])
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {"missing": [other, lack]}
+    assert ask(client, headers["inspector"], []).get_json() == {"missing": []}
+
+
+def test_missing_agrees_with_head_for_every_uploader(client, headers, registry) -> None:
+    """A photo is present to a caller exactly when HEAD answers that caller 200: what they
+    sent, what their inspections cite, what their findings and answers show; nothing else."""
+    sent, cited, answer_photo, stray = GPS_PHOTO, FIX, png_bytes(), png_bytes((32, 32))
+    assert upload(client, headers["inspector"], sent).status_code == 201
+    assert upload(client, headers["inspector2"], cited).status_code == 201
+    assert upload(client, headers["inspector2"], stray).status_code == 201
+    body = failing_inspection_body(client, headers, registry["sites"]["SZ-boiler_house"])
+    body["answers"][2]["photos"] = [sha256(cited)]  # CB-18 cites inspector2's photo
+    inspection_id = new_id()
+    stored = client.put(
+        f"/api/v1/inspections/{inspection_id}", json=body, headers=headers["inspector"]
+    )
+    assert stored.status_code == 201, stored.get_json()
+    approve(client, headers, inspection_id)
+    finding_ids = [
+        f["id"]
+        for f in client.get(
+            f"/api/v1/inspections/{inspection_id}", headers=headers["supervisor"]
+        ).get_json()["findings"]
+    ]
+    assert issue(client, headers, registry["shuozhou"].id, finding_ids).status_code == 201
+    assert upload(client, headers["enterprise"], answer_photo).status_code == 201
+    answered = client.post(
+        f"/api/v1/findings/{finding_ids[0]}/responses",
+        json={"text": "已整改", "photos": [sha256(answer_photo)]},
+        headers=headers["enterprise"],
+    )
+    assert answered.status_code == 201, answered.get_json()
+
+    hashes = [sha256(data) for data in (sent, cited, answer_photo, stray, b"unknown")]
+    visible = {
+        "inspector": {sha256(sent), sha256(cited)},
+        "inspector2": {sha256(cited), sha256(stray)},
+        "enterprise": {sha256(sent), sha256(cited), sha256(answer_photo)},
+        "enterprise2": set(),
+    }
+    for role, expected in visible.items():
+        heads = {sha for sha in hashes if head(client, headers[role], sha) == 200}
+        assert heads == expected, role
+        missing = ask(client, headers[role], hashes).get_json()["missing"]
+        assert missing == [sha for sha in hashes if sha not in expected], role
+
+
+def head(client: FlaskClient, headers: dict[str, str], sha: str) -> int:
+    return client.head(f"/api/v1/photos/{sha}", headers=headers).status_code
+
+
+def test_a_photo_whose_bytes_are_gone_is_missing_and_can_be_sent_again(client, headers) -> None:
+    name = sha256(GPS_PHOTO)
+    assert upload(client, headers["inspector"], GPS_PHOTO).status_code == 201
+    assert ask(client, headers["inspector"], [name]).get_json() == {"missing": []}
+    photo_store().delete(name)  # the row stays, the blob is lost
+    assert ask(client, headers["inspector"], [name]).get_json() == {"missing": [name]}
+    assert upload(client, headers["inspector"], GPS_PHOTO).status_code in (200, 201)
+    assert ask(client, headers["inspector"], [name]).get_json() == {"missing": []}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param({}, "sha256", id="no-list"),
+        pytest.param({"sha256": "a" * 64}, "sha256", id="not-a-list"),
+        pytest.param({"sha256": ["A" * 64]}, "sha256", id="uppercase"),
+        pytest.param({"sha256": ["a" * 63]}, "sha256", id="too-short"),
+        pytest.param({"sha256": ["../../etc/passwd"]}, "sha256", id="path"),
+        pytest.param({"sha256": ["a" * 64] * 1001}, "sha256", id="over-1000"),
+        pytest.param({"sha256": [], "extra": 1}, "extra", id="unknown-field"),
+    ],
+)
+def test_a_bad_question_is_422_with_field_errors(client, headers, body, field) -> None:
+    response = client.post("/api/v1/photos/missing", json=body, headers=headers["inspector"])
+    assert response.status_code == 422
+    error = response.get_json()
+    assert error["code"] == 422 and field in error["errors"]["json"], error
+
+
+def test_a_thousand_hashes_is_one_question(client, headers) -> None:
+    hashes = [sha256(str(n).encode()) for n in range(1000)]
+    response = ask(client, headers["inspector"], hashes)
+    assert response.status_code == 200
+    assert response.get_json()["missing"] == hashes
+
+
+def test_only_uploaders_ask(client, headers) -> None:
+    hashes = [sha256(GPS_PHOTO)]
+    assert ask(client, headers["supervisor"], hashes).status_code == 403
+    assert ask(client, headers["admin"], hashes).status_code == 403
+    assert client.post("/api/v1/photos/missing", json={"sha256": hashes}).status_code == 401
