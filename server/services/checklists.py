@@ -77,8 +77,9 @@ def _versions_seen() -> TTLCache[str, str]:
     with _VERSIONS_LOCK:
         seen = current_app.extensions.get(VERSIONS_SEEN)
         if seen is None:
-            ttl = current_app.config["CHECKLIST_VERSION_CACHE_S"]
-            seen = TTLCache(maxsize=256, ttl=ttl) if ttl > 0 else {}
+            # A time of 0 keeps nothing: every refresh reads the version.
+            ttl = max(0.0, current_app.config["CHECKLIST_VERSION_CACHE_S"])
+            seen = TTLCache(maxsize=256, ttl=ttl)
             current_app.extensions[VERSIONS_SEEN] = seen
         return seen
 

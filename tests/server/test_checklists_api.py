@@ -109,15 +109,9 @@ def test_a_changed_file_is_a_new_version_and_the_old_one_stays(
     assert kept.status_code == 200 and kept.get_json()["version"] == old
 
 
-def test_a_version_loaded_by_another_process_is_served_once_the_cache_time_passes(
-    app, client, headers, tmp_path: Path, monkeypatch
-) -> None:
-    monkeypatch.setitem(app.config, "CHECKLIST_VERSION_CACHE_S", 60)
-    monkeypatch.delitem(app.extensions, checklist_store.VERSIONS_SEEN, raising=False)
-    path = "/api/v1/checklists/coal-and-boilers"
-    first = client.get(path, headers=headers["inspector"])
-    old_etag = first.headers["ETag"]
-    # `lantian-server checklists load` runs in another process: another app, its own cache.
+def _load_in_another_process(app, tmp_path: Path) -> str:
+    """What `lantian-server checklists load` does in another process (another app, with its
+    own cache): a new current version of coal-and-boilers, returned."""
     other = create_app(
         {
             "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -129,15 +123,40 @@ def test_a_version_loaded_by_another_process_is_served_once_the_cache_time_passe
         new = dict((c, v) for c, v, _ in checklist_store.load_rule_files(_changed_rules(tmp_path)))
         db.session.remove()
         db.engine.dispose()
-    assert new["coal-and-boilers"] != first.get_json()["version"]
-    conditional = {**headers["inspector"], "If-None-Match": old_etag}
+    return new["coal-and-boilers"]
+
+
+def test_a_version_loaded_by_another_process_is_served_once_the_cache_time_passes(
+    app, client, headers, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setitem(app.config, "CHECKLIST_VERSION_CACHE_S", 60)
+    monkeypatch.delitem(app.extensions, checklist_store.VERSIONS_SEEN, raising=False)
+    path = "/api/v1/checklists/coal-and-boilers"
+    first = client.get(path, headers=headers["inspector"])
+    new = _load_in_another_process(app, tmp_path)
+    assert new != first.get_json()["version"]
+    conditional = {**headers["inspector"], "If-None-Match": first.headers["ETag"]}
     # Within the cache time this process still trusts the version it read...
     assert client.get(path, headers=conditional).status_code == 304
     # ...and once that time has passed (the cache's own clock moved on), the new one.
     app.extensions[checklist_store.VERSIONS_SEEN].expire(time.monotonic() + 61)
     fresh = client.get(path, headers=conditional)
     assert fresh.status_code == 200
-    assert fresh.get_json()["version"] == new["coal-and-boilers"]
+    assert fresh.get_json()["version"] == new
+
+
+def test_a_cache_time_of_zero_reads_the_version_on_every_refresh(
+    app, client, headers, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setitem(app.config, "CHECKLIST_VERSION_CACHE_S", 0)
+    monkeypatch.delitem(app.extensions, checklist_store.VERSIONS_SEEN, raising=False)
+    path = "/api/v1/checklists/coal-and-boilers"
+    first = client.get(path, headers=headers["inspector"])
+    new = _load_in_another_process(app, tmp_path)
+    fresh = client.get(
+        path, headers={**headers["inspector"], "If-None-Match": first.headers["ETag"]}
+    )
+    assert fresh.status_code == 200 and fresh.get_json()["version"] == new
 
 
 def test_served_content_hashes_to_its_version(client, headers) -> None:
