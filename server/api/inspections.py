@@ -40,6 +40,7 @@ blp = Blueprint(
 
 def present(record: Inspection) -> dict[str, Any]:
     """The inspection as the API shows it: answers with verdicts, findings, missing photos."""
+    stored = inspections.stored_photos(record)
     location = None
     if record.lat is not None:
         location = {"lat": record.lat, "lon": record.lon, "accuracy_m": record.accuracy_m}
@@ -60,9 +61,9 @@ def present(record: Inspection) -> dict[str, Any]:
         "answers": record.answers,
         "findings": inspections.findings_of(record),
         "reviews": record.reviews,
-        "missing_photos": inspections.missing_photos(record),
+        "missing_photos": inspections.missing_photos(record, stored),
         "clock_skew_s": record.clock_skew_s,
-        "evidence_flags": evidence_checks.flags(record),
+        "evidence_flags": evidence_checks.flags(record, stored),
     }
 
 

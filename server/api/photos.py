@@ -52,7 +52,9 @@ class MissingPhotos(MethodView):
         reveals nothing about photos the caller may not see; uploading such a photo again
         is harmless. Open to the roles that upload photos; at most 1000 hashes a question.
         """
-        return {"missing": photos.missing(photo_store(), current_user(), question["sha256"])}
+        return {
+            "missing": findings.photos_to_send(photo_store(), current_user(), question["sha256"])
+        }
 
 
 @blp.route("/<string:sha256>")

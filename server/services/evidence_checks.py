@@ -14,10 +14,9 @@ photos may arrive after the inspection they belong to.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-
-from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Inspection, Photo, Site
@@ -108,18 +107,16 @@ def _photo(inspection: Inspection, site: Site, photo: Photo) -> list[Flag]:
     return flags
 
 
-def flags(inspection: Inspection) -> list[Flag]:
-    """Everything about this inspection's evidence a reviewer should look at twice."""
+def flags(inspection: Inspection, stored: Mapping[str, Photo]) -> list[Flag]:
+    """Everything about this inspection's evidence a reviewer should look at twice.
+
+    `stored` is `inspections.stored_photos(inspection)`; photos not yet uploaded are
+    listed as missing elsewhere."""
     site = db.session.get(Site, inspection.site_id)
     assert site is not None
     found = _clock(inspection) + _place(inspection, site)
-    cited = list(dict.fromkeys(sha for answer in inspection.answers for sha in answer.photos))
-    if cited:
-        stored = {
-            photo.sha256: photo
-            for photo in db.session.scalars(select(Photo).where(Photo.sha256.in_(cited)))
-        }
-        for sha in cited:
-            if sha in stored:  # photos not yet uploaded are listed as missing elsewhere
-                found += _photo(inspection, site, stored[sha])
+    cited = dict.fromkeys(sha for answer in inspection.answers for sha in answer.photos)
+    for sha in cited:
+        if sha in stored:
+            found += _photo(inspection, site, stored[sha])
     return found

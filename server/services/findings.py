@@ -7,7 +7,7 @@ through `transition`, which records who, when and why.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -40,6 +40,7 @@ from server.services.clock import today
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.services.registry import visible_city
 from server.services.wording import answer_text
+from server.storage import PhotoStore
 
 # Which moves the lifecycle allows, and who makes them.
 ALLOWED = {
@@ -238,6 +239,24 @@ def verify(user: User, finding_id: int, accepted: bool, comment: str) -> Finding
     audit.record_finding(user, "finding.verified", finding)
     db.session.commit()
     return finding
+
+
+def photos_to_send(store: PhotoStore, user: User, hashes: Sequence[str]) -> list[str]:
+    """Which of these photos the user should send: the batch form of asking `HEAD` for each.
+
+    A photo counts as present only when, as for `HEAD /api/v1/photos/{sha256}`, it arrived
+    completely (its row and its bytes are there) and this user may see it
+    (`readable_hashes`: e.g. an inspector, what they sent or their inspections
+    cite). Anything else is answered missing, so the answer never reveals that a photo the
+    user may not see exists; sending it is harmless, since an upload of bytes the server
+    already holds changes nothing. Hashes come back once each, in the order asked.
+    """
+    wanted = list(dict.fromkeys(photo_files.valid_hash(sha) for sha in hashes))
+    if not wanted:
+        return []
+    stored = set(db.session.scalars(select(Photo.sha256).where(Photo.sha256.in_(wanted))))
+    present = {sha for sha in readable_hashes(user, stored) if store.exists(sha)}
+    return [sha for sha in wanted if sha not in present]
 
 
 def readable_photo(user: User, sha256: str) -> Photo | None:

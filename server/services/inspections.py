@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid as uuid_module
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -432,13 +433,23 @@ def get_for(user: User, inspection_id: uuid_module.UUID) -> Inspection:
     return inspection
 
 
-def missing_photos(inspection: Inspection) -> list[str]:
-    """Hashes the inspection cites that have not been uploaded yet."""
-    cited = [sha for answer in inspection.answers for sha in answer.photos]
+def stored_photos(inspection: Inspection) -> dict[str, Photo]:
+    """The photos the inspection cites that have arrived, by hash, in one query: what the
+    missing photos and the evidence checks are both read from."""
+    cited = list(dict.fromkeys(sha for answer in inspection.answers for sha in answer.photos))
     if not cited:
-        return []
-    present = set(db.session.scalars(select(Photo.sha256).where(Photo.sha256.in_(cited))))
-    return [sha for sha in dict.fromkeys(cited) if sha not in present]
+        return {}
+    return {
+        photo.sha256: photo
+        for photo in db.session.scalars(select(Photo).where(Photo.sha256.in_(cited)))
+    }
+
+
+def missing_photos(inspection: Inspection, stored: Mapping[str, Photo]) -> list[str]:
+    """Hashes the inspection cites that have not been uploaded yet (`stored`: its
+    `stored_photos`)."""
+    cited = dict.fromkeys(sha for answer in inspection.answers for sha in answer.photos)
+    return [sha for sha in cited if sha not in stored]
 
 
 def findings_of(inspection: Inspection) -> list[Finding]:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
 from server.models import Photo, User
-from server.services import findings
 from server.services.errors import BadRequest, NotFound, TooLarge
 from server.services.photo_meta import inspect_photo
 from server.storage import PhotoStore, check_hash
@@ -28,24 +25,6 @@ def valid_hash(sha256: str) -> str:
 def has_photo(sha256: str) -> Photo | None:
     """The stored photo with this hash, if it arrived completely."""
     return db.session.get(Photo, valid_hash(sha256))
-
-
-def missing(store: PhotoStore, user: User, hashes: Sequence[str]) -> list[str]:
-    """Which of these photos the user should send: the batch form of asking `HEAD` for each.
-
-    A photo counts as present only when, as for `HEAD /api/v1/photos/{sha256}`, it arrived
-    completely (its row and its bytes are there) and this user may see it
-    (`findings.readable_hashes`: e.g. an inspector, what they sent or their inspections
-    cite). Anything else is answered missing, so the answer never reveals that a photo the
-    user may not see exists; sending it is harmless, since an upload of bytes the server
-    already holds changes nothing. Hashes come back once each, in the order asked.
-    """
-    wanted = list(dict.fromkeys(valid_hash(sha) for sha in hashes))
-    if not wanted:
-        return []
-    stored = set(db.session.scalars(select(Photo.sha256).where(Photo.sha256.in_(wanted))))
-    present = {sha for sha in findings.readable_hashes(user, stored) if store.exists(sha)}
-    return [sha for sha in wanted if sha not in present]
 
 
 def receive(

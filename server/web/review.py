@@ -68,6 +68,7 @@ def queue() -> ResponseReturnValue:
 def inspection(inspection_id: uuid.UUID) -> ResponseReturnValue:
     record = inspections.get_for(web_user(), inspection_id)
     site = db.session.get(Site, record.site_id)
+    stored = inspections.stored_photos(record)
     return render_template(
         "review/inspection.html",
         inspection=record,
@@ -75,8 +76,8 @@ def inspection(inspection_id: uuid.UUID) -> ResponseReturnValue:
         inspector=db.session.get(User, record.inspector_id),
         answers=reviews.answers_with_items(record),
         findings={f.item_code: f for f in inspections.findings_of(record)},
-        missing=set(inspections.missing_photos(record)),
-        flags=evidence_checks.flags(record),
+        missing=set(inspections.missing_photos(record, stored)),
+        flags=evidence_checks.flags(record, stored),
         title=checklist_store.titles().get(record.checklist_id, record.checklist_id),
         can_review=record.status == InspectionStatus.SUBMITTED,
     )

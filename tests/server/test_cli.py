@@ -11,7 +11,7 @@ from flask.cli import ScriptInfo
 from server.cli import main
 from server.extensions import db
 from server.models import Enterprise, Inspection, Notice, Site, User
-from server.services import evidence_checks
+from server.services import evidence_checks, inspections
 from server.services.credit_code import make_credit_code
 
 HEADER = (
@@ -168,7 +168,8 @@ def test_demo_twice_creates_everything_once(app: Flask) -> None:
     assert "演示检查 / demo inspections: 2" in first.output
     assert "演示检查 / demo inspections: 0" in second.output
     for inspection in db.session.query(Inspection):  # stand-in photos with time and place
-        assert evidence_checks.flags(inspection) == [], inspection.uuid
+        stored = inspections.stored_photos(inspection)
+        assert evidence_checks.flags(inspection, stored) == [], inspection.uuid
     assert run(app, "audit", "verify").exit_code == 0
     cities = {e.city for e in db.session.query(Enterprise)}
     assert cities == {"朔州", "长治", "太原", "高平"}
