@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from server.config import load_config
-from server.extensions import csrf, db, limiter, migrate
+from server.extensions import csrf, db, init_limiter, migrate
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -41,7 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
     csrf.init_app(app)
-    limiter.init_app(app)
+    init_limiter(app)
     init_store(app)
     init_api(app)
     init_web(app)

@@ -1,6 +1,7 @@
 """Unbound extensions, created at import and bound to an app in `create_app`."""
 
 import flask_smorest
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -43,3 +44,20 @@ api = Api()
 csrf = CSRFProtect()
 # Login attempts per client address and username; memory by default, Redis when configured.
 limiter = Limiter(key_func=get_remote_address)
+
+
+def init_limiter(app: Flask) -> None:
+    """Flask-Limiter for the views that declare limits, and for no other request.
+
+    Flask-Limiter also checks every request in a `before_request` hook, for application-wide
+    and default limits; we set neither, and a decorated view checks its own limits when it is
+    called (flask_limiter/_limits.py), so the hook only resolved "no limits" on every API and
+    page request: about a tenth of a checklist 304. It is removed here, and refused back if
+    someone configures limits that only the hook would enforce.
+    """
+    for setting in ("RATELIMIT_APPLICATION", "RATELIMIT_DEFAULT"):
+        if app.config.get(setting):
+            raise RuntimeError(f"{setting} needs Flask-Limiter's before_request check")
+    limiter.init_app(app)
+    hooks = app.before_request_funcs.get(None, [])
+    hooks[:] = [hook for hook in hooks if hook != limiter._check_request_limit]

@@ -12,6 +12,7 @@ from server.web.filters import register_filters
 from server.web.portal import blp as portal_blueprint
 from server.web.qr import blp as qr_blueprint
 from server.web.review import blp as review_blueprint
+from server.web.session import PagesOnlySessionInterface
 
 # Pages load only their own stylesheet and images; nothing may frame them.
 PAGE_POLICY = (
@@ -49,6 +50,7 @@ def security_headers(response: Response) -> Response:
 
 
 def init_web(app: Flask) -> None:
+    app.session_interface = PagesOnlySessionInterface()
     register_filters(app)
     app.register_blueprint(qr_blueprint)
     app.register_blueprint(review_blueprint)
