@@ -80,3 +80,17 @@ if os.path.isdir("/dev/shm"):
 # Recent gunicorn opens a control socket at a fixed per-user path by default, which two
 # instances on one host would contend for; signals (HUP, TTIN, TTOU, TERM) do the job.
 control_socket_disable = True
+
+
+def post_worker_init(worker: object) -> None:
+    """The worker has built its app: move everything made so far (modules, the app, the
+    loaded rules, the ORM's mappers) out of the garbage collector's sight.
+
+    Those objects live as long as the worker, yet every full collection walked all of them
+    again: in a profile of checklist 304s, 13 % of the app's time was collections that
+    happened to start on one of the request's allocations. `gc.freeze()` leaves them out
+    of future collections; objects made by requests are collected as before.
+    """
+    import gc
+
+    gc.freeze()

@@ -32,7 +32,10 @@ def _domain_error(error: DomainError) -> ResponseReturnValue:
 
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:
-    """Werkzeug's own errors (404 route, 405, 413 body too large) as JSON too."""
+    """Werkzeug's own errors (404 route, 405, 413 body too large) as JSON too; an exception
+    that carries its own response (a 304 with its ETag) is answered with it."""
+    if error.response is not None:
+        return error.response
     code = error.code or 500
     messages = {
         400: "请求有误 / bad request",

@@ -54,16 +54,18 @@ def test_etag_gives_304(client, headers) -> None:
     assert etag
     again = client.get(path, headers={**headers["inspector"], "If-None-Match": etag})
     assert again.status_code == 304 and again.data == b""
+    # RFC 9110 15.4.5: a 304 repeats the ETag a 200 would carry.
+    assert again.headers["ETag"] == etag
+    assert "Content-Type" not in again.headers
     stale = client.get(path, headers={**headers["inspector"], "If-None-Match": '"other"'})
     assert stale.status_code == 200
     listing = client.get("/api/v1/checklists", headers=headers["inspector"])
-    assert (
-        client.get(
-            "/api/v1/checklists",
-            headers={**headers["inspector"], "If-None-Match": listing.headers["ETag"]},
-        ).status_code
-        == 304
+    unchanged = client.get(
+        "/api/v1/checklists",
+        headers={**headers["inspector"], "If-None-Match": listing.headers["ETag"]},
     )
+    assert unchanged.status_code == 304 and unchanged.data == b""
+    assert unchanged.headers["ETag"] == listing.headers["ETag"]
 
 
 def test_unknown_checklist_or_version_is_404(client, headers) -> None:
