@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid as uuid_module
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Float,
@@ -21,6 +21,10 @@ from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from server.extensions import db
 from server.models.types import JSONType, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from server.models.finding import Finding
+    from server.models.registry import Site
 
 
 class InspectionStatus(StrEnum):
@@ -54,9 +58,13 @@ class Inspection(db.Model):
     # Set when a review decides; the inspector's device pulls outcomes after its cursor.
     review_seq: Mapped[int | None] = mapped_column(Integer, index=True)
 
+    site: Mapped[Site] = relationship()
     revisions: Mapped[list[InspectionRevision]] = relationship(
         back_populates="inspection", order_by="InspectionRevision.number"
     )
+    # Read-only: findings are made with Finding(inspection=...). A new inspection's are set
+    # as loaded when it is stored, so answering a device's PUT reads none back.
+    findings: Mapped[list[Finding]] = relationship(viewonly=True, order_by="Finding.id")
     # The answers of the current revision; older revisions keep theirs.
     answers: Mapped[list[Answer]] = relationship(
         primaryjoin=lambda: and_(

@@ -340,6 +340,8 @@ def record_revision(user: User, inspection: Inspection) -> None:
     action = "inspection.submitted" if inspection.revision == 1 else "inspection.revised"
 
     def touched() -> list[Any]:
+        if inspection.revision == 1:
+            return []  # new: the inspection and every finding it has are created here
         query = select(Finding).where(Finding.inspection_uuid == inspection.uuid)
         return [inspection, *db.session.scalars(query)]
 

@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from server.extensions import db
 from server.models import Inspection, Photo, Site
 
 CLOCK_SKEW_LIMIT = timedelta(minutes=5)
@@ -112,8 +111,7 @@ def flags(inspection: Inspection, stored: Mapping[str, Photo]) -> list[Flag]:
 
     `stored` is `inspections.stored_photos(inspection)`; photos not yet uploaded are
     listed as missing elsewhere."""
-    site = db.session.get(Site, inspection.site_id)
-    assert site is not None
+    site = inspection.site
     found = _clock(inspection) + _place(inspection, site)
     cited = dict.fromkeys(sha for answer in inspection.answers for sha in answer.photos)
     for sha in cited:

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 import checklists as rules
@@ -117,7 +118,8 @@ class Evaluated:
 
 def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluated:
     errors: dict[str, Any] = {}
-    site = db.session.get(Site, body["site_id"])
+    # The enterprise's city is read below, for the scope and the rules: one query for both.
+    site = db.session.get(Site, body["site_id"], options=[joinedload(Site.enterprise)])
     scope = visible_city(user)
     if site is None or not site.active or (scope and site.enterprise.city != scope):
         errors["site_id"] = [f"场所不存在 / unknown site {body['site_id']}"]
@@ -281,6 +283,7 @@ def _store_revision(
     enterprise = evaluated.site.enterprise
     failing: set[str] = set()
     stored: list[Answer] = []
+    new_findings: list[Finding] = []
     for position, answer in enumerate(body["answers"]):
         verdict = evaluated.verdicts[answer["item"]]
         row = Answer(
@@ -311,25 +314,28 @@ def _store_revision(
             continue
         item = evaluated.checklist.item(answer["item"])
         assert item is not None
-        db.session.add(
-            Finding(
-                inspection=inspection,
-                answer=row,
-                item_code=item.code,
-                checklist_id=evaluated.checklist.id,
-                severity=item.severity.value,
-                days_to_rectify=item.days_to_rectify,
-                enterprise_id=enterprise.id,
-                site_id=evaluated.site.id,
-                city=enterprise.city,
-                district=enterprise.district,
-            )
+        finding = Finding(
+            inspection=inspection,
+            answer=row,
+            item_code=item.code,
+            checklist_id=evaluated.checklist.id,
+            severity=item.severity.value,
+            days_to_rectify=item.days_to_rectify,
+            enterprise_id=enterprise.id,
+            site_id=evaluated.site.id,
+            city=enterprise.city,
+            district=enterprise.district,
         )
+        db.session.add(finding)
+        new_findings.append(finding)
     for code, finding in existing.items():
         if code not in failing:
             finding.status = FindingStatus.WITHDRAWN.value
-    # The current revision's answers are these rows, in order: known without a query.
+    # The current revision's answers are these rows, in order: known without a query. So
+    # are a new inspection's findings: all made here, in answer order, as their ids will be.
     set_committed_value(inspection, "answers", stored)
+    if number == 1:
+        set_committed_value(inspection, "findings", new_findings)
     audit.record_revision(user, inspection)
     db.session.flush()
 
@@ -345,6 +351,7 @@ def _create(
 ) -> Inspection:
     inspection = Inspection(
         uuid=inspection_id,
+        site=evaluated.site,
         site_id=evaluated.site.id,
         checklist_id=evaluated.checklist.id,
         checklist_version=evaluated.checklist.version,
@@ -426,10 +433,8 @@ def get_for(user: User, inspection_id: uuid_module.UUID) -> Inspection:
     if user.role == Role.ENTERPRISE:
         raise Forbidden("企业用户不能查看检查记录 / enterprises do not read inspections")
     scope = visible_city(user)
-    if user.role == Role.SUPERVISOR and scope:
-        site = db.session.get(Site, inspection.site_id)
-        if site is None or site.enterprise.city != scope:
-            raise missing
+    if user.role == Role.SUPERVISOR and scope and inspection.site.enterprise.city != scope:
+        raise missing
     return inspection
 
 
@@ -453,8 +458,5 @@ def missing_photos(inspection: Inspection, stored: Mapping[str, Photo]) -> list[
 
 
 def findings_of(inspection: Inspection) -> list[Finding]:
-    return list(
-        db.session.scalars(
-            select(Finding).where(Finding.inspection_uuid == inspection.uuid).order_by(Finding.id)
-        )
-    )
+    """Every finding of the inspection, open or not, oldest first."""
+    return list(inspection.findings)

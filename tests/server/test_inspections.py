@@ -58,6 +58,10 @@ def test_new_inspection_is_201_with_server_verdicts(client, headers, coal_body) 
     assert sorted(f["item"] for f in body["findings"]) == ["CB-05", "CB-10"]
     assert all(f["status"] == "open" for f in body["findings"])
     assert sorted(body["missing_photos"]) == sorted([PHOTO, OTHER_PHOTO])
+    # The PUT answers from the rows it just wrote; a later GET reads them from the database.
+    stored = client.get(f"/api/v1/inspections/{inspection_id}", headers=headers["inspector"])
+    assert stored.get_json() == body
+    assert [f["id"] for f in body["findings"]] == sorted(f["id"] for f in body["findings"])
 
 
 def test_the_city_decides_the_limit(client, headers, registry, coal_body) -> None:
