@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from server.config import load_config
-from server.extensions import csrf, db, init_limiter, migrate
+from server.extensions import csrf, db, hook_only_limits, init_limiter, limiter, migrate
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -45,4 +45,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_store(app)
     init_api(app)
     init_web(app)
+    if unchecked := hook_only_limits(limiter):
+        raise RuntimeError(f"{', '.join(unchecked)} need Flask-Limiter's before_request check")
     return app

@@ -46,18 +46,43 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 
 
+# Settings whose limits only Flask-Limiter's per-request hook enforces (see init_limiter).
+HOOK_ONLY_SETTINGS = (
+    "RATELIMIT_APPLICATION",
+    "RATELIMIT_DEFAULT",
+    "RATELIMIT_META",
+    "RATELIMIT_IN_MEMORY_FALLBACK",
+)
+
+
 def init_limiter(app: Flask) -> None:
     """Flask-Limiter for the views that declare limits, and for no other request.
 
-    Flask-Limiter also checks every request in a `before_request` hook, for application-wide
-    and default limits; we set neither, and a decorated view checks its own limits when it is
-    called (flask_limiter/_limits.py), so the hook only resolved "no limits" on every API and
-    page request: about a tenth of a checklist 304. It is removed here, and refused back if
-    someone configures limits that only the hook would enforce.
+    Flask-Limiter also checks every request in a `before_request` hook, for application-wide,
+    default, meta, fallback and blueprint limits; we set none, and a decorated view checks
+    its own limits when it is called (flask_limiter/_limits.py), so the hook only resolved
+    "no limits" on every API and page request: about a tenth of a checklist 304. It is
+    removed here. Settings that only the hook would enforce are refused before they reach
+    the shared limiter; limits set in code are refused by `hook_only_limits` at the end of
+    `create_app`.
     """
-    for setting in ("RATELIMIT_APPLICATION", "RATELIMIT_DEFAULT"):
+    for setting in HOOK_ONLY_SETTINGS:
         if app.config.get(setting):
             raise RuntimeError(f"{setting} needs Flask-Limiter's before_request check")
     limiter.init_app(app)
     hooks = app.before_request_funcs.get(None, [])
     hooks[:] = [hook for hook in hooks if hook != limiter._check_request_limit]
+
+
+def hook_only_limits(instance: Limiter) -> list[str]:
+    """The kinds of limit `instance` holds that only the removed hook would enforce (limits
+    passed to its constructor or put on a whole blueprint); empty is the only safe answer."""
+    manager = instance.limit_manager
+    held = {
+        "default limits": manager.default_limits,
+        "application limits": manager.application_limits,
+        "blueprint limits": manager._blueprint_limits,
+        "meta limits": instance._meta_limits,
+        "in-memory fallback limits": instance._in_memory_fallback,
+    }
+    return [kind for kind, limits in held.items() if limits]

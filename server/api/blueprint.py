@@ -245,7 +245,8 @@ class Blueprint(flask_smorest.Blueprint):
         flask-smorest does not yet (marshmallow-code/flask-smorest#319), and goes out as it is:
         a 304 has no body, so the JSON error handler has nothing to build."""
         if request.method in self.METHODS_CHECKING_NOT_MODIFIED and etag in request.if_none_match:
-            not_modified = Response(status=304)
+            # JSON, like the 200 it stands for, so it gets the API's security policy.
+            not_modified = Response(status=304, mimetype="application/json")
             not_modified.set_etag(etag)
             raise NotModified(response=not_modified)
 

@@ -63,7 +63,9 @@ class Inspection(db.Model):
         back_populates="inspection", order_by="InspectionRevision.number"
     )
     # Read-only: findings are made with Finding(inspection=...). A new inspection's are set
-    # as loaded when it is stored, so answering a device's PUT reads none back.
+    # as loaded when it is stored, so answering a device's PUT reads none back. Like
+    # `answers`, it is read once per session until a commit expires it; every change to an
+    # inspection's findings ends in one.
     findings: Mapped[list[Finding]] = relationship(viewonly=True, order_by="Finding.id")
     # The answers of the current revision; older revisions keep theirs.
     answers: Mapped[list[Answer]] = relationship(

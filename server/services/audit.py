@@ -339,9 +339,13 @@ def record_revision(user: User, inspection: Inspection) -> None:
     """
     action = "inspection.submitted" if inspection.revision == 1 else "inspection.revised"
 
+    # A new inspection and every finding it has are created in this entry, unless something
+    # flushed them before it (then they are no longer new, and are read back as touched).
+    created_here = inspection in db.session.new
+
     def touched() -> list[Any]:
-        if inspection.revision == 1:
-            return []  # new: the inspection and every finding it has are created here
+        if created_here:
+            return []
         query = select(Finding).where(Finding.inspection_uuid == inspection.uuid)
         return [inspection, *db.session.scalars(query)]
 

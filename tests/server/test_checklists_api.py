@@ -57,6 +57,9 @@ def test_etag_gives_304(client, headers) -> None:
     # RFC 9110 15.4.5: a 304 repeats the ETag a 200 would carry.
     assert again.headers["ETag"] == etag
     assert "Content-Type" not in again.headers
+    # It stands for the JSON, so it carries the API's security policy, not the pages'.
+    assert again.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
+    assert again.headers["Content-Security-Policy"].startswith("default-src 'none'")
     stale = client.get(path, headers={**headers["inspector"], "If-None-Match": '"other"'})
     assert stale.status_code == 200
     listing = client.get("/api/v1/checklists", headers=headers["inspector"])

@@ -10,12 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from flask import Flask, session
+from flask import Blueprint, Flask, session
 from flask.sessions import NullSession
 from flask.testing import FlaskClient
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 
 from server import create_app
-from server.extensions import limiter
+from server.extensions import HOOK_ONLY_SETTINGS, hook_only_limits, limiter
 from tests.web.pages import sign_in
 
 
@@ -27,9 +29,9 @@ def test_limits_are_checked_in_the_limited_views_only(app: Flask) -> None:
     assert app.after_request_funcs.get(None), "the limiter still counts refused logins"
 
 
-@pytest.mark.parametrize("setting", ["RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION"])
-def test_limits_that_need_the_hook_are_refused(setting: str, tmp_path: Path) -> None:
-    """A default or application-wide limit would silently not apply without the hook."""
+@pytest.mark.parametrize("setting", HOOK_ONLY_SETTINGS)
+def test_settings_that_need_the_hook_are_refused(setting: str, tmp_path: Path) -> None:
+    """Default, application-wide, meta and fallback limits would silently not apply."""
     with pytest.raises(RuntimeError, match=setting):
         create_app(
             {
@@ -38,6 +40,19 @@ def test_limits_that_need_the_hook_are_refused(setting: str, tmp_path: Path) -> 
                 setting: "100 per minute",
             }
         )
+
+
+def test_limits_set_in_code_that_need_the_hook_are_found(app: Flask) -> None:
+    """What `create_app` checks last: limits given to a limiter's constructor or put on a
+    whole blueprint (fresh limiters here, so the app's shared one stays as it is)."""
+    assert hook_only_limits(limiter) == []
+    by_default = Limiter(key_func=get_remote_address, default_limits=["1 per second"])
+    assert hook_only_limits(by_default) == ["default limits"]
+    everywhere = Limiter(key_func=get_remote_address, application_limits=["1 per second"])
+    assert hook_only_limits(everywhere) == ["application limits"]
+    on_blueprint = Limiter(key_func=get_remote_address)
+    on_blueprint.limit("1 per second")(Blueprint("pages", __name__))
+    assert hook_only_limits(on_blueprint) == ["blueprint limits"]
 
 
 def test_api_requests_get_no_cookie_session(app: Flask) -> None:
