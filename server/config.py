@@ -85,6 +85,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         # (devices' refreshes are nearly all 304s): a newly loaded version reaches devices at
         # most this many seconds late. 0 reads it for every request.
         "CHECKLIST_VERSION_CACHE_S": float(_env("CHECKLIST_VERSION_CACHE_S") or 5),
+        # How long a server process trusts a bearer token it found valid (every request
+        # checks one): a revocation made by another process takes effect at most this many
+        # seconds later; expiry is checked on every request. 0 reads the token every time.
+        "TOKEN_CACHE_S": float(_env("TOKEN_CACHE_S") or 5),
         "TOKEN_TTL_HOURS": int(_env("TOKEN_TTL_HOURS") or 24 * 30),
         "PUBLIC_URL": public_url,
         # Web pages: signed session cookies that hold an API token, so `users revoke` and

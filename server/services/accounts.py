@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cachetools import TTLCache
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, inspect, select
+from sqlalchemy.orm import make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.extensions import db
@@ -91,9 +95,57 @@ _USER_BY_TOKEN = (
 )
 
 
+@dataclass(frozen=True)
+class _CheckedToken:
+    """A token found valid: a detached copy of its user (never attached to a session; each
+    request merges it into its own) and the token's expiry, still checked on every use."""
+
+    user: User
+    expires_at: datetime
+
+
+_TOKENS_LOCK = threading.Lock()
+TOKENS_CHECKED = "lantian.tokens_checked"  # in app.extensions
+
+
+def _tokens_checked() -> TTLCache[str, _CheckedToken]:
+    """This app's recently checked tokens by digest (per app: tests run several databases)."""
+    with _TOKENS_LOCK:
+        checked = current_app.extensions.get(TOKENS_CHECKED)
+        if checked is None:
+            # A time of 0 keeps nothing: every request reads its token.
+            ttl = max(0.0, current_app.config["TOKEN_CACHE_S"])
+            checked = TTLCache(maxsize=10_000, ttl=ttl)
+            current_app.extensions[TOKENS_CHECKED] = checked
+        return checked
+
+
+def _detached_copy(user: User) -> User:
+    """The user's columns in a new object that looks freshly loaded and belongs to no
+    session, so any request can merge it in without a query."""
+    copy = User(**{column.key: getattr(user, column.key) for column in inspect(User).column_attrs})
+    make_transient_to_detached(copy)
+    return copy
+
+
 def user_for_token(token: str) -> User:
-    """The active user a bearer token belongs to; Unauthorized when invalid or expired."""
-    row = db.session.execute(_USER_BY_TOKEN, {"digest": _token_digest(token)}).first()
+    """The active user a bearer token belongs to; Unauthorized when invalid or expired.
+
+    Runs before every API request (and every page, for the browser session's token), where
+    it was the only query of a checklist 304. A token found valid is trusted by this process
+    for TOKEN_CACHE_S (5 s): a revocation or deactivation made elsewhere (`lantian-server
+    users revoke`, another worker) takes effect at most that much later; one made by this
+    process, at once. Expiry is checked on every request. Refused tokens are never kept.
+    """
+    digest = _token_digest(token)
+    checked = _tokens_checked()
+    with _TOKENS_LOCK:
+        known = checked.get(digest)
+    if known is not None:
+        if known.expires_at <= utcnow():
+            raise Unauthorized("令牌已过期，请重新登录 / token expired, log in again")
+        return db.session.merge(known.user, load=False)
+    row = db.session.execute(_USER_BY_TOKEN, {"digest": digest}).first()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("令牌无效 / invalid token")
     user, _, expires_at = row
@@ -101,7 +153,18 @@ def user_for_token(token: str) -> User:
         raise Unauthorized("令牌已过期，请重新登录 / token expired, log in again")
     if not user.active:
         raise Unauthorized("账号已停用 / account disabled")
+    with _TOKENS_LOCK:
+        checked[digest] = _CheckedToken(_detached_copy(user), expires_at)
     return user
+
+
+def _forget_checked(*, digest: str | None = None, user_id: int | None = None) -> None:
+    """Drop this process's trust in a token, or in every token of a user."""
+    checked = _tokens_checked()
+    with _TOKENS_LOCK:
+        for key, known in list(checked.items()):
+            if key == digest or known.user.id == user_id:
+                checked.pop(key, None)
 
 
 def revoke_tokens(username: str) -> int:
@@ -117,12 +180,15 @@ def revoke_tokens(username: str) -> int:
             count += 1
     audit.record_user("user.revoked", user, tokens_revoked=count)
     db.session.commit()
+    _forget_checked(user_id=user.id)
     return count
 
 
 def revoke_token(token: str) -> None:
     """End one session (a web logout); other devices of the user stay signed in."""
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    digest = _token_digest(token)
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
         db.session.commit()
+    _forget_checked(digest=digest)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from flask import Flask
@@ -59,17 +60,72 @@ def test_every_endpoint_needs_a_bearer_token(client: FlaskClient, users) -> None
 
 
 def test_expired_and_revoked_tokens_are_refused(app: Flask, client: FlaskClient, users) -> None:
-    headers = login(client, "insp")
+    """Expiry and a revocation by this process end a token at once, though it was just
+    checked and is trusted for TOKEN_CACHE_S."""
+    token, _, expires_at = accounts.issue_token("insp", PASSWORD, timedelta(seconds=1))
+    headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/checklists", headers=headers).status_code == 200
-    token = db.session.scalars(db.select(ApiToken)).one()
-    token.expires_at = utcnow() - timedelta(seconds=1)
-    db.session.commit()
+    time.sleep(max(0.0, (expires_at - utcnow()).total_seconds()) + 0.05)
     response = client.get("/api/v1/checklists", headers=headers)
     assert response.status_code == 401 and "expired" in response.get_json()["message"]
 
     headers = login(client, "insp")
+    assert client.get("/api/v1/checklists", headers=headers).status_code == 200
     assert accounts.revoke_tokens("insp") == 1
     assert client.get("/api/v1/checklists", headers=headers).status_code == 401
+
+
+def _revoke_elsewhere() -> None:
+    """What `lantian-server users revoke` does from another process: the rows change, and
+    this process is not told."""
+    for token in db.session.scalars(db.select(ApiToken)):
+        token.revoked_at = utcnow()
+    db.session.commit()
+
+
+def test_a_revocation_elsewhere_ends_a_token_once_the_cache_time_passes(
+    app: Flask, client: FlaskClient, users, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setitem(app.config, "TOKEN_CACHE_S", 60)
+    monkeypatch.delitem(app.extensions, accounts.TOKENS_CHECKED, raising=False)
+    headers = login(client, "insp")
+    assert client.get("/api/v1/checklists", headers=headers).status_code == 200
+    _revoke_elsewhere()
+    # Within the cache time this process still trusts the token it checked...
+    assert client.get("/api/v1/checklists", headers=headers).status_code == 200
+    # ...and once that time has passed (the cache's own clock moved on), it reads it again.
+    app.extensions[accounts.TOKENS_CHECKED].expire(time.monotonic() + 61)
+    response = client.get("/api/v1/checklists", headers=headers)
+    assert response.status_code == 401 and "invalid token" in response.get_json()["message"]
+
+
+def test_a_cache_time_of_zero_reads_the_token_on_every_request(
+    app: Flask, client: FlaskClient, users, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setitem(app.config, "TOKEN_CACHE_S", 0)
+    monkeypatch.delitem(app.extensions, accounts.TOKENS_CHECKED, raising=False)
+    headers = login(client, "insp")
+    assert client.get("/api/v1/checklists", headers=headers).status_code == 200
+    _revoke_elsewhere()
+    assert client.get("/api/v1/checklists", headers=headers).status_code == 401
+
+
+def test_a_trusted_token_gives_the_user_as_stored(
+    client: FlaskClient, headers: dict[str, dict[str, str]], approved
+) -> None:  # type: ignore[no-untyped-def]
+    """The first request reads each token; the next ones take the user from this process's
+    cache without a query. Whatever the views decide from the user must not change."""
+    inspection = f"/api/v1/inspections/{approved['inspection']}"
+    answers = []
+    for _ in range(3):
+        own = client.get(inspection, headers=headers["inspector"])
+        assert own.status_code == 200
+        assert client.get(inspection, headers=headers["inspector2"]).status_code == 404
+        assert client.get(inspection, headers=headers["enterprise"]).status_code == 403
+        listed = client.get("/api/v1/findings", headers=headers["supervisor"])
+        assert listed.status_code == 200 and len(listed.get_json()) == 2
+        answers.append((own.get_json(), listed.get_json()))
+    assert answers[0] == answers[1] == answers[2]
 
 
 def test_wrong_role_is_403(client: FlaskClient, headers: dict[str, dict[str, str]]) -> None:
