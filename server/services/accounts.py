@@ -104,18 +104,30 @@ class _CheckedToken:
     expires_at: datetime
 
 
-_TOKENS_LOCK = threading.Lock()
+class CheckedTokens:
+    """One app's recently checked tokens, by digest, shared by the worker's threads.
+
+    `generation` counts forgettings: a check that began before one may not store its answer,
+    or a token revoked while it was being read would be trusted again.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.lock = threading.Lock()
+        # A time of 0 keeps nothing: every request reads its token.
+        self.entries: TTLCache[str, _CheckedToken] = TTLCache(maxsize=10_000, ttl=max(0.0, ttl))
+        self.generation = 0
+
+
+_CACHE_LOCK = threading.Lock()
 TOKENS_CHECKED = "lantian.tokens_checked"  # in app.extensions
 
 
-def _tokens_checked() -> TTLCache[str, _CheckedToken]:
-    """This app's recently checked tokens by digest (per app: tests run several databases)."""
-    with _TOKENS_LOCK:
+def checked_tokens() -> CheckedTokens:
+    """This app's token cache (per app: tests run several databases)."""
+    with _CACHE_LOCK:
         checked = current_app.extensions.get(TOKENS_CHECKED)
         if checked is None:
-            # A time of 0 keeps nothing: every request reads its token.
-            ttl = max(0.0, current_app.config["TOKEN_CACHE_S"])
-            checked = TTLCache(maxsize=10_000, ttl=ttl)
+            checked = CheckedTokens(current_app.config["TOKEN_CACHE_S"])
             current_app.extensions[TOKENS_CHECKED] = checked
         return checked
 
@@ -128,23 +140,32 @@ def _detached_copy(user: User) -> User:
     return copy
 
 
+def _attached(copy: User) -> User:
+    """The cached user in this request's session: the one it already holds, if any (merging
+    into it would overwrite its state), else the copy merged in without a query."""
+    held = db.session.identity_map.get(inspect(copy).key)
+    return held if held is not None else db.session.merge(copy, load=False)
+
+
 def user_for_token(token: str) -> User:
     """The active user a bearer token belongs to; Unauthorized when invalid or expired.
 
     Runs before every API request (and every page, for the browser session's token), where
     it was the only query of a checklist 304. A token found valid is trusted by this process
-    for TOKEN_CACHE_S (5 s): a revocation or deactivation made elsewhere (`lantian-server
-    users revoke`, another worker) takes effect at most that much later; one made by this
-    process, at once. Expiry is checked on every request. Refused tokens are never kept.
+    for TOKEN_CACHE_S (5 s): a revocation, or a change to the user, made by another process
+    (`lantian-server users revoke`, another gunicorn worker) takes effect at most that much
+    later; one made by this process, at once. Expiry is checked on every request. Refused
+    tokens are never kept.
     """
     digest = _token_digest(token)
-    checked = _tokens_checked()
-    with _TOKENS_LOCK:
-        known = checked.get(digest)
+    checked = checked_tokens()
+    with checked.lock:
+        known = checked.entries.get(digest)
+        generation = checked.generation
     if known is not None:
         if known.expires_at <= utcnow():
             raise Unauthorized("令牌已过期，请重新登录 / token expired, log in again")
-        return db.session.merge(known.user, load=False)
+        return _attached(known.user)
     row = db.session.execute(_USER_BY_TOKEN, {"digest": digest}).first()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("令牌无效 / invalid token")
@@ -153,18 +174,22 @@ def user_for_token(token: str) -> User:
         raise Unauthorized("令牌已过期，请重新登录 / token expired, log in again")
     if not user.active:
         raise Unauthorized("账号已停用 / account disabled")
-    with _TOKENS_LOCK:
-        checked[digest] = _CheckedToken(_detached_copy(user), expires_at)
+    entry = _CheckedToken(_detached_copy(user), expires_at)
+    with checked.lock:
+        if checked.generation == generation:  # nothing was revoked while we read
+            checked.entries[digest] = entry
     return user
 
 
 def _forget_checked(*, digest: str | None = None, user_id: int | None = None) -> None:
-    """Drop this process's trust in a token, or in every token of a user."""
-    checked = _tokens_checked()
-    with _TOKENS_LOCK:
-        for key, known in list(checked.items()):
+    """Drop this process's trust in a token, or in every token of a user, and keep checks
+    already under way from storing what they read before."""
+    checked = checked_tokens()
+    with checked.lock:
+        checked.generation += 1
+        for key, known in list(checked.entries.items()):
             if key == digest or known.user.id == user_id:
-                checked.pop(key, None)
+                checked.entries.pop(key, None)
 
 
 def revoke_tokens(username: str) -> int:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 from werkzeug.security import check_password_hash
 
 from server.extensions import db
@@ -75,6 +77,44 @@ def test_expired_and_revoked_tokens_are_refused(app: Flask, client: FlaskClient,
     assert client.get("/api/v1/checklists", headers=headers).status_code == 401
 
 
+def test_a_logout_ends_the_token_at_once(client: FlaskClient, users) -> None:  # type: ignore[no-untyped-def]
+    """The web logout revokes one token (`revoke_token`): checked a moment ago, refused now."""
+    token, _, _ = accounts.issue_token("insp", PASSWORD, timedelta(hours=1))
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/checklists", headers=headers).status_code == 200
+    accounts.revoke_token(token)
+    assert client.get("/api/v1/checklists", headers=headers).status_code == 401
+
+
+def test_a_revocation_during_a_check_is_not_forgotten(app: Flask, client: FlaskClient, users):  # type: ignore[no-untyped-def]
+    """A request reads the token while it is still valid; before it can trust it, the token
+    is revoked (a logout in another thread, committed between the read and the store). The
+    answer it read must not be kept, or the revoked token would be trusted for seconds."""
+    token, _, _ = accounts.issue_token("insp", PASSWORD, timedelta(hours=1))
+    fired = threading.Event()
+
+    def revoke_in_another_thread() -> None:
+        with app.app_context():
+            accounts.revoke_token(token)
+            db.session.remove()
+
+    def after_token_read(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if "api_tokens" in statement and not fired.is_set():
+            fired.set()
+            other = threading.Thread(target=revoke_in_another_thread)
+            other.start()
+            other.join()
+
+    headers = {"Authorization": f"Bearer {token}"}
+    event.listen(db.engine, "after_cursor_execute", after_token_read)
+    try:
+        assert client.get("/api/v1/checklists", headers=headers).status_code == 200
+    finally:
+        event.remove(db.engine, "after_cursor_execute", after_token_read)
+    assert fired.is_set()
+    assert client.get("/api/v1/checklists", headers=headers).status_code == 401
+
+
 def _revoke_elsewhere() -> None:
     """What `lantian-server users revoke` does from another process: the rows change, and
     this process is not told."""
@@ -86,15 +126,14 @@ def _revoke_elsewhere() -> None:
 def test_a_revocation_elsewhere_ends_a_token_once_the_cache_time_passes(
     app: Flask, client: FlaskClient, users, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setitem(app.config, "TOKEN_CACHE_S", 60)
-    monkeypatch.delitem(app.extensions, accounts.TOKENS_CHECKED, raising=False)
+    monkeypatch.setitem(app.extensions, accounts.TOKENS_CHECKED, accounts.CheckedTokens(60))
     headers = login(client, "insp")
     assert client.get("/api/v1/checklists", headers=headers).status_code == 200
     _revoke_elsewhere()
     # Within the cache time this process still trusts the token it checked...
     assert client.get("/api/v1/checklists", headers=headers).status_code == 200
     # ...and once that time has passed (the cache's own clock moved on), it reads it again.
-    app.extensions[accounts.TOKENS_CHECKED].expire(time.monotonic() + 61)
+    app.extensions[accounts.TOKENS_CHECKED].entries.expire(time.monotonic() + 61)
     response = client.get("/api/v1/checklists", headers=headers)
     assert response.status_code == 401 and "invalid token" in response.get_json()["message"]
 
@@ -102,8 +141,7 @@ def test_a_revocation_elsewhere_ends_a_token_once_the_cache_time_passes(
 def test_a_cache_time_of_zero_reads_the_token_on_every_request(
     app: Flask, client: FlaskClient, users, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setitem(app.config, "TOKEN_CACHE_S", 0)
-    monkeypatch.delitem(app.extensions, accounts.TOKENS_CHECKED, raising=False)
+    monkeypatch.setitem(app.extensions, accounts.TOKENS_CHECKED, accounts.CheckedTokens(0))
     headers = login(client, "insp")
     assert client.get("/api/v1/checklists", headers=headers).status_code == 200
     _revoke_elsewhere()
@@ -111,13 +149,25 @@ def test_a_cache_time_of_zero_reads_the_token_on_every_request(
 
 
 def test_a_trusted_token_gives_the_user_as_stored(
-    client: FlaskClient, headers: dict[str, dict[str, str]], approved
+    client: FlaskClient, headers: dict[str, dict[str, str]], approved, request
 ) -> None:  # type: ignore[no-untyped-def]
     """The first request reads each token; the next ones take the user from this process's
     cache without a query. Whatever the views decide from the user must not change."""
     inspection = f"/api/v1/inspections/{approved['inspection']}"
     answers = []
-    for _ in range(3):
+    token_reads: list[str] = []
+
+    def count_token_reads(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if "api_tokens" in statement:
+            token_reads.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count_token_reads)
+    request.addfinalizer(
+        lambda: event.remove(db.engine, "before_cursor_execute", count_token_reads)
+    )
+    for attempt in range(3):
+        if attempt == 1:  # every token was read once; from now on each is trusted
+            token_reads.clear()
         own = client.get(inspection, headers=headers["inspector"])
         assert own.status_code == 200
         assert client.get(inspection, headers=headers["inspector2"]).status_code == 404
@@ -126,6 +176,7 @@ def test_a_trusted_token_gives_the_user_as_stored(
         assert listed.status_code == 200 and len(listed.get_json()) == 2
         answers.append((own.get_json(), listed.get_json()))
     assert answers[0] == answers[1] == answers[2]
+    assert token_reads == []
 
 
 def test_wrong_role_is_403(client: FlaskClient, headers: dict[str, dict[str, str]]) -> None:
