@@ -123,10 +123,17 @@ def _revoke_elsewhere() -> None:
     db.session.commit()
 
 
+def _trust_tokens_for(app: Flask, monkeypatch, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    """LANTIAN_TOKEN_CACHE_S for this test: a new cache is built from the setting, and the
+    app's own comes back afterwards."""
+    monkeypatch.setitem(app.config, "TOKEN_CACHE_S", seconds)
+    monkeypatch.setitem(app.extensions, accounts.TOKENS_CHECKED, None)
+
+
 def test_a_revocation_elsewhere_ends_a_token_once_the_cache_time_passes(
     app: Flask, client: FlaskClient, users, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setitem(app.extensions, accounts.TOKENS_CHECKED, accounts.CheckedTokens(60))
+    _trust_tokens_for(app, monkeypatch, 60)
     headers = login(client, "insp")
     assert client.get("/api/v1/checklists", headers=headers).status_code == 200
     _revoke_elsewhere()
@@ -141,7 +148,7 @@ def test_a_revocation_elsewhere_ends_a_token_once_the_cache_time_passes(
 def test_a_cache_time_of_zero_reads_the_token_on_every_request(
     app: Flask, client: FlaskClient, users, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setitem(app.extensions, accounts.TOKENS_CHECKED, accounts.CheckedTokens(0))
+    _trust_tokens_for(app, monkeypatch, 0)
     headers = login(client, "insp")
     assert client.get("/api/v1/checklists", headers=headers).status_code == 200
     _revoke_elsewhere()
