@@ -81,6 +81,11 @@ class Inspection(db.Model):
     )
 
     @property
+    def cited_photos(self) -> list[str]:
+        """Every photo the current answers cite, once each, in answer order."""
+        return list(dict.fromkeys(sha for answer in self.answers for sha in answer.photos))
+
+    @property
     def etag(self) -> str:
         """Names the current revision; a resubmission must name it in If-Match."""
         return f"{self.uuid}-r{self.revision}"

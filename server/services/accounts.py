@@ -17,6 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from server.extensions import db
 from server.models import ApiToken, Enterprise, Role, User, utcnow
 from server.services import audit
+from server.services.app_state import per_app
 from server.services.errors import Invalid, NotFound, Unauthorized
 
 # Checked against when the user does not exist, so a wrong name costs as much as a wrong
@@ -118,18 +119,12 @@ class CheckedTokens:
         self.generation = 0
 
 
-_CACHE_LOCK = threading.Lock()
 TOKENS_CHECKED = "lantian.tokens_checked"  # in app.extensions
 
 
 def checked_tokens() -> CheckedTokens:
-    """This app's token cache (per app: tests run several databases)."""
-    with _CACHE_LOCK:
-        checked = current_app.extensions.get(TOKENS_CHECKED)
-        if checked is None:
-            checked = CheckedTokens(current_app.config["TOKEN_CACHE_S"])
-            current_app.extensions[TOKENS_CHECKED] = checked
-        return checked
+    """This app's token cache."""
+    return per_app(TOKENS_CHECKED, lambda: CheckedTokens(current_app.config["TOKEN_CACHE_S"]))
 
 
 def _detached_copy(user: User) -> User:

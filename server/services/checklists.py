@@ -14,6 +14,7 @@ from sqlalchemy import select
 import checklists as rules
 from server.extensions import db
 from server.models import ChecklistVersion
+from server.services.app_state import per_app
 from server.services.errors import NotFound
 
 
@@ -73,15 +74,9 @@ VERSIONS_SEEN = "lantian.current_checklist_versions"  # in app.extensions
 
 
 def _versions_seen() -> TTLCache[str, str]:
-    """This app's recently read current versions (per app: tests run several databases)."""
-    with _VERSIONS_LOCK:
-        seen = current_app.extensions.get(VERSIONS_SEEN)
-        if seen is None:
-            # A time of 0 keeps nothing: every refresh reads the version.
-            ttl = max(0.0, current_app.config["CHECKLIST_VERSION_CACHE_S"])
-            seen = TTLCache(maxsize=256, ttl=ttl)
-            current_app.extensions[VERSIONS_SEEN] = seen
-        return seen
+    """This app's recently read current versions; a time of 0 keeps nothing."""
+    ttl = max(0.0, current_app.config["CHECKLIST_VERSION_CACHE_S"])
+    return per_app(VERSIONS_SEEN, lambda: TTLCache(maxsize=256, ttl=ttl))
 
 
 def recent_current_version_of(checklist_id: str) -> str:

@@ -113,8 +113,7 @@ def flags(inspection: Inspection, stored: Mapping[str, Photo]) -> list[Flag]:
     listed as missing elsewhere."""
     site = inspection.site
     found = _clock(inspection) + _place(inspection, site)
-    cited = dict.fromkeys(sha for answer in inspection.answers for sha in answer.photos)
-    for sha in cited:
+    for sha in inspection.cited_photos:
         if sha in stored:
             found += _photo(inspection, site, stored[sha])
     return found

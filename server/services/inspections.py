@@ -352,7 +352,6 @@ def _create(
     inspection = Inspection(
         uuid=inspection_id,
         site=evaluated.site,
-        site_id=evaluated.site.id,
         checklist_id=evaluated.checklist.id,
         checklist_version=evaluated.checklist.version,
         inspector_id=user.id,
@@ -441,7 +440,7 @@ def get_for(user: User, inspection_id: uuid_module.UUID) -> Inspection:
 def stored_photos(inspection: Inspection) -> dict[str, Photo]:
     """The photos the inspection cites that have arrived, by hash, in one query: what the
     missing photos and the evidence checks are both read from."""
-    cited = list(dict.fromkeys(sha for answer in inspection.answers for sha in answer.photos))
+    cited = inspection.cited_photos
     if not cited:
         return {}
     return {
@@ -453,8 +452,7 @@ def stored_photos(inspection: Inspection) -> dict[str, Photo]:
 def missing_photos(inspection: Inspection, stored: Mapping[str, Photo]) -> list[str]:
     """Hashes the inspection cites that have not been uploaded yet (`stored`: its
     `stored_photos`)."""
-    cited = dict.fromkeys(sha for answer in inspection.answers for sha in answer.photos)
-    return [sha for sha in cited if sha not in stored]
+    return [sha for sha in inspection.cited_photos if sha not in stored]
 
 
 def findings_of(inspection: Inspection) -> list[Finding]:

@@ -67,7 +67,7 @@ def queue() -> ResponseReturnValue:
 @staff
 def inspection(inspection_id: uuid.UUID) -> ResponseReturnValue:
     record = inspections.get_for(web_user(), inspection_id)
-    site = db.session.get(Site, record.site_id)
+    site = record.site
     stored = inspections.stored_photos(record)
     return render_template(
         "review/inspection.html",
