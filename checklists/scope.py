@@ -1,0 +1,116 @@
+"""What binds one site on one day: the plans in force, and each item's obligation there.
+
+An item applies to a site only if at least one of its quotes comes from a plan governing
+the site's city on the inspection date. Among those quotes, the ones whose own conditions
+(site area, capacity …) hold decide the obligation: mandatory when a duty is in force,
+"due" when every duty starts at a deadline still ahead, advisory when the plans only
+encourage the measure. Only a mandatory item's "no" is a violation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from checklists.governance import Governance
+from checklists.model import Basis, Condition, Item, Limit, Obligation, Strength
+from checklists.sources import load_sources
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A site's city (GB/T 2260 code) and a day, with the plans that govern it then."""
+
+    city_code: str
+    on: date
+    sources: frozenset[str]
+
+    @classmethod
+    def of(cls, governance: Governance, city: str | None, on: date) -> Scope:
+        """The scope of a city (code, name or alias) on a day; an unknown city has no plans."""
+        found = governance.city(city)
+        code = found.code if found else ""
+        return cls(code, on, frozenset(governance.governing(code, on)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"city_code": self.city_code, "on": self.on.isoformat(), "sources": sorted(self.sources)}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Scope:
+        return cls(
+            str(raw["city_code"]), date.fromisoformat(raw["on"]), frozenset(raw["sources"])
+        )
+
+
+def condition_met(condition: Condition, answers: Mapping[str, Any]) -> bool | None:
+    """True or False once the controlling item is answered, None while it is not."""
+    value = answers.get(condition.item)
+    if value is None:
+        return None
+    if condition.in_ is not None:
+        return value in condition.in_
+    if condition.at_least is not None or condition.below is not None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if condition.at_least is not None:
+            return value >= condition.at_least
+        return value < condition.below  # type: ignore[operator]
+    return value == condition.equals
+
+
+def bases_in_force(item: Item, scope: Scope) -> tuple[Basis, ...]:
+    """The item's quotes from plans governing the scope's city on its day."""
+    return tuple(basis for basis in item.basis if basis.source in scope.sources)
+
+
+def in_force(item: Item, scope: Scope) -> bool:
+    """Whether any governing plan says this item at all (before any condition is read)."""
+    return bool(bases_in_force(item, scope))
+
+
+@dataclass(frozen=True)
+class ItemScope:
+    """An item's standing at a site on a day, given the answers so far."""
+
+    obligation: Obligation | None  # None: not in force, or no basis's condition holds
+    bases: tuple[Basis, ...]  # the quotes it rests on there (the ones a notice may cite)
+    due_by: date | None = None  # for DUE: the earliest deadline
+    pending: bool = False  # a basis's condition waits for an answer not given yet
+
+
+def item_scope(item: Item, scope: Scope, answers: Mapping[str, Any]) -> ItemScope:
+    """Which quotes bind the site for this item, and how strongly."""
+    active: list[Basis] = []
+    pending = False
+    for basis in bases_in_force(item, scope):
+        met = True if basis.when is None else condition_met(basis.when, answers)
+        if met is None:
+            pending = True
+            active.append(basis)  # it may yet bind: keep the item open
+        elif met:
+            active.append(basis)
+    if not active:
+        return ItemScope(None, ())
+    mandatory = [b for b in active if b.strength is Strength.MANDATORY]
+    now = [b for b in mandatory if b.from_ is None or b.from_ <= scope.on]
+    if now:
+        return ItemScope(Obligation.MANDATORY, tuple(now), pending=pending)
+    if mandatory:
+        due_by = min(b.from_ for b in mandatory if b.from_ is not None)
+        return ItemScope(Obligation.DUE, tuple(mandatory), due_by=due_by, pending=pending)
+    return ItemScope(Obligation.ADVISORY, tuple(active), pending=pending)
+
+
+def limit_in_force(item: Item, scope: Scope) -> Limit | None:
+    """The limit of the latest-issued governing plan that sets one; None when none does.
+
+    No limit is borrowed from another city's plan: where the governing plans are silent,
+    the number is recorded without a verdict.
+    """
+    sources = load_sources()
+    governing = [limit for limit in item.limits if limit.source in scope.sources]
+    if not governing:
+        return None
+    return max(governing, key=lambda limit: (sources[limit.source].date, limit.source))
