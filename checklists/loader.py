@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -31,7 +32,7 @@ from checklists.model import (
     Text,
     Verdict,
 )
-from checklists.sources import as_date, load_sources
+from checklists.sources import as_date, load_sources, squeeze
 
 CHECKLISTS_DIR = Path(__file__).parent
 _ITEM_KEYS = {
@@ -47,6 +48,8 @@ _ITEM_KEYS = {
     "guidance",
 }
 _ANSWER_KEYS = {"type", "unit", "limits", "limit_note", "options"}
+# Words by which a plan encourages rather than requires (可 only where it means "may").
+_ENCOURAGING = re.compile(r"鼓励|推动|有条件的|可在|可以|可采取|力争|引导")
 _BASIS_KEYS = {"source", "clause", "quote", "strength", "when", "from"}
 _LIMIT_KEYS = {"source", "min", "max", "above", "from"}
 
@@ -132,6 +135,11 @@ def _basis(raw: Any, where: str, problems: _Problems) -> tuple[Basis, ...]:
         if unknown:
             problems.add(here, f"unknown keys {sorted(unknown)}")
         strength = _enum(Strength, entry.get("strength", "mandatory"), f"{here}.strength", problems)
+        if "strength" not in entry and _ENCOURAGING.search(squeeze(str(quote or ""))):
+            # Words that only encourage must not silently become a duty: say which it is.
+            problems.add(
+                here, "the quote encourages (鼓励/推动/可/有条件的); give strength explicitly"
+            )
         result.append(
             Basis(
                 source=str(source),
@@ -281,13 +289,17 @@ def _check_references(items: list[Item], problems: _Problems) -> None:
         problems.add(f"item {code}", "code is used twice")
     position = {code: index for index, code in enumerate(codes)}
     for index, item in enumerate(items):
-        if item.condition is None:
-            continue
-        target = item.condition.item
-        if target not in position:
-            problems.add(f"item {item.code}.condition", f"refers to unknown item {target}")
-        elif position[target] >= index:
-            problems.add(f"item {item.code}.condition", f"{target} must come before it")
+        conditions = [("condition", item.condition)] + [
+            (f"basis[{n}].when", basis.when) for n, basis in enumerate(item.basis)
+        ]
+        for where, condition in conditions:
+            if condition is None:
+                continue
+            target = condition.item
+            if target not in position:
+                problems.add(f"item {item.code}.{where}", f"refers to unknown item {target}")
+            elif position[target] >= index:
+                problems.add(f"item {item.code}.{where}", f"{target} must come before it")
 
 
 def parse_checklist(content: Mapping[str, Any], name: str = "<checklist>") -> Checklist:
