@@ -27,7 +27,14 @@ from checklists.model import (
     Obligation,
     Verdict,
 )
-from checklists.scope import Scope, condition_met, in_force, item_scope, limit_in_force
+from checklists.scope import (
+    Scope,
+    condition_met,
+    in_force,
+    item_scope,
+    limit_in_force,
+    served_codes,
+)
 
 NOT_APPLICABLE = Verdict.NOT_APPLICABLE.value
 
@@ -105,7 +112,7 @@ def evaluate(
     capacity …); without them every such quote is taken as possibly binding.
     """
     verdict = _raw_verdict(item, value, scope)
-    return _weigh(verdict, item_scope(item, scope, answers or {}).obligation)
+    return _weigh(verdict, item_scope(item, scope, answers or {}, asked=True).obligation)
 
 
 @dataclass(frozen=True)
@@ -141,8 +148,9 @@ def evaluate_all(
 ) -> dict[str, ItemResult]:
     """Every item's verdict in a scope; items out of force or whose condition fails are N/A."""
     results: dict[str, ItemResult] = {}
+    served = served_codes(checklist.items, scope)
     for item in checklist.items:
-        if not in_force(item, scope):
+        if item.code not in served:
             results[item.code] = _not_applicable(item.code, in_force=False)
             continue
         applicable: bool | None = True
@@ -153,7 +161,7 @@ def evaluate_all(
                 applicable = False
             else:
                 applicable = condition_met(item.condition, answers)
-        standing = item_scope(item, scope, answers)
+        standing = item_scope(item, scope, answers, asked=not in_force(item, scope))
         if applicable is False or standing.obligation is None:
             results[item.code] = _not_applicable(item.code)
             continue
@@ -175,8 +183,10 @@ def evaluate_all(
 
 
 def served_items(checklist: Checklist, scope: Scope) -> tuple[Item, ...]:
-    """The items a governing plan says at all: what a device is served for this site today."""
-    return tuple(item for item in checklist.items if in_force(item, scope))
+    """What a device is served for this site today: the items a governing plan says, and the
+    questions their conditions read."""
+    served = served_codes(checklist.items, scope)
+    return tuple(item for item in checklist.items if item.code in served)
 
 
 @dataclass(frozen=True)

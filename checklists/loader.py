@@ -68,7 +68,9 @@ def plain(value: Any) -> Any:
 
 def content_version(content: Mapping[str, Any]) -> str:
     """A short content hash: canonical JSON of the parsed document, SHA-256, 16 hex digits."""
-    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(
+        plain(content), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 

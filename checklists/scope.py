@@ -66,8 +66,25 @@ def bases_in_force(item: Item, scope: Scope) -> tuple[Basis, ...]:
 
 
 def in_force(item: Item, scope: Scope) -> bool:
-    """Whether any governing plan says this item at all (before any condition is read)."""
+    """Whether any governing plan says this item itself (before any condition is read)."""
     return bool(bases_in_force(item, scope))
+
+
+def served_codes(items: tuple[Item, ...], scope: Scope) -> frozenset[str]:
+    """The items a site is asked on a day: those a governing plan says, and the questions
+    their conditions read (a boiler's capacity decides a 太原 phase-out even where no 太原
+    quote asks "is there a boiler?")."""
+    by_code = {item.code: item for item in items}
+    served = {item.code for item in items if in_force(item, scope)}
+    frontier = list(served)
+    while frontier:
+        item = by_code[frontier.pop()]
+        reads = [item.condition] + [basis.when for basis in bases_in_force(item, scope)]
+        for condition in reads:
+            if condition is not None and condition.item not in served:
+                served.add(condition.item)
+                frontier.append(condition.item)
+    return frozenset(served)
 
 
 @dataclass(frozen=True)
@@ -80,19 +97,26 @@ class ItemScope:
     pending: bool = False  # a basis's condition waits for an answer not given yet
 
 
-def item_scope(item: Item, scope: Scope, answers: Mapping[str, Any]) -> ItemScope:
-    """Which quotes bind the site for this item, and how strongly."""
-    active: list[Basis] = []
-    pending = False
+def item_scope(
+    item: Item, scope: Scope, answers: Mapping[str, Any], *, asked: bool = False
+) -> ItemScope:
+    """Which quotes bind the site for this item, and how strongly.
+
+    `asked`: the item is served only because another item's condition reads it; it is then
+    a question of fact with no quote of its own to cite.
+    """
+    binding: list[Basis] = []
+    waiting: list[Basis] = []
     for basis in bases_in_force(item, scope):
         met = True if basis.when is None else condition_met(basis.when, answers)
         if met is None:
-            pending = True
-            active.append(basis)  # it may yet bind: keep the item open
+            waiting.append(basis)  # it may yet bind once the controlling item is answered
         elif met:
-            active.append(basis)
-    if not active:
-        return ItemScope(None, ())
+            binding.append(basis)
+    if not binding and not waiting:
+        return ItemScope(Obligation.MANDATORY, ()) if asked else ItemScope(None, ())
+    pending = bool(waiting)
+    active = binding or waiting
     mandatory = [b for b in active if b.strength is Strength.MANDATORY]
     now = [b for b in mandatory if b.from_ is None or b.from_ <= scope.on]
     if now:
