@@ -60,7 +60,6 @@ def check_value(item: Item, value: Any) -> None:
         raise AnswerError("须为非空文本 / must be non-empty text")
 
 
-
 def judge_number(value: float, limit: Limit | None, on: date | None = None) -> Verdict:
     """Within the limit, beyond it, beyond it before the plan's deadline, or no limit at all."""
     if limit is None:

@@ -152,7 +152,9 @@ def parse_governance(raw: Any, name: str = "governance") -> Governance:
                 problems.append(f"{here}: {error}")
                 continue
             if start < source.date:
-                problems.append(f"{here}: from {start} is before the plan was issued ({source.date})")
+                problems.append(
+                    f"{here}: from {start} is before the plan was issued ({source.date})"
+                )
             if until is not None and until < start:
                 problems.append(f"{here}: until {until} is before from {start}")
             plans.append(Governs(source.file, start, until))

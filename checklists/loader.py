@@ -77,8 +77,11 @@ def content_version(content: Mapping[str, Any]) -> str:
 class _Problems:
     """Collects problems with a path prefix, so one run reports everything wrong with a file."""
 
-    def __init__(self) -> None:
+    def __init__(self, authoring: bool = True) -> None:
         self.items: list[str] = []
+        # Rules for authors (say an encouraging quote's strength; no borrowed default limits)
+        # apply to files being loaded, not to versions stored before the rules existed.
+        self.authoring = authoring
 
     def add(self, where: str, message: str) -> None:
         self.items.append(f"{where}: {message}")
@@ -137,7 +140,8 @@ def _basis(raw: Any, where: str, problems: _Problems) -> tuple[Basis, ...]:
         if unknown:
             problems.add(here, f"unknown keys {sorted(unknown)}")
         strength = _enum(Strength, entry.get("strength", "mandatory"), f"{here}.strength", problems)
-        if "strength" not in entry and _ENCOURAGING.search(squeeze(str(quote or ""))):
+        encouraging = _ENCOURAGING.search(squeeze(str(quote or "")))
+        if problems.authoring and "strength" not in entry and encouraging:
             # Words that only encourage must not silently become a duty: say which it is.
             problems.add(
                 here, "the quote encourages (鼓励/推动/可/有条件的); give strength explicitly"
@@ -163,7 +167,7 @@ def _limits(raw: Any, where: str, problems: _Problems) -> tuple[Limit, ...]:
         if not isinstance(entry, Mapping) or entry.get("source") not in sources:
             problems.add(here, "needs a known source file")
             continue
-        unknown = set(entry) - _LIMIT_KEYS
+        unknown = set(entry) - _LIMIT_KEYS - (set() if problems.authoring else {"default"})
         if unknown:
             # `default` is refused on purpose: a city whose plans set no limit records the
             # number without a verdict instead of borrowing another city's limit.
@@ -304,9 +308,15 @@ def _check_references(items: list[Item], problems: _Problems) -> None:
                 problems.add(f"item {item.code}.{where}", f"{target} must come before it")
 
 
-def parse_checklist(content: Mapping[str, Any], name: str = "<checklist>") -> Checklist:
-    """Validate a parsed document and build the model; raise ChecklistError listing problems."""
-    problems = _Problems()
+def parse_checklist(
+    content: Mapping[str, Any], name: str = "<checklist>", *, stored: bool = False
+) -> Checklist:
+    """Validate a parsed document and build the model; raise ChecklistError listing problems.
+
+    `stored`: a version kept in the database, perhaps written before today's authoring
+    rules; it is read as it was judged (a `default` limit it names is ignored, never borrowed).
+    """
+    problems = _Problems(authoring=not stored)
     if not isinstance(content, Mapping):
         raise ChecklistError(name, ["the document must be a mapping"])
     content = plain(content)

@@ -35,13 +35,15 @@ class Scope:
         return cls(code, on, frozenset(governance.governing(code, on)))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"city_code": self.city_code, "on": self.on.isoformat(), "sources": sorted(self.sources)}
+        return {
+            "city_code": self.city_code,
+            "on": self.on.isoformat(),
+            "sources": sorted(self.sources),
+        }
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Scope:
-        return cls(
-            str(raw["city_code"]), date.fromisoformat(raw["on"]), frozenset(raw["sources"])
-        )
+        return cls(str(raw["city_code"]), date.fromisoformat(raw["on"]), frozenset(raw["sources"]))
 
 
 def condition_met(condition: Condition, answers: Mapping[str, Any]) -> bool | None:

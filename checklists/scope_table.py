@@ -46,6 +46,7 @@ def scope_table(checklists: dict[str, Checklist], governance: Governance) -> str
     legend = (
         "\nM: a duty; E: encouraged only (a “no” is an observation); ?: only where the quote's "
         "condition holds (area, industry, …); from DATE: the plan's deadline; [from–until]: when "
-        "the plan governs the city; —: not served there (unless another item's condition asks it).\n"
+        "the plan governs the city; —: not served there (unless another item's condition "
+        "asks it).\n"
     )
     return "\n".join(lines) + "\n" + legend
