@@ -168,6 +168,10 @@ def evaluate_all(
             applicable = None
         verdict = _weigh(_raw_verdict(item, answers.get(item.code), scope), standing.obligation)
         limit = limit_in_force(item, scope) if item.answer_type is AnswerType.NUMBER else None
+        bases = standing.bases
+        if limit is not None:
+            # A number is judged against one plan's limit: that plan's words are the basis.
+            bases = tuple(b for b in bases if b.source == limit.source) or bases
         results[item.code] = ItemResult(
             item.code,
             verdict,
@@ -175,7 +179,7 @@ def evaluate_all(
             needs_photo(item, verdict),
             limit,
             standing.obligation,
-            standing.bases,
+            bases,
             standing.due_by,
         )
     return results

@@ -17,7 +17,7 @@ from flask import current_app
 
 import checklists as rules
 from checklists.evaluate import evaluate_all, served_items
-from checklists.governance import Governance, load_governance
+from checklists.governance import Governance, load_governance, stated_period_warnings
 from checklists.model import Basis, Obligation, Verdict
 from checklists.scope import Scope, item_scope
 from server.models import Inspection, Site
@@ -183,4 +183,45 @@ def site_checklists_view(site: Site, on: date) -> dict[str, Any]:
             for f in sorted(scope.sources, key=lambda f: (sources[f].date, f))
         ],
         "checklists": served,
+    }
+
+
+def rules_view(city_name: str | None, on: date) -> dict[str, Any]:
+    """What /review/rules shows: for a city and a day, the plans in force and every item they
+    serve there, with its obligation and the quotes it rests on."""
+    declaration = governance()
+    city = declaration.city(city_name) if city_name else declaration.cities[0]
+    if city is None:
+        raise Invalid(
+            f"未知城市 / unknown city {city_name!r}",
+            {"city": [", ".join(c.name for c in declaration.cities)]},
+        )
+    scope = Scope.of(declaration, city.code, on)
+    sources = rules.load_sources()
+    listed = []
+    for row in checklist_store.current_versions():
+        checklist = checklist_store.get_rules(row.checklist_id, row.version)
+        items = []
+        for item in served_items(checklist, scope):
+            standing = item_scope(item, scope, {}, asked=True)
+            items.append(
+                {
+                    "item": item,
+                    "obligation": standing.obligation.value if standing.obligation else None,
+                    "conditional": standing.pending,
+                    "due_by": standing.due_by,
+                    "bases": [(basis, sources[basis.source]) for basis in standing.bases],
+                }
+            )
+        if items:
+            listed.append({"checklist": checklist, "items": items})
+    return {
+        "cities": declaration.cities,
+        "city": city,
+        "on": on,
+        "plans": [sources[f] for f in sorted(scope.sources, key=lambda f: sources[f].date)],
+        "warnings": [
+            w for w in stated_period_warnings(declaration, on) if w.startswith(f"{city.name}:")
+        ],
+        "checklists": listed,
     }

@@ -22,6 +22,7 @@ from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate
 
 import checklists as rules
 from server.models import Enterprise, Finding, Notice, Site, User
+from server.services import law
 from server.services.thumbnails import preview
 from server.services.timeutil import LOCAL_ZONE
 from server.storage import PhotoStore
@@ -87,7 +88,8 @@ def _finding_block(
     answer = finding.answer
     if answer.note:
         text.append(_p(f"现场记录 / Note：{answer.note}", "small"))
-    for basis in item.basis:
+    # Only the duties of plans governing the site's city on the inspection day.
+    for basis in law.finding_bases(finding.inspection, item.code):
         source = sources[basis.source]
         text.append(
             _p(
@@ -145,6 +147,14 @@ def render(
             "portal.",
             "small",
         ),
+    ]
+    cited = [
+        basis
+        for finding, item, _site, _user in findings
+        for basis in law.finding_bases(finding.inspection, item.code)
+    ]
+    story += [
+        _p("依据文件 / Governing plans：" + "；".join(law.governing_documents(cited)), "small"),
         Spacer(1, 4 * mm),
     ]
     for index, (finding, item, site, inspector) in enumerate(findings, start=1):
