@@ -33,9 +33,8 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services import audit
+from server.services import audit, law
 from server.services import checklists as checklist_store
-from server.services import law
 from server.services import photos as photo_files
 from server.services.clock import today
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound

@@ -23,9 +23,8 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services import audit
+from server.services import audit, law
 from server.services import checklists as checklist_store
-from server.services import law
 from server.services.errors import Conflict, Forbidden, Invalid
 from server.services.feeds import next_change_seq, parse_cursor
 from server.services.inspections import get_for
