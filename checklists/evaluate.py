@@ -26,6 +26,8 @@ from checklists.model import (
     Limit,
     Obligation,
     Verdict,
+    split_key,
+    unit_key,
 )
 from checklists.scope import (
     Scope,
@@ -142,46 +144,84 @@ def _not_applicable(code: str, *, in_force: bool = True) -> ItemResult:
     return ItemResult(code, Verdict.NOT_APPLICABLE, False, False, in_force=in_force)
 
 
+def unit_numbers(checklist: Checklist, answers: Mapping[str, Any]) -> dict[str, list[int]]:
+    """For each unit group, the units the answers speak of (always at least the first)."""
+    numbers: dict[str, set[int]] = {unit.id: {1} for unit in checklist.units}
+    for key in answers:
+        try:
+            code, number = split_key(key)
+        except ValueError:
+            continue
+        unit = checklist.unit_of(code)
+        if unit is not None:
+            numbers[unit.id].add(number)
+    return {unit_id: sorted(found) for unit_id, found in numbers.items()}
+
+
+def _one(
+    item: Item,
+    view: Mapping[str, Any],
+    parent: ItemResult | None,
+    scope: Scope,
+    key: str,
+) -> ItemResult:
+    """One item's result, from the answers as this item (and its unit) sees them."""
+    applicable: bool | None = True
+    if item.condition is not None:
+        # An item that depends on an inapplicable item is inapplicable too (chains).
+        if parent is not None and parent.applicable is False:
+            applicable = False
+        else:
+            applicable = condition_met(item.condition, view)
+    standing = item_scope(item, scope, view, asked=not in_force(item, scope))
+    if applicable is False or standing.obligation is None:
+        return _not_applicable(key)
+    if standing.pending and applicable is True:
+        applicable = None
+    verdict = _weigh(_raw_verdict(item, view.get(item.code), scope), standing.obligation)
+    limit = limit_in_force(item, scope) if item.answer_type is AnswerType.NUMBER else None
+    bases = standing.bases
+    if limit is not None:
+        # A number is judged against one plan's limit: that plan's words are the basis.
+        bases = tuple(b for b in bases if b.source == limit.source) or bases
+    return ItemResult(
+        key,
+        verdict,
+        applicable,
+        needs_photo(item, verdict),
+        limit,
+        standing.obligation,
+        bases,
+        standing.due_by,
+    )
+
+
 def evaluate_all(
     checklist: Checklist, answers: Mapping[str, Any], scope: Scope
 ) -> dict[str, ItemResult]:
-    """Every item's verdict in a scope; items out of force or whose condition fails are N/A."""
+    """Every item's verdict in a scope, keyed by answer key; items out of force or whose
+    condition fails are N/A. An item of a unit group is judged once per unit ("CB-10",
+    "CB-10#2" …), reading its own unit's answers for conditions inside the group."""
     results: dict[str, ItemResult] = {}
     served = served_codes(checklist.items, scope)
+    numbers = unit_numbers(checklist, answers)
     for item in checklist.items:
-        if item.code not in served:
-            results[item.code] = _not_applicable(item.code, in_force=False)
-            continue
-        applicable: bool | None = True
-        if item.condition is not None:
-            parent = results.get(item.condition.item)
-            # An item that depends on an inapplicable item is inapplicable too (chains).
-            if parent is not None and parent.applicable is False:
-                applicable = False
-            else:
-                applicable = condition_met(item.condition, answers)
-        standing = item_scope(item, scope, answers, asked=not in_force(item, scope))
-        if applicable is False or standing.obligation is None:
-            results[item.code] = _not_applicable(item.code)
-            continue
-        if standing.pending and applicable is True:
-            applicable = None
-        verdict = _weigh(_raw_verdict(item, answers.get(item.code), scope), standing.obligation)
-        limit = limit_in_force(item, scope) if item.answer_type is AnswerType.NUMBER else None
-        bases = standing.bases
-        if limit is not None:
-            # A number is judged against one plan's limit: that plan's words are the basis.
-            bases = tuple(b for b in bases if b.source == limit.source) or bases
-        results[item.code] = ItemResult(
-            item.code,
-            verdict,
-            applicable,
-            needs_photo(item, verdict),
-            limit,
-            standing.obligation,
-            bases,
-            standing.due_by,
-        )
+        unit = checklist.unit_of(item.code)
+        for number in numbers[unit.id] if unit else [1]:
+            key = unit_key(item.code, number)
+            if item.code not in served:
+                results[key] = _not_applicable(key, in_force=False)
+                continue
+            view = dict(answers)
+            if unit is not None:
+                view.update({code: answers.get(unit_key(code, number)) for code in unit.items})
+            parent = None
+            if item.condition is not None:
+                inside = unit is not None and item.condition.item in unit.items
+                parent = results.get(
+                    unit_key(item.condition.item, number) if inside else item.condition.item
+                )
+            results[key] = _one(item, view, parent, scope, key)
     return results
 
 

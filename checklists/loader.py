@@ -30,6 +30,7 @@ from checklists.model import (
     Severity,
     Strength,
     Text,
+    Unit,
     Verdict,
 )
 from checklists.sources import as_date, load_sources, squeeze
@@ -308,6 +309,44 @@ def _check_references(items: list[Item], problems: _Problems) -> None:
                 problems.add(f"item {item.code}.{where}", f"{target} must come before it")
 
 
+def _units(raw: Any, items: list[Item], problems: _Problems) -> tuple[Unit, ...]:
+    """Item groups asked once per unit; each item in at most one group, and no item outside
+    a group may depend on an item inside one (which unit's answer would it read?)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.add("units", "must be a list")
+        return ()
+    codes = {item.code for item in items}
+    units: list[Unit] = []
+    grouped: dict[str, str] = {}
+    for index, entry in enumerate(raw):
+        where = f"units[{index}]"
+        if not isinstance(entry, Mapping) or not entry.get("id") or not entry.get("items"):
+            problems.add(where, "needs an id and items")
+            continue
+        label = _text(entry.get("label"), f"{where}.label", problems)
+        members = tuple(str(code) for code in entry["items"])
+        for code in members:
+            if code not in codes:
+                problems.add(where, f"unknown item {code}")
+            elif code in grouped:
+                problems.add(where, f"{code} is already in unit {grouped[code]}")
+            grouped[code] = str(entry["id"])
+        units.append(Unit(str(entry["id"]), label or Text("", ""), members))
+    for item in items:
+        if item.code in grouped:
+            continue
+        reads = [item.condition] + [basis.when for basis in item.basis]
+        for condition in reads:
+            if condition is not None and condition.item in grouped:
+                problems.add(
+                    f"item {item.code}",
+                    f"depends on {condition.item}, which repeats per unit; put it in the unit",
+                )
+    return tuple(units)
+
+
 def parse_checklist(
     content: Mapping[str, Any], name: str = "<checklist>", *, stored: bool = False
 ) -> Checklist:
@@ -339,6 +378,7 @@ def parse_checklist(
     items = [_item(raw, f"item #{i + 1}", problems) for i, raw in enumerate(raw_items)]
     built = [item for item in items if item is not None]
     _check_references(built, problems)
+    units = _units(content.get("units"), built, problems)
     if problems.items:
         raise ChecklistError(name, problems.items)
     return Checklist(
@@ -349,6 +389,7 @@ def parse_checklist(
         site_kinds=tuple(str(kind) for kind in site_kinds),
         items=tuple(built),
         content=dict(content),
+        units=units,
     )
 
 

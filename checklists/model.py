@@ -186,6 +186,38 @@ class Item:
     guidance: Text | None = None
 
 
+# A unit item answered for the n-th unit of a site (its second boiler) is keyed "CB-10#2";
+# the first unit keeps the plain code, so a site with one boiler answers as it always did.
+UNIT_SEPARATOR = "#"
+MAX_UNITS = 50
+
+
+def unit_key(code: str, number: int) -> str:
+    """The answer key of an item for the n-th unit (the plain code for the first)."""
+    return code if number == 1 else f"{code}{UNIT_SEPARATOR}{number}"
+
+
+def split_key(key: str) -> tuple[str, int]:
+    """(item code, unit number) of an answer key; ValueError for a malformed number."""
+    code, sep, number = key.partition(UNIT_SEPARATOR)
+    if not sep:
+        return code, 1
+    if not number.isdigit() or number.startswith("0") or not 2 <= int(number) <= MAX_UNITS:
+        raise ValueError(
+            f"单元编号须为2到{MAX_UNITS} / unit number must be 2 to {MAX_UNITS}: {key!r}"
+        )
+    return code, int(number)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A group of items asked once per unit of the site: each boiler, stockpile, gate…"""
+
+    id: str
+    label: Text
+    items: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class Checklist:
     id: str
@@ -195,12 +227,26 @@ class Checklist:
     items: tuple[Item, ...]
     description: Text | None = None
     content: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    units: tuple[Unit, ...] = ()
 
     def item(self, code: str) -> Item | None:
-        """The item with this code, or None."""
+        """The item with this code or answer key ("CB-10#2" is CB-10 for a second unit)."""
+        try:
+            base, number = split_key(code)
+        except ValueError:
+            return None
         for candidate in self.items:
-            if candidate.code == code:
+            if candidate.code == base:
+                if number > 1 and self.unit_of(base) is None:
+                    return None  # only unit items repeat
                 return candidate
+        return None
+
+    def unit_of(self, code: str) -> Unit | None:
+        """The unit group an item repeats in, or None for an item asked once per site."""
+        for unit in self.units:
+            if code in unit.items:
+                return unit
         return None
 
     @property

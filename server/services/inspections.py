@@ -158,7 +158,7 @@ def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluate
         else:
             try:
                 rules.check_value(item, answer["value"])
-                values[item.code] = answer["value"]
+                values[answer["item"]] = answer["value"]
             except rules.AnswerError as error:
                 problems["value"] = [str(error)]
         for sha in answer["photos"]:
@@ -327,7 +327,7 @@ def _store_revision(
         finding = Finding(
             inspection=inspection,
             answer=row,
-            item_code=item.code,
+            item_code=answer["item"],
             checklist_id=evaluated.checklist.id,
             severity=item.severity.value,
             days_to_rectify=item.days_to_rectify,

@@ -77,7 +77,7 @@ def _finding_block(
     sources = rules.load_sources()
     inspected = finding.inspection.started_at.astimezone(LOCAL_ZONE).date().isoformat()
     text = [
-        _p(f"{index}. {item.code} {item.text.zh}", "head"),
+        _p(f"{index}. {finding.item_code} {item.text.zh}", "head"),
         _p(item.text.en, "small"),
         _p(
             f"场所 / Site：{site.name}（{site.address}）　检查日期 / Inspected：{inspected}　"
@@ -89,7 +89,7 @@ def _finding_block(
     if answer.note:
         text.append(_p(f"现场记录 / Note：{answer.note}", "small"))
     # Only the duties of plans governing the site's city on the inspection day.
-    for basis in law.finding_bases(finding.inspection, item.code):
+    for basis in law.finding_bases(finding.inspection, finding.item_code):
         source = sources[basis.source]
         text.append(
             _p(
@@ -150,8 +150,8 @@ def render(
     ]
     cited = [
         basis
-        for finding, item, _site, _user in findings
-        for basis in law.finding_bases(finding.inspection, item.code)
+        for finding, _item, _site, _user in findings
+        for basis in law.finding_bases(finding.inspection, finding.item_code)
     ]
     story += [
         _p("依据文件 / Governing plans：" + "；".join(law.governing_documents(cited)), "small"),

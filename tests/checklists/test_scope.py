@@ -148,3 +148,27 @@ def test_governance_refuses_one_name_for_two_cities() -> None:
     }
     with pytest.raises(ChecklistError, match="also used by"):
         parse_governance(raw)
+
+
+def test_every_boiler_is_judged_on_its_own() -> None:
+    """CB-11 (≥65 t/h ultra-low) reads its own boiler's capacity, not the smallest one."""
+    coal = RULES["coal-and-boilers"]
+    taiyuan = Scope.of(GOVERNANCE, "太原", TODAY)
+    answers = {"CB-09": "yes", "CB-10": 40, "CB-10#2": 70, "CB-11#2": "non_compliant"}
+    results = evaluate_all(coal, answers, taiyuan)
+    assert results["CB-10"].verdict is Verdict.COMPLIANT
+    assert results["CB-10#2"].verdict is Verdict.COMPLIANT
+    assert results["CB-11"].applicable is False  # the 40 t/h boiler
+    assert results["CB-11#2"].applicable is True
+    assert results["CB-11#2"].verdict is Verdict.NON_COMPLIANT
+    small_second = evaluate_all(coal, {"CB-09": "yes", "CB-10": 70, "CB-10#2": 20}, taiyuan)
+    assert small_second["CB-10"].verdict is Verdict.COMPLIANT
+    assert small_second["CB-10#2"].verdict is Verdict.NON_COMPLIANT  # below 35: phase out
+    assert small_second["CB-11#2"].applicable is False
+
+
+def test_only_unit_items_repeat_and_unit_numbers_are_strict() -> None:
+    coal = RULES["coal-and-boilers"]
+    assert coal.item("CB-10#2") is coal.item("CB-10")
+    for key in ("CB-05#2", "CB-10#1", "CB-10#0", "CB-10#02", "CB-10#x", "CB-10#51"):
+        assert coal.item(key) is None, key

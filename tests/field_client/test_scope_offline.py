@@ -65,3 +65,15 @@ def test_the_device_refuses_a_declaration_it_cannot_use(tmp_path: Path) -> None:
     with pytest.raises(rules.ChecklistError):
         store.save_governance(bad, '"x"')
     assert store.governance().city("朔州") is not None  # the good one is kept
+
+
+def test_a_second_boiler_is_answered_and_judged_on_the_device(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    inspection = capture.start(store, SITE["id"], "coal-and-boilers")  # 朔州 boiler house
+    capture.answer(store, inspection, "CB-09", "yes")
+    assert capture.answer(store, inspection, "CB-10", "40") is rules.Verdict.COMPLIANT
+    assert capture.answer(store, inspection, "CB-10#2", "20") is rules.Verdict.NON_COMPLIANT
+    _ctx, results = capture.results(store, inspection)
+    assert results["CB-10#2"].verdict is rules.Verdict.NON_COMPLIANT
+    with pytest.raises(FieldError):
+        capture.answer(store, inspection, "CB-05#2", "10")

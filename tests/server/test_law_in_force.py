@@ -197,3 +197,37 @@ def test_registry_import_refuses_an_unknown_city_and_a_district_outside_it(app) 
     messages = " ".join(message for _line, message in report.errors)
     assert "unknown city '大同'" in messages
     assert "is not inside city 140100" in messages
+
+
+def test_each_boiler_is_judged_and_found_on_its_own(client, headers, registry) -> None:  # type: ignore[no-untyped-def]
+    site = registry["sites"]["SZ-boiler_house"]
+    answers = [
+        {"item": "CB-09", "value": "yes", "note": "", "photos": []},
+        {"item": "CB-10", "value": 40, "note": "1号炉", "photos": []},
+        {"item": "CB-10#2", "value": 20, "note": "2号炉", "photos": [sha256(PHOTO)]},
+    ]
+    inspection_id, response = _submit(client, headers, site, "coal-and-boilers", answers)
+    assert response.status_code == 201, response.get_json()
+    verdicts = {a["item"]: a["verdict"] for a in response.get_json()["answers"]}
+    assert verdicts == {"CB-09": "compliant", "CB-10": "compliant", "CB-10#2": "non_compliant"}
+    [brief] = client.get(
+        f"/api/v1/inspections/{inspection_id}", headers=headers["supervisor"]
+    ).get_json()["findings"]
+    finding = client.get(f"/api/v1/findings/{brief['id']}", headers=headers["supervisor"])
+    assert finding.status_code == 200
+    body = finding.get_json()
+    assert body["item"] == "CB-10#2" and body["answer"]["value"] == 20
+    # The 35 t/h limit in force in 朔州 today is 朔政发〔2024〕14号's: that is what it cites.
+    assert {b["source"] for b in body["basis"]} == {"002_57e86a6bcd0130fd.txt"}
+
+
+@pytest.mark.parametrize("key", ["CB-05#2", "CB-10#1", "CB-10#0", "CB-10#x"])
+def test_only_unit_items_repeat(client, headers, registry, key: str) -> None:  # type: ignore[no-untyped-def]
+    site = registry["sites"]["SZ-boiler_house"]
+    answers = [
+        {"item": "CB-09", "value": "yes", "note": "", "photos": []},
+        {"item": key, "value": 40, "note": "", "photos": []},
+    ]
+    _, response = _submit(client, headers, site, "coal-and-boilers", answers)
+    assert response.status_code == 422
+    assert "unknown item" in str(response.get_json()["errors"])
