@@ -36,3 +36,24 @@ def test_bad_city_or_date_is_a_clear_422(client: FlaskClient, users) -> None:  #
     sign_in(client, "sup")
     assert client.get("/review/rules?city=大同").status_code == 422
     assert client.get("/review/rules?on=2025-02-30").status_code == 422
+
+
+def test_a_notice_page_names_only_its_own_citys_plans(  # type: ignore[no-untyped-def]
+    client: FlaskClient, headers, registry, clock
+) -> None:
+    from tests.helpers import approve, issue, submit_failing_inspection
+
+    inspection_id, found = submit_failing_inspection(
+        client, headers, registry["sites"]["SZ-boiler_house"]
+    )
+    approve(client, headers, inspection_id)
+    notice = issue(
+        client, headers, registry["shuozhou"].id, [f["id"] for f in found.values()]
+    ).get_json()
+    sign_in(client, "sup")
+    page = client.get(f"/review/notices/{notice['id']}").text
+    start = page.index('id="governing-plans"')
+    governing = page[start : page.index("</dd>", start)]
+    assert "朔政" in governing
+    for other in ("并政发", "长政办发", "高政办发"):
+        assert other not in page, other
