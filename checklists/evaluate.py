@@ -113,7 +113,10 @@ def evaluate(
     capacity …); without them every such quote is taken as possibly binding.
     """
     verdict = _raw_verdict(item, value, scope)
-    return _weigh(verdict, item_scope(item, scope, answers or {}, asked=True).obligation)
+    standing = item_scope(item, scope, answers or {}, asked=True)
+    if standing.obligation is None:
+        return Verdict.NOT_APPLICABLE  # no quote in force binds this site (its conditions fail)
+    return _weigh(verdict, standing.obligation)
 
 
 @dataclass(frozen=True)
@@ -181,9 +184,12 @@ def _one(
     verdict = _weigh(_raw_verdict(item, view.get(item.code), scope), standing.obligation)
     limit = limit_in_force(item, scope) if item.answer_type is AnswerType.NUMBER else None
     bases = standing.bases
+    due_by = standing.due_by
     if limit is not None:
         # A number is judged against one plan's limit: that plan's words are the basis.
         bases = tuple(b for b in bases if b.source == limit.source) or bases
+        if verdict is Verdict.DUE and limit.from_ is not None:
+            due_by = limit.from_
     return ItemResult(
         key,
         verdict,
@@ -192,7 +198,7 @@ def _one(
         limit,
         standing.obligation,
         bases,
-        standing.due_by,
+        due_by,
     )
 
 
@@ -256,3 +262,22 @@ def missing_parts(
         elif result.needs_photo and not photos.get(code):
             missing.append(Missing(code, "缺少照片证据 / photo evidence required"))
     return missing
+
+
+def waiting_on(checklist: Checklist, key: str, answers: Mapping[str, Any]) -> list[str]:
+    """The answer keys a pending item waits for: those its conditions read, not yet given."""
+    item = checklist.item(key)
+    if item is None:
+        return []
+    unit = checklist.unit_of(item.code)
+    number = split_key(key)[1]
+    reads = [item.condition] + [basis.when for basis in item.basis]
+    waiting = []
+    for condition in reads:
+        if condition is None:
+            continue
+        inside = unit is not None and condition.item in unit.items
+        wanted = unit_key(condition.item, number) if inside else condition.item
+        if answers.get(wanted) is None and wanted not in waiting:
+            waiting.append(wanted)
+    return waiting

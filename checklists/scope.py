@@ -116,17 +116,31 @@ def item_scope(
         elif met:
             binding.append(basis)
     if not binding and not waiting:
-        return ItemScope(Obligation.MANDATORY, ()) if asked else ItemScope(None, ())
-    pending = bool(waiting)
-    active = binding or waiting
-    mandatory = [b for b in active if b.strength is Strength.MANDATORY]
+        # A question of fact another item reads has no quote of its own; an item whose own
+        # quotes' conditions all fail does not apply.
+        if asked and not bases_in_force(item, scope):
+            return ItemScope(Obligation.MANDATORY, ())
+        return ItemScope(None, ())
+    if not binding:
+        # Only quotes whose condition waits for an answer: nothing binds yet.
+        return ItemScope(_strongest(waiting, scope.on), tuple(waiting), pending=True)
+    mandatory = [b for b in binding if b.strength is Strength.MANDATORY]
     now = [b for b in mandatory if b.from_ is None or b.from_ <= scope.on]
+    pending = bool(waiting)
     if now:
         return ItemScope(Obligation.MANDATORY, tuple(now), pending=pending)
     if mandatory:
         due_by = min(b.from_ for b in mandatory if b.from_ is not None)
         return ItemScope(Obligation.DUE, tuple(mandatory), due_by=due_by, pending=pending)
-    return ItemScope(Obligation.ADVISORY, tuple(active), pending=pending)
+    return ItemScope(Obligation.ADVISORY, tuple(binding), pending=pending)
+
+
+def _strongest(bases: list[Basis], on: date) -> Obligation:
+    """The obligation these quotes would impose if their conditions held (for display)."""
+    mandatory = [b for b in bases if b.strength is Strength.MANDATORY]
+    if any(b.from_ is None or b.from_ <= on for b in mandatory):
+        return Obligation.MANDATORY
+    return Obligation.DUE if mandatory else Obligation.ADVISORY
 
 
 def limit_in_force(item: Item, scope: Scope) -> Limit | None:

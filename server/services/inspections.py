@@ -23,7 +23,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 import checklists as rules
-from checklists.evaluate import served_items
+from checklists.evaluate import served_items, waiting_on
 from checklists.scope import Scope
 from server.extensions import db
 from server.models import (
@@ -171,9 +171,21 @@ def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluate
     verdicts: dict[str, rules.Verdict] = {}
     if not answer_errors and scope is not None:
         results = rules.evaluate_all(checklist, values, scope)
+        failing = (rules.Verdict.NON_COMPLIANT, rules.Verdict.DUE, rules.Verdict.OBSERVATION)
         for index, answer in enumerate(body["answers"]):
             result = results[answer["item"]]
             verdicts[answer["item"]] = result.verdict
+            if result.applicable is None and result.verdict in failing:
+                # Whether it binds this site depends on an answer not given: no finding may
+                # rest on a condition nobody checked.
+                needed = ", ".join(waiting_on(checklist, answer["item"], values))
+                answer_errors[str(index)] = {
+                    "item": [
+                        f"此项是否适用取决于尚未回答的项目 {needed} / whether {answer['item']} "
+                        f"applies depends on {needed}: answer it too"
+                    ]
+                }
+                continue
             if result.needs_photo and not answer["photos"]:
                 answer_errors[str(index)] = {
                     "photos": [

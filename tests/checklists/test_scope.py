@@ -172,3 +172,21 @@ def test_only_unit_items_repeat_and_unit_numbers_are_strict() -> None:
     assert coal.item("CB-10#2") is coal.item("CB-10")
     for key in ("CB-05#2", "CB-10#1", "CB-10#0", "CB-10#02", "CB-10#x", "CB-10#51"):
         assert coal.item(key) is None, key
+
+
+def test_the_device_verdict_of_one_answer_reads_the_conditions_too() -> None:
+    from checklists import evaluate
+
+    fe09 = RULES["fugitive-emissions"].item("FE-09")
+    changzhi = Scope.of(GOVERNANCE, "长治", TODAY)
+    assert evaluate(fe09, "non_compliant", changzhi, {"FE-00": "other"}) is Verdict.NOT_APPLICABLE
+    assert evaluate(fe09, "non_compliant", changzhi, {"FE-00": "steel"}) is Verdict.NON_COMPLIANT
+
+
+def test_a_limit_before_its_deadline_says_by_when() -> None:
+    boiler = RULES["coal-and-boilers"]
+    results = evaluate_all(
+        boiler, {"CB-09": "yes", "CB-10": 8}, Scope.of(GOVERNANCE, "朔州", date(2020, 5, 1))
+    )
+    assert results["CB-10"].verdict is Verdict.DUE
+    assert results["CB-10"].due_by == date(2020, 9, 1)

@@ -231,3 +231,17 @@ def test_only_unit_items_repeat(client, headers, registry, key: str) -> None:  #
     _, response = _submit(client, headers, site, "coal-and-boilers", answers)
     assert response.status_code == 422
     assert "unknown item" in str(response.get_json()["errors"])
+
+
+def test_no_finding_rests_on_a_condition_nobody_checked(client, headers, registry) -> None:  # type: ignore[no-untyped-def]
+    # FE-09 binds 朔州 only for the key industries 000 names: FE-00 must be answered first.
+    site = registry["sites"]["SZ-industrial"]
+    _, pending = _submit(client, headers, site, "fugitive-emissions", [_fail("FE-09")])
+    assert pending.status_code == 422
+    assert "FE-00" in str(pending.get_json()["errors"])
+    other = {"item": "FE-00", "value": "other", "note": "", "photos": []}
+    _, outside = _submit(client, headers, site, "fugitive-emissions", [other, _fail("FE-09")])
+    assert outside.status_code == 201, outside.get_json()
+    verdicts = {a["item"]: a["verdict"] for a in outside.get_json()["answers"]}
+    # 002 (推动重点企业…) still encourages it for every plant: advice, no finding.
+    assert verdicts["FE-09"] == "observation" and outside.get_json()["findings"] == []
