@@ -35,6 +35,8 @@ class Governs:
     source: str
     from_: date
     until: date | None = None
+    # Why the deployment keeps the plan in force after the period the plan itself states.
+    beyond_period: str = ""
 
     def covers(self, on: date) -> bool:
         return self.from_ <= on and (self.until is None or on <= self.until)
@@ -96,6 +98,7 @@ class Governance:
                             "source": plan.source,
                             "from": plan.from_.isoformat(),
                             "until": plan.until.isoformat() if plan.until else None,
+                            "beyond_period": plan.beyond_period,
                         }
                         for plan in city.plans
                     ],
@@ -157,7 +160,14 @@ def parse_governance(raw: Any, name: str = "governance") -> Governance:
                 )
             if until is not None and until < start:
                 problems.append(f"{here}: until {until} is before from {start}")
-            plans.append(Governs(source.file, start, until))
+            reason = str(plan.get("beyond_period") or "").strip()
+            past = source.period_to is not None and (until is None or until > source.period_to)
+            if past and not reason:
+                problems.append(
+                    f"{here}: {source.number} states its period ends {source.period_to}; set "
+                    "`until` by then, or say in `beyond_period` why it still governs"
+                )
+            plans.append(Governs(source.file, start, until, reason if past else ""))
         cities.append(
             City(
                 code=code,
@@ -195,6 +205,6 @@ def stated_period_warnings(governance: Governance, on: date) -> list[str]:
             if plan.covers(on) and source.period_to is not None and on > source.period_to:
                 warnings.append(
                     f"{city.name}: {source.number} states the period to {source.period_to}; "
-                    f"this deployment keeps it in force / 超出计划所述期限仍被声明为有效"
+                    f"kept in force / 超出计划所述期限仍被声明为有效: {plan.beyond_period}"
                 )
     return warnings

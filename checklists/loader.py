@@ -50,7 +50,7 @@ _ITEM_KEYS = {
 }
 _ANSWER_KEYS = {"type", "unit", "limits", "limit_note", "options"}
 # Words by which a plan encourages rather than requires (可 only where it means "may").
-_ENCOURAGING = re.compile(r"鼓励|推动|有条件的|可在|可以|可采取|力争|引导")
+_ENCOURAGING = re.compile(r"鼓励|推动|推行|推进|有条件的|可在|可以|可采取|力争|引导|倡导")
 _BASIS_KEYS = {"source", "clause", "quote", "strength", "when", "from"}
 _LIMIT_KEYS = {"source", "min", "max", "above", "from"}
 

@@ -24,7 +24,10 @@ def _cell(item: Item, city: City) -> str:
         word = "M" if Strength.MANDATORY in strengths else "E"
         if any(basis.when is not None for basis in bases):
             word += "?"
-        deadlines = sorted(b.from_ for b in bases if b.from_ is not None)
+        deadlines = sorted(
+            [b.from_ for b in bases if b.from_ is not None]
+            + [x.from_ for x in item.limits if x.source == plan.source and x.from_ is not None]
+        )
         if deadlines:
             word += f" from {deadlines[0].isoformat()}"
         until = plan.until.isoformat() if plan.until else ""
