@@ -43,6 +43,56 @@ def upgrade():
         "UPDATE sites SET city_code = (SELECT enterprises.city_code FROM enterprises "
         "WHERE enterprises.id = sites.enterprise_id)"
     )
+    _fill_scopes()
+
+
+def _fill_scopes():
+    """Give each existing inspection the scope it is judged under from now on: its site's city
+    on its local start date, under the declaration in force at upgrade time (stored, so a later
+    edit of the declaration does not change what its findings cite)."""
+    import json
+    import os
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from checklists.governance import load_governance
+    from checklists.scope import Scope
+
+    path = os.environ.get('LANTIAN_GOVERNANCE_FILE')
+    governance = load_governance(Path(path)) if path else load_governance()
+    china = ZoneInfo('Asia/Shanghai')
+    connection = op.get_bind()
+    rows = connection.execute(sa.text(
+        "SELECT inspections.uuid, inspections.started_at, sites.city_code FROM inspections "
+        "JOIN sites ON sites.id = inspections.site_id WHERE inspections.scope IS NULL"
+    )).all()
+    inspections = sa.table(
+        'inspections',
+        sa.column('uuid', sa.Uuid()),
+        sa.column('scope', sa.JSON().with_variant(JSONB(), 'postgresql')),
+    )
+    for uuid, started_at, city_code in rows:
+        started = started_at if not isinstance(started_at, str) else _parse(started_at)
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=ZoneInfo('UTC'))
+        scope = Scope.of(governance, city_code or None, started.astimezone(china).date())
+        connection.execute(
+            inspections.update()
+            .where(inspections.c.uuid == (uuid if not isinstance(uuid, str) else _uuid(uuid)))
+            .values(scope=json.loads(json.dumps(scope.to_dict())))
+        )
+
+
+def _parse(text):
+    from datetime import datetime
+
+    return datetime.fromisoformat(text)
+
+
+def _uuid(text):
+    import uuid
+
+    return uuid.UUID(text)
 
 
 def downgrade():

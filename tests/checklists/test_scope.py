@@ -190,3 +190,18 @@ def test_a_limit_before_its_deadline_says_by_when() -> None:
     )
     assert results["CB-10"].verdict is Verdict.DUE
     assert results["CB-10"].due_by == date(2020, 9, 1)
+
+
+def test_a_plan_kept_past_its_stated_period_must_say_why() -> None:
+    entry = {
+        "code": "140400",
+        "name": "长治",
+        "name_en": "Changzhi",
+        "plans": [{"source": "001_7ea1cdfab6f18ecc.txt", "from": "2020-03-31"}],
+    }
+    with pytest.raises(ChecklistError, match="beyond_period"):
+        parse_governance({"cities": [entry]})
+    ended = {**entry, "plans": [{**entry["plans"][0], "until": "2020-12-31"}]}
+    assert parse_governance({"cities": [ended]}).governing("140400", date(2021, 1, 1)) == ()
+    kept = {**entry, "plans": [{**entry["plans"][0], "beyond_period": "no newer plan yet"}]}
+    assert parse_governance({"cities": [kept]}).governing("140400", date(2021, 1, 1))
