@@ -206,15 +206,13 @@ def _paragraphs(text: str, section: Span) -> list[tuple[str, Span]]:
     body_start = text.index("\n", section.start, section.end) + 1
     paragraphs: list[tuple[str, Span]] = []
     start = position = body_start
-    note_open = False
     for line in text[body_start : section.end].splitlines(keepends=True):
         position += len(line)
         squeezed = squeeze(line)
-        if "〔责任单位" in squeezed:
-            note_open = True
-        closes_note = note_open and squeezed.endswith("〕")
+        body = squeeze(text[start:position])
+        # The note's opening may itself be split over lines ("〔责任单" / "位：…〕").
+        closes_note = squeezed.endswith("〕") and body[body.rfind("〔") :].startswith("〔责任单位")
         if closes_note or (squeezed.endswith("。") and len(squeezed) < _SHORT_LINE):
-            note_open = False
             paragraphs.append(_paragraph(text, section.label, start, position))
             start = position
     if squeeze(text[start : section.end]):
