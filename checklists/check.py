@@ -39,6 +39,8 @@ def check_directory(directory: Path = CHECKLISTS_DIR) -> list[str]:
                         f"{path.name}: {item.code}: quote not found in {basis.source}: "
                         f"{basis.quote[:40]}…"
                     )
-        problems.extend(f"{path.name}: {problem}" for problem in check_citations(checklist, sources))
+        problems.extend(
+            f"{path.name}: {problem}" for problem in check_citations(checklist, sources)
+        )
         problems.extend(f"{path.name}: {problem}" for problem in check_numbers(checklist))
     return problems

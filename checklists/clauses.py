@@ -33,7 +33,9 @@ _CN = "[一二三四五六七八九十]+"
 # Headings at a line start, optionally after Markdown "#" marks; \s inside allows line breaks.
 _SECTION = re.compile(rf"^[ \t#]*(?P<n>{_CN})\s*、", re.MULTILINE)
 _SUBSECTION = re.compile(
-    r"^[ \t#]*[（(]\s*(?P<n>" + r"[一二三四五六七八九十](?:\s*[一二三四五六七八九十])*" + r")\s*[)）]",
+    r"^[ \t#]*[（(]\s*(?P<n>"
+    + r"[一二三四五六七八九十](?:\s*[一二三四五六七八九十])*"
+    + r")\s*[)）]",
     re.MULTILINE,
 )
 _TASK = re.compile(r"^[ \t#]*(?P<n>\d{1,2})\s*[.．](?!\s*\d)", re.MULTILINE)

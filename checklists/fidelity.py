@@ -101,6 +101,16 @@ _SENTENCE = re.compile("[。；]")
 _SUBJECTS = re.compile(r"[A-Za-z]+(?:[和与及、][A-Za-z]+)+")
 
 
+def _word(word: str) -> str:
+    """A comparison word as a pattern that does not match inside its longer opposite:
+    高于 not in 不高于, 以下 not in 及以下."""
+    if word in ("以上", "以下"):
+        return rf"(?<!及){word}"
+    if word[0] not in "不≤≥<>":
+        return rf"(?<!不){re.escape(word)}"
+    return re.escape(word)
+
+
 def format_number(value: float) -> str:
     """16.0 → "16", 2.5 → "2.5": how the plans write the numbers."""
     return str(int(value)) if float(value).is_integer() else repr(float(value))
@@ -120,10 +130,10 @@ def _matches(quote: str, number: float, wording: tuple[tuple[str, ...], tuple[st
     text = _SUPERSCRIPT_MARKUP.sub("", squeeze(quote))
     x = re.escape(format_number(number))
     before, after = wording
-    prefix = re.compile(rf"(?:{'|'.join(map(re.escape, before))}){x}(?![\d]|\.\d)")
+    prefix = re.compile(rf"(?:{'|'.join(map(_word, before))}){x}(?![\d]|\.\d)")
     postfix = re.compile(
         rf"(?<![\d.])(?P<head>(?:{_NUMBER}{_UNIT}、)*){x}{_UNIT}"
-        rf"(?P<tail>(?:、{_NUMBER}{_UNIT})*)(?:{'|'.join(map(re.escape, after))})"
+        rf"(?P<tail>(?:、{_NUMBER}{_UNIT})*)(?:{'|'.join(map(_word, after))})"
     )
     for sentence in _SENTENCE.split(text):
         for found in prefix.finditer(sentence):
@@ -141,8 +151,7 @@ def _fits_item(match: _Match, item: Item) -> bool:
     if match.size == 1 or "分别" not in match.before:
         return True
     lists = [
-        re.split("[和与及、]", found)
-        for found in _SUBJECTS.findall(match.before.split("分别")[0])
+        re.split("[和与及、]", found) for found in _SUBJECTS.findall(match.before.split("分别")[0])
     ]
     subjects = next((terms for terms in reversed(lists) if len(terms) == match.size), None)
     if subjects is None:

@@ -8,6 +8,8 @@ file) must be reported. The unmutated copy must pass, so every test here can fai
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -105,6 +107,34 @@ def _source_byte(directory: Path) -> str:
     return "003_840288ea7541093f.txt"
 
 
+def _set_clause(code: str, source_prefix: str, clause: str) -> Mutation:
+    def mutate(directory: Path) -> str:
+        def change(item: dict) -> None:
+            basis = next(b for b in item["basis"] if b["source"].startswith(source_prefix))
+            basis["clause"] = clause
+
+        _edit_item(directory, code, change)
+        return code
+
+    return mutate
+
+
+def _bound_kind(code: str, source_prefix: str, old: str, new: str) -> Mutation:
+    """E.g. `above: 10` (10 t/h and below are phased out) turned into `min: 10` (10 allowed)."""
+
+    def mutate(directory: Path) -> str:
+        def change(item: dict) -> None:
+            limit = next(
+                x for x in item["answer"]["limits"] if x["source"].startswith(source_prefix)
+            )
+            limit[new] = limit.pop(old)
+
+        _edit_item(directory, code, change)
+        return code
+
+    return mutate
+
+
 MUTATIONS: dict[str, Mutation] = {
     "quote-outside-its-clause": _quote_from_elsewhere,
     "clause-nine-nine-99": _unknown_clause,
@@ -114,21 +144,17 @@ MUTATIONS: dict[str, Mutation] = {
     "scr-2.5-to-25": _set_limit("CB-21", "000_", "max", 2.5, 25),
     "sncr-8-to-2.5": _set_limit("CB-22", "001_", "max", 8, 2.5),
     "phase-out-10-to-100": _set_limit("CB-10", "000_", "above", 10, 100),
-    "phase-out-bound-kind-above-to-max": lambda d: _bound_kind(d),
+    "scr-2.5-to-8": _set_limit("CB-21", "001_", "max", 2.5, 8),
+    "phase-out-bound-kind-above-to-min": _bound_kind("CB-10", "000_", "above", "min"),
+    "phase-out-bound-kind-min-to-above": _bound_kind("CB-10", "001_", "min", "above"),
+    "ash-bound-kind-max-to-above": _bound_kind("CB-05", "003_", "max", "above"),
     "condition-65-to-100": _threshold,
+    "neighbouring-task": _set_clause("CB-04", "000_", "三、（二）8"),
+    "sub-section-instead-of-task": _set_clause("CD-02", "003_", "二、（四）"),
+    "004-lead-phrase-cut-short": _set_clause("SV-09", "004_", "三、完善“散乱污”企业"),
+    "004-other-paragraph": _set_clause("CD-20", "004_", "三、严防散煤复烧"),
     "source-byte-changed": _source_byte,
 }
-
-
-def _bound_kind(directory: Path) -> str:
-    """`above: 10` (10 t/h and below are phased out) turned into `min: 10` (10 allowed)."""
-
-    def change(item: dict) -> None:
-        limit = next(x for x in item["answer"]["limits"] if x["source"].startswith("000_"))
-        limit["min"] = limit.pop("above")
-
-    _edit_item(directory, "CB-10", change)
-    return "CB-10"
 
 
 def test_the_unmutated_copy_passes(tmp_path: Path) -> None:
@@ -141,3 +167,16 @@ def test_each_mutation_is_caught(tmp_path: Path, mutation: str) -> None:
     named = MUTATIONS[mutation](directory)
     problems = check_directory(directory)
     assert any(named in problem for problem in problems), problems
+
+
+def test_python_m_checklists_exits_non_zero_naming_the_problem(tmp_path: Path) -> None:
+    directory = _copy(tmp_path)
+    clean = subprocess.run(
+        [sys.executable, "-m", "checklists", str(directory)], capture_output=True, text=True
+    )
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    named = MUTATIONS["sncr-8-to-2.5"](directory)
+    broken = subprocess.run(
+        [sys.executable, "-m", "checklists", str(directory)], capture_output=True, text=True
+    )
+    assert broken.returncode == 1 and named in broken.stdout, broken.stdout + broken.stderr
