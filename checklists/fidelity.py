@@ -1,4 +1,4 @@
-"""Fidelity checks: the rules say what the pinned plan texts say, clause by clause, number by number.
+"""Fidelity checks: the rules say what the pinned plans say, clause by clause, number by number.
 
 Three checks, each reporting one line per problem, naming the item (or plan file):
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +55,8 @@ def check_citations(checklist: Checklist, directory: Path = SOURCES_DIR) -> list
     problems = []
     for item in checklist.items:
         for basis in item.basis:
+            if not (directory / basis.source).is_file():
+                continue  # check_pins reports the missing file
             try:
                 span = plan_outline(basis.source, directory).locate(basis.clause)
             except ClauseError as error:
@@ -74,10 +76,11 @@ def check_citations(checklist: Checklist, directory: Path = SOURCES_DIR) -> list
 # Comparison wording, by the set of values it describes around the number X. As in the plans
 # themselves ("10蒸吨及以下" next to "35蒸吨以下"), 以上/以下 exclude X and 及以上/及以下
 # include it. Each entry: (words before X, words after X and its unit).
-AT_MOST = (("≤", "不超过", "不高于", "不大于"), ("及以下", "以内"))  # v ≤ X
-MORE_THAN = ((">", "高于", "大于", "超过"), ("以上",))  # v > X
-AT_LEAST = (("≥", "不低于", "不少于", "不小于"), ("及以上",))  # v ≥ X
-LESS_THAN = (("<", "低于", "小于", "少于", "不足"), ("以下",))  # v < X
+Wording = tuple[tuple[str, ...], tuple[str, ...]]
+AT_MOST: Wording = (("≤", "不超过", "不高于", "不大于"), ("及以下", "以内"))  # v ≤ X
+MORE_THAN: Wording = ((">", "高于", "大于", "超过"), ("以上",))  # v > X
+AT_LEAST: Wording = (("≥", "不低于", "不少于", "不小于"), ("及以上",))  # v ≥ X
+LESS_THAN: Wording = (("<", "低于", "小于", "少于", "不足"), ("以下",))  # v < X
 
 # A sentence with one of these words bans the values it names rather than requiring them:
 # "禁止使用硫分高于1%" sets max 1, "淘汰10蒸吨及以下燃煤锅炉" sets above 10.
@@ -126,7 +129,7 @@ class _Match:
     size: int  # length of that list, or 1
 
 
-def _matches(quote: str, number: float, wording: tuple[tuple[str, ...], tuple[str, ...]]):
+def _matches(quote: str, number: float, wording: Wording) -> Iterator[_Match]:
     text = _SUPERSCRIPT_MARKUP.sub("", squeeze(quote))
     x = re.escape(format_number(number))
     before, after = wording
@@ -165,7 +168,13 @@ def _is_ban(match: _Match) -> bool:
     return any(word in match.sentence for word in BAN_WORDS)
 
 
-def _stated(quotes: Iterable[str], number: float, wording, item: Item, banned=None) -> bool:
+def _stated(
+    quotes: Iterable[str],
+    number: float,
+    wording: Wording,
+    item: Item,
+    banned: Wording | None = None,
+) -> bool:
     """True when one quote states `number` with `wording` (or, in a ban, with `banned`)."""
     for quote in quotes:
         for words, ban in ((wording, False), (banned, True)):
@@ -177,7 +186,7 @@ def _stated(quotes: Iterable[str], number: float, wording, item: Item, banned=No
     return False
 
 
-def _describe(wording) -> str:
+def _describe(wording: Wording) -> str:
     before, after = wording
     return "/".join([f"{word}X" for word in before] + [f"X{word}" for word in after])
 

@@ -154,7 +154,15 @@ MUTATIONS: dict[str, Mutation] = {
     "004-lead-phrase-cut-short": _set_clause("SV-09", "004_", "三、完善“散乱污”企业"),
     "004-other-paragraph": _set_clause("CD-20", "004_", "三、严防散煤复烧"),
     "source-byte-changed": _source_byte,
+    "source-file-missing": lambda directory: _delete(
+        directory / "sources" / "004_8505c0e03fd7d1e2.txt"
+    ),
 }
+
+
+def _delete(path: Path) -> str:
+    path.unlink()
+    return path.name
 
 
 def test_the_unmutated_copy_passes(tmp_path: Path) -> None:
