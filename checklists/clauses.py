@@ -205,7 +205,8 @@ def outline(text: str) -> Outline:
 
 def _paragraphs(text: str, section: Span) -> list[tuple[str, Span]]:
     """The paragraphs of an unnumbered section, each with its lead phrase."""
-    body_start = text.index("\n", section.start, section.end) + 1
+    line_end = text.find("\n", section.start, section.end)
+    body_start = section.end if line_end < 0 else line_end + 1
     paragraphs: list[tuple[str, Span]] = []
     start = position = body_start
     for line in text[body_start : section.end].splitlines(keepends=True):
@@ -214,7 +215,7 @@ def _paragraphs(text: str, section: Span) -> list[tuple[str, Span]]:
         body = squeeze(text[start:position])
         # The note's opening may itself be split over lines ("〔责任单" / "位：…〕").
         closes_note = squeezed.endswith("〕") and body[body.rfind("〔") :].startswith("〔责任单位")
-        if closes_note or (squeezed.endswith("。") and len(squeezed) < _SHORT_LINE):
+        if body and (closes_note or (squeezed.endswith("。") and len(squeezed) < _SHORT_LINE)):
             paragraphs.append(_paragraph(text, section.label, start, position))
             start = position
     if squeeze(text[start : section.end]):
