@@ -77,9 +77,9 @@ def check_citations(checklist: Checklist, directory: Path = SOURCES_DIR) -> list
 # themselves ("10蒸吨及以下" next to "35蒸吨以下"), 以上/以下 exclude X and 及以上/及以下
 # include it. Each entry: (words before X, words after X and its unit).
 Wording = tuple[tuple[str, ...], tuple[str, ...]]
-AT_MOST: Wording = (("≤", "不超过", "不高于", "不大于"), ("及以下", "以内"))  # v ≤ X
+AT_MOST: Wording = (("≤", "小于等于", "不超过", "不高于", "不大于"), ("及以下", "以内"))  # v ≤ X
 MORE_THAN: Wording = ((">", "高于", "大于", "超过"), ("以上",))  # v > X
-AT_LEAST: Wording = (("≥", "不低于", "不少于", "不小于"), ("及以上",))  # v ≥ X
+AT_LEAST: Wording = (("≥", "大于等于", "不低于", "不少于", "不小于"), ("及以上",))  # v ≥ X
 LESS_THAN: Wording = (("<", "低于", "小于", "少于", "不足"), ("以下",))  # v < X
 
 # A sentence with one of these words bans the values it names rather than requiring them:
@@ -218,7 +218,7 @@ def check_numbers(checklist: Checklist) -> list[str]:
             if threshold is None:
                 continue
             quotes = [basis.quote for basis in item.basis]
-            if not _stated(quotes, threshold, wording, item):
+            if not _stated(quotes, threshold, wording, item, banned=wording):
                 problems.append(
                     f"{item.code}: condition {condition.item} {kind} "
                     f"{format_number(threshold)}: no quote of this item states it "

@@ -155,6 +155,7 @@ S = "000_32c90d3c411fd51f.txt"
     [
         ("灰分≤16%", "max", 16, True),
         ("灰分不超过16%", "max", 16, True),
+        ("灰分小于等于16%", "max", 16, True),
         ("控制在16%以内", "max", 16, True),
         ("禁止燃用灰分大于16%的煤", "max", 16, True),
         ("禁止燃用灰分不高于16%的煤", "max", 16, False),  # 不高于 is not 高于
@@ -182,6 +183,7 @@ def test_limit_wording_table(quote: str, bound: str, value: float, ok: bool) -> 
         ("少于3个月的", "below", 3, True),
         ("3个月及以上的", "below", 3, False),
         ("禁止5000平方米及以上", "at_least", 500, False),
+        ("严禁5000平方米及以上工地…", "at_least", 5000, True),  # a condition names whom, ban or not
     ],
 )
 def test_condition_threshold_wording(quote: str, test: str, value: float, ok: bool) -> None:
