@@ -111,14 +111,31 @@ def checklists_group() -> None:
 
 
 @checklists_group.command("check")
-def checklists_check() -> None:
-    """Validate every checklist file and find every quote in its plan."""
-    problems = check_directory()
+@click.option(
+    "--directory",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="检查表目录（默认为随程序发布的规则）/ checklist directory (default: the shipped rules)",
+)
+def checklists_check(directory: Path | None) -> None:
+    """Validate every checklist and prove it says what the pinned plans say.
+
+    Checks the plan texts' SHA-256 pins, that each quote lies in the clause it cites, and that
+    each limit and threshold appears in its plan's words; exits 1 listing every problem.
+    """
+    problems = check_directory(directory) if directory else check_directory()
     for problem in problems:
-        err_console.print(problem)
+        err_console.print(problem, markup=False, highlight=False, soft_wrap=True)
     if problems:
+        err_console.print(
+            f"检查表与原文不符：{len(problems)} 个问题 / {len(problems)} problem(s) found"
+        )
         sys.exit(1)
-    console.print("检查表全部有效，引文均在原文中 / all checklists valid, every quote found")
+    console.print(
+        "检查表全部有效：原文哈希一致，引文均在所引条款内，限值措辞与原文一致 / "
+        "all checklists valid: plan texts match their pins, every quote found in the clause it "
+        "cites, every limit worded as in its plan"
+    )
 
 
 @checklists_group.command("load")
