@@ -33,6 +33,9 @@ import httpx
 from PIL import Image, ImageDraw
 
 import checklists as rules
+from checklists.evaluate import served_items
+from checklists.governance import load_governance
+from checklists.scope import Scope, limit_in_force
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 MAX_PHOTOS_PER_INSPECTION = 4
@@ -316,7 +319,7 @@ class Inspector:
             return self.rng.choice(item.options).value
         if item.answer_type is rules.AnswerType.TEXT:
             return f"现场记录 / noted on site #{self.rng.randrange(1000)}"
-        limit = rules.limit_in_force(item, city, on)
+        limit = limit_in_force(item, Scope.of(load_governance(), city, on))
         fail = roll < 0.15
         if limit is not None and limit.max is not None:
             factor = self.rng.uniform(1.05, 1.6) if fail else self.rng.uniform(0.3, 1.0)
@@ -365,14 +368,18 @@ class Inspector:
         started = datetime.now(UTC) - timedelta(minutes=self.rng.randrange(45, 600))
         on = started.astimezone(LOCAL_ZONE).date()
         values: dict[str, Any] = {}
+        scope = Scope.of(load_governance(), site.city, on)
+        served = {served.code for served in served_items(checklist, scope)}
         for item in checklist.items:
+            if item.code not in served:
+                continue  # no plan in force for this site says it: the server would refuse it
             if item.condition is not None:
                 # Conditions name earlier items only, so what is answered so far decides.
-                state = rules.evaluate_all(checklist, values, site.city, on)[item.code]
+                state = rules.evaluate_all(checklist, values, scope)[item.code]
                 if state.applicable is False:
                     continue
             values[item.code] = self._value(item, site.city, on)
-        results = rules.evaluate_all(checklist, values, site.city, on)
+        results = rules.evaluate_all(checklist, values, scope)
         needing = [code for code in values if results[code].needs_photo]
         count = min(max(len(needing), 1), MAX_PHOTOS_PER_INSPECTION)
         inspection_id = str(uuid.uuid4())

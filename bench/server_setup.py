@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,8 @@ from bench.common import OUT
 SECRET = "lantian-bench-secret"
 # The thirty-item checklist a boiler-house visit fills: coal and boilers (all 22 items)
 # plus the first fugitive-emission items that need no photo when they pass.
-THIRTY_SOURCES = (("coal-and-boilers", None), ("fugitive-emissions", 8))
+THIRTY_SOURCES = (("coal-and-boilers", None), ("fugitive-emissions", None))
+BENCH_CITY = "朔州"
 
 
 @dataclass
@@ -42,26 +43,40 @@ def thirty_item_checklist() -> Path:
     files at run time, so the benchmark follows any change to them.
     """
     import checklists as rules
+    from checklists.evaluate import served_items
+    from checklists.governance import load_governance
+    from checklists.scope import Scope
 
+    # Only items the plans in force in 朔州 today say: the server refuses any other answer.
+    scope = Scope.of(load_governance(), BENCH_CITY, date.today())
     directory = OUT / "checklists"
     directory.mkdir(parents=True, exist_ok=True)
     items: list[dict[str, Any]] = []
     kinds: set[str] | None = None
-    for name, count in THIRTY_SOURCES:
+    for name, _ in THIRTY_SOURCES:
         raw = yaml.safe_load((rules.CHECKLISTS_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
-        chosen = [
-            item
-            for item in raw["items"]
-            if not item.get("condition") and item.get("evidence") != "always"
-        ]
-        items.extend(raw["items"] if count is None else (chosen or [])[:count])
+        served = {
+            item.code
+            for item in served_items(rules.load_file(rules.CHECKLISTS_DIR / f"{name}.yaml"), scope)
+        }
+        in_force = [item for item in raw["items"] if item["code"] in served]
+        if not items:
+            items.extend(in_force)
+        else:
+            chosen = [
+                item
+                for item in in_force
+                if not item.get("condition") and item.get("evidence") != "always"
+            ]
+            items.extend(chosen[: 30 - len(items)])
         kinds = set(raw["site_kinds"]) if kinds is None else kinds & set(raw["site_kinds"])
     document = {
         "id": "bench-thirty",
         "title": {"zh": "基准测试：锅炉房（30项）", "en": "Benchmark: boiler house, 30 items"},
         "description": {
-            "zh": "燃煤与锅炉检查表全部22项，加无组织排放检查表前8项；仅供基准测试。",
-            "en": "All 22 coal-and-boiler items and 8 fugitive-emission items; benchmarks only.",
+            "zh": "朔州现行的燃煤与锅炉检查表各项，补足无组织排放检查表各项至30项；仅供基准测试。",
+            "en": "The coal-and-boiler items in force in Shuozhou, filled to 30 with "
+            "fugitive-emission items; benchmarks only.",
         },
         "site_kinds": sorted(kinds or ()),
         "items": items,
@@ -129,6 +144,9 @@ def thirty_answers() -> list[dict[str, Any]]:
         "CB-19": "scr",
         "CB-21": 1.8,
         "CB-22": "not_applicable",
+        "FE-00": "coal",
+        "FE-12": 6,
+        "FE-20": "no",
     }
     import checklists as rules
 
@@ -143,7 +161,11 @@ def thirty_answers() -> list[dict[str, Any]]:
         }
         for item in parsed.items
     ]
-    results = rules.evaluate_all(parsed, {a["item"]: a["value"] for a in answers}, "朔州")
+    from checklists.governance import load_governance
+    from checklists.scope import Scope
+
+    scope = Scope.of(load_governance(), BENCH_CITY, date.today())
+    results = rules.evaluate_all(parsed, {a["item"]: a["value"] for a in answers}, scope)
     needing = [code for code, result in results.items() if result.needs_photo]
     failing = [code for code, r in results.items() if r.verdict is rules.Verdict.NON_COMPLIANT]
     if len(answers) != 30 or needing or failing:

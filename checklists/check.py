@@ -1,20 +1,31 @@
-"""Validate every checklist and prove every quote occurs verbatim in its plan."""
+"""Validate every checklist and prove it says what the pinned plans say.
+
+`check_directory` runs the schema check, the verbatim-quote check and the fidelity checks of
+`checklists.fidelity` (pinned plan bytes, clause citations, limit and threshold wording).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from checklists.errors import ChecklistError
+from checklists.fidelity import check_citations, check_numbers, check_pins
 from checklists.loader import CHECKLISTS_DIR, load_file
-from checklists.sources import quote_found
+from checklists.sources import SOURCES_DIR, quote_found
 
 
 def check_directory(directory: Path = CHECKLISTS_DIR) -> list[str]:
-    """Every problem found, one line each; an empty list means all checklists are sound."""
+    """Every problem found, one line each; an empty list means all checklists are sound.
+
+    The plan texts are read from `directory/sources` when it exists (a copy of the rules with
+    its own plans), else from the package's own `sources`.
+    """
     problems: list[str] = []
     files = sorted(directory.glob("*.yaml"))
     if not files:
         return [f"{directory}: no checklist files"]
+    sources = directory / "sources" if (directory / "sources").is_dir() else SOURCES_DIR
+    problems.extend(check_pins(sources))
     for path in files:
         try:
             checklist = load_file(path)
@@ -23,9 +34,15 @@ def check_directory(directory: Path = CHECKLISTS_DIR) -> list[str]:
             continue
         for item in checklist.items:
             for basis in item.basis:
-                if not quote_found(basis.source, basis.quote):
+                if not (sources / basis.source).is_file():
+                    continue  # check_pins reports the missing file
+                if not quote_found(basis.source, basis.quote, sources):
                     problems.append(
                         f"{path.name}: {item.code}: quote not found in {basis.source}: "
                         f"{basis.quote[:40]}…"
                     )
+        problems.extend(
+            f"{path.name}: {problem}" for problem in check_citations(checklist, sources)
+        )
+        problems.extend(f"{path.name}: {problem}" for problem in check_numbers(checklist))
     return problems

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +28,12 @@ from checklists.model import (
     Limit,
     Option,
     Severity,
+    Strength,
     Text,
+    Unit,
     Verdict,
 )
-from checklists.sources import load_sources
+from checklists.sources import as_date, load_sources, squeeze
 
 CHECKLISTS_DIR = Path(__file__).parent
 _ITEM_KEYS = {
@@ -45,19 +49,40 @@ _ITEM_KEYS = {
     "guidance",
 }
 _ANSWER_KEYS = {"type", "unit", "limits", "limit_note", "options"}
+# Words by which a plan encourages rather than requires (可 only where it means "may").
+_ENCOURAGING = re.compile(r"鼓励|推动|推行|推进|有条件的|可在|可以|可采取|力争|引导|倡导")
+_BASIS_KEYS = {"source", "clause", "quote", "strength", "when", "from"}
+_LIMIT_KEYS = {"source", "min", "max", "above", "from"}
+
+
+def plain(value: Any) -> Any:
+    """The parsed YAML as JSON data: dates become ISO strings, so content survives a round
+    trip through the database and the device unchanged (and hashes the same)."""
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def content_version(content: Mapping[str, Any]) -> str:
     """A short content hash: canonical JSON of the parsed document, SHA-256, 16 hex digits."""
-    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(
+        plain(content), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
 class _Problems:
     """Collects problems with a path prefix, so one run reports everything wrong with a file."""
 
-    def __init__(self) -> None:
+    def __init__(self, authoring: bool = True) -> None:
         self.items: list[str] = []
+        # Rules for authors (say an encouraging quote's strength; no borrowed default limits)
+        # apply to files being loaded, not to versions stored before the rules existed.
+        self.authoring = authoring
 
     def add(self, where: str, message: str) -> None:
         self.items.append(f"{where}: {message}")
@@ -84,6 +109,16 @@ def _enum(kind: type, raw: Any, where: str, problems: _Problems) -> Any:
         return None
 
 
+def _date(raw: Any, where: str, problems: _Problems) -> date | None:
+    if raw is None:
+        return None
+    try:
+        return as_date(raw)
+    except ValueError:
+        problems.add(where, f"{raw!r} is not a date (YYYY-MM-DD)")
+        return None
+
+
 def _basis(raw: Any, where: str, problems: _Problems) -> tuple[Basis, ...]:
     sources = load_sources()
     if not isinstance(raw, list) or not raw:
@@ -102,7 +137,26 @@ def _basis(raw: Any, where: str, problems: _Problems) -> tuple[Basis, ...]:
             problems.add(here, "needs a clause")
         if not quote:
             problems.add(here, "needs a verbatim quote")
-        result.append(Basis(source=str(source), clause=str(clause), quote=str(quote).strip()))
+        unknown = set(entry) - _BASIS_KEYS
+        if unknown:
+            problems.add(here, f"unknown keys {sorted(unknown)}")
+        strength = _enum(Strength, entry.get("strength", "mandatory"), f"{here}.strength", problems)
+        encouraging = _ENCOURAGING.search(squeeze(str(quote or "")))
+        if problems.authoring and "strength" not in entry and encouraging:
+            # Words that only encourage must not silently become a duty: say which it is.
+            problems.add(
+                here, "the quote encourages (鼓励/推动/可/有条件的); give strength explicitly"
+            )
+        result.append(
+            Basis(
+                source=str(source),
+                clause=str(clause),
+                quote=str(quote).strip(),
+                strength=strength or Strength.MANDATORY,
+                when=_condition(entry.get("when"), f"{here}.when", problems),
+                from_=_date(entry.get("from"), f"{here}.from", problems),
+            )
+        )
     return tuple(result)
 
 
@@ -114,6 +168,11 @@ def _limits(raw: Any, where: str, problems: _Problems) -> tuple[Limit, ...]:
         if not isinstance(entry, Mapping) or entry.get("source") not in sources:
             problems.add(here, "needs a known source file")
             continue
+        unknown = set(entry) - _LIMIT_KEYS - (set() if problems.authoring else {"default"})
+        if unknown:
+            # `default` is refused on purpose: a city whose plans set no limit records the
+            # number without a verdict instead of borrowing another city's limit.
+            problems.add(here, f"unknown keys {sorted(unknown)}")
         low, high, above = entry.get("min"), entry.get("max"), entry.get("above")
         if low is None and high is None and above is None:
             problems.add(here, "needs min, above or max")
@@ -128,12 +187,12 @@ def _limits(raw: Any, where: str, problems: _Problems) -> tuple[Limit, ...]:
                 min=low,
                 max=high,
                 above=above,
-                default=bool(entry.get("default")),
+                from_=_date(entry.get("from"), f"{here}.from", problems),
             )
         )
-    defaults = [limit for limit in result if limit.default]
-    if len(defaults) > 1:
-        problems.add(where, "at most one limit may be the default")
+    sources_set = [limit.source for limit in result]
+    for source in {s for s in sources_set if sources_set.count(s) > 1}:
+        problems.add(where, f"{source} sets more than one limit")
     return tuple(result)
 
 
@@ -237,20 +296,69 @@ def _check_references(items: list[Item], problems: _Problems) -> None:
         problems.add(f"item {code}", "code is used twice")
     position = {code: index for index, code in enumerate(codes)}
     for index, item in enumerate(items):
-        if item.condition is None:
+        conditions = [("condition", item.condition)] + [
+            (f"basis[{n}].when", basis.when) for n, basis in enumerate(item.basis)
+        ]
+        for where, condition in conditions:
+            if condition is None:
+                continue
+            target = condition.item
+            if target not in position:
+                problems.add(f"item {item.code}.{where}", f"refers to unknown item {target}")
+            elif position[target] >= index:
+                problems.add(f"item {item.code}.{where}", f"{target} must come before it")
+
+
+def _units(raw: Any, items: list[Item], problems: _Problems) -> tuple[Unit, ...]:
+    """Item groups asked once per unit; each item in at most one group, and no item outside
+    a group may depend on an item inside one (which unit's answer would it read?)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.add("units", "must be a list")
+        return ()
+    codes = {item.code for item in items}
+    units: list[Unit] = []
+    grouped: dict[str, str] = {}
+    for index, entry in enumerate(raw):
+        where = f"units[{index}]"
+        if not isinstance(entry, Mapping) or not entry.get("id") or not entry.get("items"):
+            problems.add(where, "needs an id and items")
             continue
-        target = item.condition.item
-        if target not in position:
-            problems.add(f"item {item.code}.condition", f"refers to unknown item {target}")
-        elif position[target] >= index:
-            problems.add(f"item {item.code}.condition", f"{target} must come before it")
+        label = _text(entry.get("label"), f"{where}.label", problems)
+        members = tuple(str(code) for code in entry["items"])
+        for code in members:
+            if code not in codes:
+                problems.add(where, f"unknown item {code}")
+            elif code in grouped:
+                problems.add(where, f"{code} is already in unit {grouped[code]}")
+            grouped[code] = str(entry["id"])
+        units.append(Unit(str(entry["id"]), label or Text("", ""), members))
+    for item in items:
+        if item.code in grouped:
+            continue
+        reads = [item.condition] + [basis.when for basis in item.basis]
+        for condition in reads:
+            if condition is not None and condition.item in grouped:
+                problems.add(
+                    f"item {item.code}",
+                    f"depends on {condition.item}, which repeats per unit; put it in the unit",
+                )
+    return tuple(units)
 
 
-def parse_checklist(content: Mapping[str, Any], name: str = "<checklist>") -> Checklist:
-    """Validate a parsed document and build the model; raise ChecklistError listing problems."""
-    problems = _Problems()
+def parse_checklist(
+    content: Mapping[str, Any], name: str = "<checklist>", *, stored: bool = False
+) -> Checklist:
+    """Validate a parsed document and build the model; raise ChecklistError listing problems.
+
+    `stored`: a version kept in the database, perhaps written before today's authoring
+    rules; it is read as it was judged (a `default` limit it names is ignored, never borrowed).
+    """
+    problems = _Problems(authoring=not stored)
     if not isinstance(content, Mapping):
         raise ChecklistError(name, ["the document must be a mapping"])
+    content = plain(content)
     checklist_id = content.get("id")
     if not checklist_id or not isinstance(checklist_id, str):
         problems.add("id", "is required")
@@ -270,6 +378,7 @@ def parse_checklist(content: Mapping[str, Any], name: str = "<checklist>") -> Ch
     items = [_item(raw, f"item #{i + 1}", problems) for i, raw in enumerate(raw_items)]
     built = [item for item in items if item is not None]
     _check_references(built, problems)
+    units = _units(content.get("units"), built, problems)
     if problems.items:
         raise ChecklistError(name, problems.items)
     return Checklist(
@@ -280,6 +389,7 @@ def parse_checklist(content: Mapping[str, Any], name: str = "<checklist>") -> Ch
         site_kinds=tuple(str(kind) for kind in site_kinds),
         items=tuple(built),
         content=dict(content),
+        units=units,
     )
 
 

@@ -19,6 +19,35 @@ class Verdict(StrEnum):
     NON_COMPLIANT = "non_compliant"
     NOT_APPLICABLE = "not_applicable"
     UNANSWERED = "unanswered"
+    # A failing answer that is not (yet) a violation, so it never becomes a finding:
+    DUE = "due"  # the plan's deadline for this duty or limit has not passed (限期)
+    OBSERVATION = "observation"  # the governing plans only encourage the measure (建议)
+    RECORDED = "recorded"  # a number no governing plan limits, or a text: a fact, no verdict
+
+
+# Verdicts that mean the item was answered and applies (not N/A, not unanswered).
+ANSWERED_VERDICTS = (
+    Verdict.COMPLIANT,
+    Verdict.NON_COMPLIANT,
+    Verdict.DUE,
+    Verdict.OBSERVATION,
+    Verdict.RECORDED,
+)
+
+
+class Strength(StrEnum):
+    """How strongly a plan's words bind: a duty, or a measure it only encourages."""
+
+    MANDATORY = "mandatory"
+    ENCOURAGED = "encouraged"  # 鼓励 / 可 / 推动 / 有条件的…
+
+
+class Obligation(StrEnum):
+    """What an item is for a site on a day, from the bases in force there and then."""
+
+    MANDATORY = "mandatory"  # a "no" is a violation: a finding
+    DUE = "due"  # mandatory, but only from a deadline still ahead: a "no" is "due by …"
+    ADVISORY = "advisory"  # encouraged only: a "no" is an observation (建议)
 
 
 class AnswerType(StrEnum):
@@ -72,7 +101,7 @@ class Text:
 
 @dataclass(frozen=True)
 class Source:
-    """One plan document."""
+    """One plan document: who issued it for which city (GB/T 2260 code), when, for how long."""
 
     file: str
     city: str
@@ -81,26 +110,55 @@ class Source:
     date: date
     title: str
     title_en: str
+    city_code: str = ""
+    period_from: date | None = None  # the period the plan says it covers, where it says one
+    period_to: date | None = None
+    supersedes: tuple[str, ...] = ()
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """The item (or one basis of it) applies only when another item's answer satisfies this."""
+
+    item: str
+    equals: Any = None
+    in_: tuple[Any, ...] | None = None
+    at_least: float | None = None
+    below: float | None = None
 
 
 @dataclass(frozen=True)
 class Basis:
-    """Where an item's rule comes from: a verbatim quote of a clause of a plan."""
+    """Where an item's rule comes from: a verbatim quote of a clause of a plan.
+
+    `strength` says whether the words impose a duty or only encourage; `when` limits the
+    quote to the sites it names (e.g. 5,000 m² and more); `from_` is the deadline the plan
+    sets for the duty, before which a "no" is "due by …", not a violation.
+    """
 
     source: str
     clause: str
     quote: str
+    strength: Strength = Strength.MANDATORY
+    when: Condition | None = None
+    from_: date | None = None
 
 
 @dataclass(frozen=True)
 class Limit:
-    """A numeric limit set by one plan; its city and date come from the source."""
+    """A numeric limit set by one plan, in force where and when that plan governs.
+
+    `from_` is the deadline the plan sets (e.g. small boilers phased out by 2020-10-01):
+    before it a value beyond the limit is "due", not a violation. No limit is borrowed by a
+    city whose plans do not set it.
+    """
 
     source: str
     max: float | None = None
     min: float | None = None
     above: float | None = None  # strictly greater: "X及以下 to be phased out" allows only > X
-    default: bool = False
+    from_: date | None = None
 
 
 @dataclass(frozen=True)
@@ -108,17 +166,6 @@ class Option:
     value: str
     label: Text
     verdict: Verdict
-
-
-@dataclass(frozen=True)
-class Condition:
-    """The item applies only when another item's answer satisfies this."""
-
-    item: str
-    equals: Any = None
-    in_: tuple[Any, ...] | None = None
-    at_least: float | None = None
-    below: float | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +186,38 @@ class Item:
     guidance: Text | None = None
 
 
+# A unit item answered for the n-th unit of a site (its second boiler) is keyed "CB-10#2";
+# the first unit keeps the plain code, so a site with one boiler answers as it always did.
+UNIT_SEPARATOR = "#"
+MAX_UNITS = 50
+
+
+def unit_key(code: str, number: int) -> str:
+    """The answer key of an item for the n-th unit (the plain code for the first)."""
+    return code if number == 1 else f"{code}{UNIT_SEPARATOR}{number}"
+
+
+def split_key(key: str) -> tuple[str, int]:
+    """(item code, unit number) of an answer key; ValueError for a malformed number."""
+    code, sep, number = key.partition(UNIT_SEPARATOR)
+    if not sep:
+        return code, 1
+    if not number.isdigit() or number.startswith("0") or not 2 <= int(number) <= MAX_UNITS:
+        raise ValueError(
+            f"单元编号须为2到{MAX_UNITS} / unit number must be 2 to {MAX_UNITS}: {key!r}"
+        )
+    return code, int(number)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A group of items asked once per unit of the site: each boiler, stockpile, gate…"""
+
+    id: str
+    label: Text
+    items: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class Checklist:
     id: str
@@ -148,12 +227,26 @@ class Checklist:
     items: tuple[Item, ...]
     description: Text | None = None
     content: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    units: tuple[Unit, ...] = ()
 
     def item(self, code: str) -> Item | None:
-        """The item with this code, or None."""
+        """The item with this code or answer key ("CB-10#2" is CB-10 for a second unit)."""
+        try:
+            base, number = split_key(code)
+        except ValueError:
+            return None
         for candidate in self.items:
-            if candidate.code == code:
+            if candidate.code == base:
+                if number > 1 and self.unit_of(base) is None:
+                    return None  # only unit items repeat
                 return candidate
+        return None
+
+    def unit_of(self, code: str) -> Unit | None:
+        """The unit group an item repeats in, or None for an item asked once per site."""
+        for unit in self.units:
+            if code in unit.items:
+                return unit
         return None
 
     @property

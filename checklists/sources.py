@@ -27,19 +27,29 @@ def load_sources(directory: Path = SOURCES_DIR) -> dict[str, Source]:
     raw = yaml.safe_load((directory / "sources.yaml").read_text(encoding="utf-8"))
     sources: dict[str, Source] = {}
     for entry in raw["sources"]:
-        issued = entry["date"]
-        if not isinstance(issued, date):
-            issued = date.fromisoformat(str(issued))
+        period = entry.get("period") or {}
         sources[entry["file"]] = Source(
             file=entry["file"],
             city=entry["city"],
             city_en=entry["city_en"],
             number=entry["number"],
-            date=issued,
+            date=as_date(entry["date"]),
             title=entry["title"],
             title_en=entry["title_en"],
+            city_code=str(entry.get("city_code", "")),
+            period_from=as_date(period["from"]) if period.get("from") else None,
+            period_to=as_date(period["to"]) if period.get("to") else None,
+            supersedes=tuple(entry.get("supersedes") or ()),
+            sha256=str(entry.get("sha256", "")),
         )
     return sources
+
+
+def as_date(value: object) -> date:
+    """A YAML date, or an ISO date string, as a date."""
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
 
 
 @cache

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import checklists as rules
+from checklists.evaluate import served_items
+from checklists.scope import Scope
 from field_client.errors import FieldError
 from field_client.store import EDITABLE, Store, now_iso
 
@@ -44,28 +46,40 @@ VERDICT_LABELS = {
     rules.Verdict.NON_COMPLIANT: "不符合 / non-compliant",
     rules.Verdict.NOT_APPLICABLE: "不适用 / not applicable",
     rules.Verdict.UNANSWERED: "未作答 / unanswered",
+    rules.Verdict.DUE: "限期内（非违规）/ due: the plan's deadline has not passed",
+    rules.Verdict.OBSERVATION: "建议（倡导性要求）/ observation: encouraged only",
+    rules.Verdict.RECORDED: "已记录（无现行限值）/ recorded: no limit in force here",
 }
 
 
 @dataclass(frozen=True)
 class Context:
-    """What judging an inspection's answers needs: its rules, city and local date."""
+    """What judging an inspection's answers needs: its rules and the law in force there."""
 
     checklist: rules.Checklist
     site: dict[str, Any]
     on: date
+    scope: Scope
 
     @property
     def city(self) -> str:
         return self.site["city"]
 
 
+def site_scope(store: Store, site: dict[str, Any], on: date) -> Scope:
+    """The plans governing the site's city on that day, from the declaration last pulled."""
+    return Scope.of(store.governance(), site.get("city_code") or site["city"], on)
+
+
 def context(store: Store, row: Any) -> Context:
     started = datetime.fromisoformat(row["started_at"])
+    site = store.site(row["site_id"])
+    on = started.astimezone(LOCAL_ZONE).date()
     return Context(
         checklist=store.checklist(row["checklist_id"], row["checklist_version"]),
-        site=store.site(row["site_id"]),
-        on=started.astimezone(LOCAL_ZONE).date(),
+        site=site,
+        on=on,
+        scope=site_scope(store, site, on),
     )
 
 
@@ -82,6 +96,12 @@ def start(
         raise FieldError(
             f"检查表 {checklist_id} 不适用于 {site['kind']} 类场所 / checklist {checklist_id} "
             f"does not apply to {site['kind']} sites ({', '.join(checklist.site_kinds)})"
+        )
+    today = datetime.now(LOCAL_ZONE).date()
+    if not served_items(checklist, site_scope(store, site, today)):
+        raise FieldError(
+            f"场所所在城市今日无现行计划规定此检查表的任何项目 / no plan in force for "
+            f"{site['city']} today says any item of {checklist_id}"
         )
     inspection_id = str(uuid_module.uuid4())
     lat, lon, accuracy = location if location else (None, None, None)
@@ -261,7 +281,12 @@ def answer(
         raise FieldError(f"检查表中无此项 / no item {item_code} in {ctx.checklist.id}")
     value = parse_value(item, raw_value)
     try:
-        verdict = rules.evaluate(item, value, ctx.city, ctx.on)
+        if item.code not in {i.code for i in served_items(ctx.checklist, ctx.scope)}:
+            raise FieldError(
+                f"此项在该场所所在城市当日无现行计划依据 / item {item_code} is not in force "
+                f"for this site on {ctx.on.isoformat()}"
+            )
+        verdict = rules.evaluate(item, value, ctx.scope, {**values(store, uuid), item_code: value})
     except rules.AnswerError as error:
         raise FieldError(str(error)) from None
     previous = store.answers(uuid).get(item_code)
@@ -289,14 +314,12 @@ def values(store: Store, uuid: str) -> dict[str, Any]:
 def results(store: Store, uuid: str) -> tuple[Context, dict[str, rules.ItemResult]]:
     row = store.inspection(uuid)
     ctx = context(store, row)
-    return ctx, rules.evaluate_all(ctx.checklist, values(store, uuid), ctx.city, ctx.on)
+    return ctx, rules.evaluate_all(ctx.checklist, values(store, uuid), ctx.scope)
 
 
 def missing(store: Store, uuid: str) -> list[rules.Missing]:
     ctx = context(store, store.inspection(uuid))
-    return rules.missing_parts(
-        ctx.checklist, values(store, uuid), store.photos_of(uuid), ctx.city, ctx.on
-    )
+    return rules.missing_parts(ctx.checklist, values(store, uuid), store.photos_of(uuid), ctx.scope)
 
 
 def finish(store: Store, uuid: str) -> None:

@@ -42,13 +42,15 @@ def _allowed(item: rules.Item, limit: rules.Limit | None) -> tuple[str, list[str
     return "文本 / text", []
 
 
-def _panel(item: rules.Item, ctx: capture.Context, current: object) -> Panel:
+def _panel(
+    item: rules.Item, ctx: capture.Context, current: object, bases: tuple[rules.Basis, ...]
+) -> Panel:
     sources = rules.load_sources()
     lines = [f"[bold]{item.text.zh}[/bold]", item.text.en]
     if item.guidance:
         lines += ["", f"[dim]{item.guidance.zh}[/dim]"]
     lines.append("")
-    for basis in item.basis:
+    for basis in bases:  # only the quotes of plans governing this site today
         source = sources[basis.source]
         lines.append(f"[cyan]{source.number} {basis.clause}[/cyan]：“{basis.quote}”")
     if current is not None:
@@ -69,7 +71,7 @@ def run_fill(store: Store, uuid: str, console: Console, review_all: bool = False
         if item.code in answers and not review_all:
             continue
         allowed, shortcuts = _allowed(item, result.limit)
-        console.print(_panel(item, ctx, answers.get(item.code, (None, ""))[0]))
+        console.print(_panel(item, ctx, answers.get(item.code, (None, ""))[0], result.bases))
         console.print(f"可选 / allowed: {allowed}")
         while True:
             raw = click.prompt(

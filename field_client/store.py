@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import checklists as rules
+from checklists.governance import Governance, parse_governance
 from field_client.errors import FieldError
 
 SCHEMA_VERSION = 1
@@ -72,7 +73,8 @@ def now_iso() -> str:
 
 @lru_cache(maxsize=64)
 def _parse(content: str) -> rules.Checklist:
-    return rules.parse_checklist(json.loads(content))
+    # Versions come from the server as it stored them, perhaps before today's authoring rules.
+    return rules.parse_checklist(json.loads(content), stored=True)
 
 
 class Store:
@@ -136,13 +138,32 @@ class Store:
             (key, value),
         )
 
+    # ---- the law in force
+
+    def save_governance(self, declaration: dict[str, Any], etag: str | None) -> None:
+        """Keep the server's declaration of which plans govern which city, from when."""
+        parse_governance(declaration, "server governance")  # refuse what cannot be used
+        with self.transaction() as db:
+            self.set_meta("governance", json.dumps(declaration, ensure_ascii=False), db)
+            self.set_meta("governance_etag", etag or "", db)
+
+    def governance(self) -> Governance:
+        """The declaration last pulled; items are scoped with it offline, as on the server."""
+        raw = self.meta("governance")
+        if raw is None:
+            raise FieldError(
+                "本地没有现行计划声明 / this device has not pulled which plans are in force: "
+                "run `lantian-field pull`"
+            )
+        return parse_governance(json.loads(raw), "server governance")
+
     # ---- checklists
 
     def save_checklist(self, content: dict[str, Any], etag: str | None) -> rules.Checklist:
         """Store a checklist version from the server and make it the current one."""
         version = content.pop("version")
         content.pop("sources", None)
-        checklist = rules.parse_checklist(content, f"{content.get('id')}@{version}")
+        checklist = rules.parse_checklist(content, f"{content.get('id')}@{version}", stored=True)
         if checklist.version != version:
             raise FieldError(
                 f"检查表内容与版本不符 / checklist {checklist.id} does not hash to {version}"

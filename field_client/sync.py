@@ -59,6 +59,15 @@ def pull_checklists(store: Store, api: SyncApi) -> list[str]:
     return updated
 
 
+def pull_governance(store: Store, api: SyncApi) -> None:
+    """Which plans govern which city from when, fetched with If-None-Match."""
+    etag = store.meta("governance_etag") or None
+    declaration, new_etag = api.get_json("/api/v1/governance", etag=etag)
+    if declaration is not None:
+        declaration.pop("digest", None)
+        store.save_governance(declaration, new_etag)
+
+
 def pull_sites(store: Store, api: SyncApi) -> int:
     """Sites changed since the stored cursor, one page per transaction."""
     changed = 0
@@ -111,6 +120,7 @@ def pull_outcomes(store: Store, api: SyncApi, report: PullReport) -> None:
 
 def pull(store: Store, api: SyncApi) -> PullReport:
     report = PullReport()
+    pull_governance(store, api)
     report.checklists_updated = pull_checklists(store, api)
     report.sites_changed = pull_sites(store, api)
     pull_outcomes(store, api, report)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -13,11 +14,15 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from checklists import ChecklistError
+from checklists import ChecklistError, load_all, load_sources
 from checklists.check import check_directory
+from checklists.evaluate import served_items
+from checklists.governance import stated_period_warnings
+from checklists.scope import Scope
+from checklists.scope_table import scope_table
 from server import create_app
 from server.extensions import db
-from server.services import accounts, audit, backup, checklists, demo
+from server.services import accounts, audit, backup, checklists, demo, law
 from server.services.errors import DomainError
 from server.services.sites_import import import_sites
 from server.services.timeutil import LOCAL_ZONE
@@ -106,14 +111,31 @@ def checklists_group() -> None:
 
 
 @checklists_group.command("check")
-def checklists_check() -> None:
-    """Validate every checklist file and find every quote in its plan."""
-    problems = check_directory()
+@click.option(
+    "--directory",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="检查表目录（默认为随程序发布的规则）/ checklist directory (default: the shipped rules)",
+)
+def checklists_check(directory: Path | None) -> None:
+    """Validate every checklist and prove it says what the pinned plans say.
+
+    Checks the plan texts' SHA-256 pins, that each quote lies in the clause it cites, and that
+    each limit and threshold appears in its plan's words; exits 1 listing every problem.
+    """
+    problems = check_directory(directory) if directory else check_directory()
     for problem in problems:
-        err_console.print(problem)
+        err_console.print(problem, markup=False, highlight=False, soft_wrap=True)
     if problems:
+        err_console.print(
+            f"检查表与原文不符：{len(problems)} 个问题 / {len(problems)} problem(s) found"
+        )
         sys.exit(1)
-    console.print("检查表全部有效，引文均在原文中 / all checklists valid, every quote found")
+    console.print(
+        "检查表全部有效：原文哈希一致，引文均在所引条款内，限值措辞与原文一致 / "
+        "all checklists valid: plan texts match their pins, every quote found in the clause it "
+        "cites, every limit worded as in its plan"
+    )
 
 
 @checklists_group.command("load")
@@ -126,6 +148,57 @@ def checklists_load() -> None:
         _fail(str(error))
     for checklist_id, version, fresh in loaded:
         console.print(f"{checklist_id} {version} {'新版本 / new' if fresh else '已有 / unchanged'}")
+
+
+@main.group("rules")
+def rules_group() -> None:
+    """现行计划 / The law in force: which plans govern which city, and what they serve."""
+
+
+@rules_group.command("governing")
+@click.option("--city", required=True, help="城市名称、别名或代码 / name, alias or GB/T 2260 code")
+@click.option(
+    "--on",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="日期 / date (YYYY-MM-DD); today in China when absent",
+)
+@with_appcontext
+def rules_governing(city: str, on: datetime | None) -> None:
+    """Show which plans govern a city on a date, and which items they serve there."""
+    try:
+        declaration = law.governance()
+    except ChecklistError as error:
+        _fail(str(error))
+    found = declaration.city(city)
+    if found is None:
+        known = ", ".join(f"{c.name} {c.code}" for c in declaration.cities)
+        _fail(f"未知城市 / unknown city {city!r}; known: {known}")
+    day = on.date() if on else law.parse_on(None)
+    files = declaration.governing(found.code, day)
+    sources = load_sources()
+    console.print(f"{found.name}（{found.code}）{day.isoformat()}：")
+    if not files:
+        console.print("  无现行计划，不提供检查表 / no plan in force: no checklist is served")
+    for file in files:
+        source = sources[file]
+        console.print(f"  《{source.title}》{source.number}（{source.date.isoformat()}） {file}")
+    for warning in stated_period_warnings(declaration, day):
+        if warning.startswith(found.name):
+            err_console.print(f"  [yellow]注意 / note:[/yellow] {warning}")
+    scope = Scope.of(declaration, found.code, day)
+    for checklist in load_all().values():
+        codes = [item.code for item in served_items(checklist, scope)]
+        if codes:
+            console.print(f"  {checklist.id}: {' '.join(codes)}")
+
+
+@rules_group.command("table")
+@with_appcontext
+def rules_table() -> None:
+    """Print the city × item table (markdown) that tests/checklists compares with its copy."""
+    click.echo(scope_table(load_all(), law.governance()), nl=False)
 
 
 @main.command("demo")

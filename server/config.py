@@ -91,6 +91,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "TOKEN_CACHE_S": float(_env("TOKEN_CACHE_S") or 5),
         "TOKEN_TTL_HOURS": int(_env("TOKEN_TTL_HOURS") or 24 * 30),
         "PUBLIC_URL": public_url,
+        # Which plans govern each city from when (checklists/sources/governance.yaml unless
+        # set): the deployment's declaration of the law in force.
+        "GOVERNANCE_FILE": _env("GOVERNANCE_FILE"),
         # Web pages: signed session cookies that hold an API token, so `users revoke` and
         # token expiry end browser sessions too.
         "SESSION_COOKIE_HTTPONLY": True,

@@ -12,6 +12,7 @@ from server.api import (
     checklists,
     enterprises,
     findings,
+    governance,
     health,
     inspections,
     ledger,
@@ -27,6 +28,7 @@ from server.extensions import api
 BLUEPRINTS = (
     auth.blp,
     checklists.blp,
+    governance.blp,
     sites.blp,
     enterprises.blp,
     inspections.blp,

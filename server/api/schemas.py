@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import RAISE, Schema, fields, validate
 
 from server.http_common.bounds import MAX_ROW_ID
@@ -51,6 +53,11 @@ class BasisSchema(Schema):
     source = fields.String(metadata={"description": "plan file in checklists/sources"})
     clause = fields.String()
     quote = fields.String(metadata={"description": "verbatim words of the plan"})
+    strength = fields.String(metadata={"description": "mandatory | encouraged (absent: mandatory)"})
+    when = fields.Dict(metadata={"description": "the quote binds only where this condition holds"})
+    from_ = fields.String(
+        data_key="from", attribute="from", metadata={"description": "deadline the plan sets"}
+    )
 
 
 class LimitSchema(Schema):
@@ -60,7 +67,10 @@ class LimitSchema(Schema):
     max = fields.Raw(metadata={"type": "number"})
     min = fields.Raw(metadata={"type": "number"})
     above = fields.Raw(metadata={"type": "number", "description": "strictly greater than"})
-    default = fields.Boolean()
+    from_ = fields.String(
+        data_key="from", attribute="from", metadata={"description": "applies from this deadline"}
+    )
+    default = fields.Boolean(metadata={"description": "versions stored before 2026-11: ignored"})
 
 
 class OptionSchema(Schema):
@@ -150,9 +160,61 @@ class SiteOut(SiteBase):
     enterprise_name = fields.String(attribute="enterprise.name")
     credit_code = fields.String(attribute="enterprise.credit_code")
     city = fields.String(attribute="enterprise.city")
+    city_code = fields.Method("_city_code", metadata={"description": "GB/T 2260 code"})
     district = fields.String(attribute="enterprise.district")
+    district_code = fields.String()
     qr_token = fields.String()
     updated_at = fields.AwareDateTime()
+
+    def _city_code(self, site: Any) -> str:
+        return site.city_code or site.enterprise.city_code
+
+
+class ScopedBasisOut(Schema):
+    source = fields.String()
+    clause = fields.String()
+    quote = fields.String()
+    strength = fields.String()
+    number = fields.String(metadata={"description": "the plan's document number (文号)"})
+    title = fields.String()
+
+
+class ScopedItemOut(Schema):
+    code = fields.String()
+    text = fields.Nested(TextSchema)
+    obligation = fields.String(
+        metadata={"description": "mandatory | due | advisory, before any answer is read"}
+    )
+    conditional = fields.Boolean(
+        metadata={"description": "some quotes bind only where a condition holds (area, industry…)"}
+    )
+    bases = fields.List(fields.Nested(ScopedBasisOut))
+
+
+class SiteChecklistOut(Schema):
+    id = fields.String()
+    version = fields.String()
+    title = fields.Nested(TextSchema)
+    items = fields.List(fields.Nested(ScopedItemOut))
+
+
+class SiteChecklistsOut(Schema):
+    site_id = fields.Integer()
+    city_code = fields.String()
+    on = fields.Date()
+    governing = fields.List(
+        fields.Dict(), metadata={"description": "the plans in force: file, number, title"}
+    )
+    checklists = fields.List(fields.Nested(SiteChecklistOut))
+
+
+class OnQuery(StrictSchema):
+    on = fields.String(metadata={"description": "YYYY-MM-DD; today in China when absent"})
+
+
+class GovernanceOut(Schema):
+    cities = fields.List(fields.Dict())
+    digest = fields.String()
 
 
 class FeedQuery(StrictSchema):

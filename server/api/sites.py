@@ -9,9 +9,9 @@ from flask.views import MethodView
 
 from server.api.auth import current_user, roles
 from server.api.blueprint import Blueprint
-from server.api.schemas import FeedQuery, SiteOut, SitesPage
+from server.api.schemas import FeedQuery, OnQuery, SiteChecklistsOut, SiteOut, SitesPage
 from server.models import Role
-from server.services import labels, registry
+from server.services import labels, law, registry
 
 blp = Blueprint("sites", __name__, url_prefix="/api/v1/sites", description="场所 / Sites")
 FIELD_ROLES = (Role.INSPECTOR, Role.SUPERVISOR, Role.ADMIN)
@@ -38,6 +38,18 @@ class SiteResource(MethodView):
     def get(self, site_id: int) -> Any:
         """One site with its enterprise's name, credit code, city and district."""
         return registry.get_site(current_user(), site_id)
+
+
+@blp.route("/<int:site_id>/checklists")
+class SiteChecklists(MethodView):
+    @roles(*FIELD_ROLES)
+    @blp.arguments(OnQuery, location="query")
+    @blp.response(200, SiteChecklistsOut)
+    def get(self, query: dict[str, Any], site_id: int) -> dict[str, Any]:
+        """The checklists and items that apply to this site today (or `?on=`), each item with
+        its obligation there and only the quotes of plans governing the site's city."""
+        site = registry.get_site(current_user(), site_id)
+        return law.site_checklists_view(site, law.parse_on(query.get("on")))
 
 
 @blp.route("/by-qr/<string:token>")

@@ -55,6 +55,9 @@ class Inspection(db.Model):
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     # Server time minus the device's clock when the current revision arrived (seconds).
     clock_skew_s: Mapped[float | None] = mapped_column(Float)
+    # The law it was judged under: {"city_code", "on", "sources"} (checklists.scope.Scope).
+    # Kept, so that a later change of the governance file does not change what it cites.
+    scope: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     # Set when a review decides; the inspector's device pulls outcomes after its cursor.
     review_seq: Mapped[int | None] = mapped_column(Integer, index=True)
 

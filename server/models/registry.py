@@ -18,6 +18,8 @@ class Enterprise(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     credit_code: Mapped[str] = mapped_column(String(18), unique=True)
     city: Mapped[str] = mapped_column(String(40), index=True)
+    # GB/T 2260 code of the city whose plans govern the enterprise (朔州 140600).
+    city_code: Mapped[str] = mapped_column(String(6), default="", server_default="")
     district: Mapped[str] = mapped_column(String(60), default="")
     industry: Mapped[str] = mapped_column(String(100), default="")
     contact_name: Mapped[str] = mapped_column(String(60), default="")
@@ -38,6 +40,9 @@ class Site(db.Model):
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(40))
+    # The city whose plans govern this place (GB/T 2260), and its own district's code.
+    city_code: Mapped[str] = mapped_column(String(6), default="", server_default="")
+    district_code: Mapped[str] = mapped_column(String(12), default="", server_default="")
     address: Mapped[str] = mapped_column(String(300), default="")
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)

@@ -101,7 +101,7 @@ def recent_current_version_of(checklist_id: str) -> str:
 def _parsed(checklist_id: str, version: str) -> rules.Checklist:
     """Parse a stored version once per process: a version's content never changes."""
     row = get_version(checklist_id, version)
-    return rules.parse_checklist(row.content, f"{checklist_id}@{version}")
+    return rules.parse_checklist(row.content, f"{checklist_id}@{version}", stored=True)
 
 
 def get_version(checklist_id: str, version: str | None) -> ChecklistVersion:

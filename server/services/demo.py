@@ -82,6 +82,7 @@ def _registry() -> list[Enterprise]:
                     "lon": round(lon + 0.008 * index, 6),
                     "radius_m": 300.0,
                     "active": True,
+                    "district_code": division,
                 },
             )
             enterprises.append(enterprise)

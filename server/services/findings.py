@@ -33,7 +33,7 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services import audit
+from server.services import audit, law
 from server.services import checklists as checklist_store
 from server.services import photos as photo_files
 from server.services.clock import today
@@ -329,9 +329,7 @@ def describe(finding: Finding) -> dict[str, Any]:
         "item_text": {"zh": item.text.zh, "en": item.text.en},
         "answer_text": answer_text(item, finding.answer.value),
         "remedy": {"zh": item.remedy.zh, "en": item.remedy.en},
-        "basis": [
-            {"source": basis.source, "clause": basis.clause, "quote": basis.quote}
-            for basis in item.basis
-        ],
+        # Only the quotes of plans governing the site's city on the inspection day.
+        "basis": law.basis_dicts(law.finding_bases(finding.inspection, finding.item_code)),
         "overdue": is_overdue(finding),
     }

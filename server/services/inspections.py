@@ -23,6 +23,8 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 import checklists as rules
+from checklists.evaluate import served_items, waiting_on
+from checklists.scope import Scope
 from server.extensions import db
 from server.models import (
     Answer,
@@ -38,7 +40,7 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services import audit
+from server.services import audit, law
 from server.services import checklists as checklist_store
 from server.services.errors import (
     Conflict,
@@ -48,7 +50,7 @@ from server.services.errors import (
     PreconditionFailed,
 )
 from server.services.registry import visible_city
-from server.services.timeutil import iso_utc, local_date
+from server.services.timeutil import iso_utc
 from server.storage import check_hash
 
 
@@ -114,6 +116,7 @@ class Evaluated:
     site: Site
     checklist: rules.Checklist
     verdicts: dict[str, rules.Verdict]
+    scope: Scope
 
 
 def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluated:
@@ -137,6 +140,9 @@ def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluate
         errors["finished_at"] = ["结束时间早于开始时间 / finished before it started"]
     answer_errors: dict[str, dict[str, list[str]]] = {}
     values: dict[str, Any] = {}
+    # The law it is judged under: the plans governing the site's city on the local date.
+    scope = law.judging_scope(site, raw["started_at"]) if site is not None else None
+    served = {item.code for item in served_items(checklist, scope)} if scope is not None else set()
     for index, answer in enumerate(body["answers"]):
         problems: dict[str, list[str]] = {}
         item = checklist.item(answer["item"])
@@ -144,10 +150,15 @@ def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluate
             problems["item"] = [f"检查表中无此项 / unknown item {answer['item']!r}"]
         elif answer["item"] in values:
             problems["item"] = [f"重复作答 / item {answer['item']} answered twice"]
+        elif scope is not None and item.code not in served:
+            problems["item"] = [
+                f"此项在该场所所在城市当日无现行计划依据 / item {item.code} is not in force "
+                f"for this site on {scope.on.isoformat()}"
+            ]
         else:
             try:
                 rules.check_value(item, answer["value"])
-                values[item.code] = answer["value"]
+                values[answer["item"]] = answer["value"]
             except rules.AnswerError as error:
                 problems["value"] = [str(error)]
         for sha in answer["photos"]:
@@ -158,13 +169,23 @@ def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluate
         if problems:
             answer_errors[str(index)] = problems
     verdicts: dict[str, rules.Verdict] = {}
-    if not answer_errors:
-        city = site.enterprise.city if site is not None else None
-        on = local_date(raw["started_at"])
-        results = rules.evaluate_all(checklist, values, city, on)
+    if not answer_errors and scope is not None:
+        results = rules.evaluate_all(checklist, values, scope)
+        failing = (rules.Verdict.NON_COMPLIANT, rules.Verdict.DUE, rules.Verdict.OBSERVATION)
         for index, answer in enumerate(body["answers"]):
             result = results[answer["item"]]
             verdicts[answer["item"]] = result.verdict
+            if result.applicable is None and result.verdict in failing:
+                # Whether it binds this site depends on an answer not given: no finding may
+                # rest on a condition nobody checked.
+                needed = ", ".join(waiting_on(checklist, answer["item"], values))
+                answer_errors[str(index)] = {
+                    "item": [
+                        f"此项是否适用取决于尚未回答的项目 {needed} / whether {answer['item']} "
+                        f"applies depends on {needed}: answer it too"
+                    ]
+                }
+                continue
             if result.needs_photo and not answer["photos"]:
                 answer_errors[str(index)] = {
                     "photos": [
@@ -176,8 +197,8 @@ def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluate
         errors["answers"] = answer_errors
     if errors:
         raise Invalid("检查记录有误 / invalid inspection", errors)
-    assert site is not None
-    return Evaluated(site=site, checklist=checklist, verdicts=verdicts)
+    assert site is not None and scope is not None
+    return Evaluated(site=site, checklist=checklist, verdicts=verdicts, scope=scope)
 
 
 class Outcome(StrEnum):
@@ -270,6 +291,7 @@ def _store_revision(
     inspection.revision = number
     inspection.status = InspectionStatus.SUBMITTED.value
     inspection.checklist_version = evaluated.checklist.version
+    inspection.scope = evaluated.scope.to_dict()
     _set_times_and_place(inspection, raw, device_clock)
     db.session.add(
         InspectionRevision(
@@ -317,7 +339,7 @@ def _store_revision(
         finding = Finding(
             inspection=inspection,
             answer=row,
-            item_code=item.code,
+            item_code=answer["item"],
             checklist_id=evaluated.checklist.id,
             severity=item.severity.value,
             days_to_rectify=item.days_to_rectify,

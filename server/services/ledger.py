@@ -19,6 +19,7 @@ import checklists as rules
 from server.extensions import db
 from server.models import Enterprise, Finding, Inspection, Notice, Site, User
 from server.services import checklists as checklist_store
+from server.services import law
 from server.services.findings import FindingFilter, filtered, is_overdue, with_details
 from server.services.timeutil import LOCAL_ZONE
 
@@ -77,7 +78,8 @@ def build(user: User, wanted: FindingFilter) -> bytes:
         ).item(finding.item_code)
         assert item is not None
         notice = notices.get(finding.notice_id) if finding.notice_id else None
-        basis = "；".join(f"{sources[b.source].number} {b.clause}" for b in item.basis)
+        cited = law.finding_bases(finding.inspection, finding.item_code)
+        basis = "；".join(f"{sources[b.source].number} {b.clause}" for b in cited)
         finding_rows.append(
             [
                 finding.id,

@@ -22,6 +22,7 @@ from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate
 
 import checklists as rules
 from server.models import Enterprise, Finding, Notice, Site, User
+from server.services import law
 from server.services.thumbnails import preview
 from server.services.timeutil import LOCAL_ZONE
 from server.storage import PhotoStore
@@ -76,7 +77,7 @@ def _finding_block(
     sources = rules.load_sources()
     inspected = finding.inspection.started_at.astimezone(LOCAL_ZONE).date().isoformat()
     text = [
-        _p(f"{index}. {item.code} {item.text.zh}", "head"),
+        _p(f"{index}. {finding.item_code} {item.text.zh}", "head"),
         _p(item.text.en, "small"),
         _p(
             f"场所 / Site：{site.name}（{site.address}）　检查日期 / Inspected：{inspected}　"
@@ -87,7 +88,8 @@ def _finding_block(
     answer = finding.answer
     if answer.note:
         text.append(_p(f"现场记录 / Note：{answer.note}", "small"))
-    for basis in item.basis:
+    # Only the duties of plans governing the site's city on the inspection day.
+    for basis in law.finding_bases(finding.inspection, finding.item_code):
         source = sources[basis.source]
         text.append(
             _p(
@@ -145,6 +147,14 @@ def render(
             "portal.",
             "small",
         ),
+    ]
+    cited = [
+        basis
+        for finding, _item, _site, _user in findings
+        for basis in law.finding_bases(finding.inspection, finding.item_code)
+    ]
+    story += [
+        _p("依据文件 / Governing plans：" + "；".join(law.governing_documents(cited)), "small"),
         Spacer(1, 4 * mm),
     ]
     for index, (finding, item, site, inspector) in enumerate(findings, start=1):

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Enterprise, Role, Site, User
-from server.services import audit
-from server.services.errors import Forbidden, NotFound
+from server.services import audit, law
+from server.services.errors import Forbidden, Invalid, NotFound
 from server.services.feeds import next_change_seq, parse_cursor
 
 SITES_FEED = "sites"
@@ -98,7 +98,18 @@ def require_enterprise_access(user: User, enterprise_id: int) -> None:
 
 
 def save_enterprise(fields: dict[str, Any]) -> Enterprise:
-    """Insert or update an enterprise by credit code."""
+    """Insert or update an enterprise by credit code.
+
+    Its city is stored by the deployment's canonical name and GB/T 2260 code (朔州市,
+    Shuozhou → 朔州, 140600); a city the deployment does not know is refused, never guessed.
+    """
+    city = law.governance().city(fields.get("city"))
+    if city is None:
+        raise Invalid(
+            f"未知城市 / unknown city {fields.get('city')!r}",
+            {"city": [f"known: {', '.join(c.name for c in law.governance().cities)}"]},
+        )
+    fields = {**fields, "city": city.name, "city_code": city.code}
     enterprise = db.session.scalar(
         select(Enterprise).where(Enterprise.credit_code == fields["credit_code"])
     )
@@ -114,7 +125,12 @@ def save_enterprise(fields: dict[str, Any]) -> Enterprise:
 
 
 def save_site(enterprise: Enterprise, fields: dict[str, Any]) -> Site:
-    """Insert or update a site by its code, giving it the next change number."""
+    """Insert or update a site by its code, giving it the next change number.
+
+    A site is governed by its own city's plans; unless told otherwise, that is its
+    enterprise's city.
+    """
+    fields = {"city_code": enterprise.city_code, **fields}
     site = db.session.scalar(select(Site).where(Site.code == fields["code"]))
     if site is None:
         seq = next_change_seq(SITES_FEED)

@@ -23,7 +23,7 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services import audit
+from server.services import audit, law
 from server.services import checklists as checklist_store
 from server.services.errors import Conflict, Forbidden, Invalid
 from server.services.feeds import next_change_seq, parse_cursor
@@ -114,17 +114,27 @@ class AnswerView:
 
     answer: Answer
     item: rules.Item
-    basis: list[tuple[rules.Basis, rules.Source]]
+    basis: list[tuple[rules.Basis, rules.Source]]  # only quotes of plans governing the site
+    obligation: str | None = None
 
 
 def answers_with_items(inspection: Inspection) -> list[AnswerView]:
     checklist = checklist_store.get_rules(inspection.checklist_id, inspection.checklist_version)
     sources = rules.load_sources()
+    results = rules.evaluate_all(
+        checklist, law.inspection_answers(inspection), law.inspection_scope(inspection)
+    )
     views = []
     for answer in inspection.answers:
         item = checklist.item(answer.item_code)
         assert item is not None  # answers were validated against this very version
+        result = results[answer.item_code]
         views.append(
-            AnswerView(answer, item, [(basis, sources[basis.source]) for basis in item.basis])
+            AnswerView(
+                answer,
+                item,
+                [(basis, sources[basis.source]) for basis in result.bases],
+                result.obligation.value if result.obligation else None,
+            )
         )
     return views

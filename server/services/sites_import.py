@@ -14,7 +14,7 @@ from typing import Any
 
 from checklists import SITE_KINDS
 from server.extensions import db
-from server.services import audit
+from server.services import audit, law
 from server.services.credit_code import credit_code_problem
 from server.services.errors import Invalid
 from server.services.registry import save_enterprise, save_site
@@ -34,6 +34,7 @@ COLUMNS = (
     "lat",
     "lon",
     "radius_m",
+    "district_code",  # optional: GB/T 2260 code of the site's district (or township)
 )
 REQUIRED = ("credit_code", "enterprise_name", "city", "site_code", "site_name", "site_kind")
 
@@ -66,6 +67,18 @@ def _number(raw: str, name: str, low: float, high: float, problems: list[str]) -
     return value
 
 
+def district_code_problem(code: str, city_code: str) -> str | None:
+    """A district (or township) code must lie inside the row's city (GB/T 2260 prefixes)."""
+    if not code.isdigit() or not 6 <= len(code) <= 12:
+        return f"district_code 须为6至12位数字 / district_code must be 6–12 digits: {code!r}"
+    # A prefecture-level city (140600) holds the codes 1406xx…; a county-level city (140581)
+    # holds itself and the townships below it.
+    prefix = city_code[:4] if city_code.endswith("00") else city_code
+    if not code.startswith(prefix):
+        return f"district_code {code} 不属于城市 {city_code} / is not inside city {city_code}"
+    return None
+
+
 def _check_row(row: dict[str, str]) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
     problems = [f"缺少 {name} / {name} is required" for name in REQUIRED if not row.get(name)]
     code = row.get("credit_code", "").upper()
@@ -83,6 +96,15 @@ def _check_row(row: dict[str, str]) -> tuple[list[str], dict[str, Any], dict[str
     if (lat is None) != (lon is None):
         problems.append("lat 与 lon 须同时填写 / give both lat and lon or neither")
     radius = _number(row.get("radius_m", ""), "radius_m", 1, 50_000, problems)
+    city = law.governance().city(row.get("city", "")) if row.get("city") else None
+    if row.get("city") and city is None:
+        known = ", ".join(f"{c.name} {c.code}" for c in law.governance().cities)
+        problems.append(f"未知城市 / unknown city {row['city']!r}; known: {known}")
+    district_code = row.get("district_code", "")
+    if district_code and city is not None:
+        problem = district_code_problem(district_code, city.code)
+        if problem:
+            problems.append(problem)
     enterprise = {
         "credit_code": code,
         "name": row.get("enterprise_name", ""),
@@ -101,6 +123,7 @@ def _check_row(row: dict[str, str]) -> tuple[list[str], dict[str, Any], dict[str
         "lon": lon,
         "radius_m": radius if radius is not None else 300.0,
         "active": True,
+        "district_code": district_code,
     }
     return problems, enterprise, site
 

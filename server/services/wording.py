@@ -24,6 +24,14 @@ VERDICT = {
     Verdict.NON_COMPLIANT: "不符合 / non-compliant",
     Verdict.NOT_APPLICABLE: "不适用 / not applicable",
     Verdict.UNANSWERED: "未答 / unanswered",
+    Verdict.DUE: "限期内未达要求（非违规）/ due: the plan's deadline has not passed",
+    Verdict.OBSERVATION: "建议（倡导性要求）/ observation: the plans only encourage this",
+    Verdict.RECORDED: "已记录（无现行限值）/ recorded: no limit in force here",
+}
+OBLIGATION = {
+    "mandatory": "强制 / mandatory",
+    "due": "限期 / due by the plan's deadline",
+    "advisory": "倡导 / encouraged: advice only",
 }
 SEVERITY = dict(SEVERITY_LABELS)
 

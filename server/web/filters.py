@@ -45,6 +45,7 @@ def register_filters(app: Flask) -> None:
         lambda v: wording.label(wording.INSPECTION_STATUS, v), "inspection_status"
     )
     app.add_template_filter(lambda v: wording.label(wording.VERDICT, v), "verdict")
+    app.add_template_filter(lambda v: wording.label(wording.OBLIGATION, v), "obligation")
     app.add_template_filter(lambda v: wording.label(wording.SEVERITY, v), "severity")
     app.add_template_global(rules.load_sources, "plan_sources")
     app.add_template_global(generate_csrf, "csrf_token")

@@ -25,7 +25,7 @@ from server.http_common.bounds import MAX_PAGE, MAX_ROW_ID, row_id
 from server.models import Enterprise, FindingStatus, InspectionStatus, ReviewDecision, Site, User
 from server.services import checklists as checklist_store
 from server.services import dashboard as dashboard_service
-from server.services import evidence_checks, findings, inspections, ledger, notices, reviews
+from server.services import evidence_checks, findings, inspections, law, ledger, notices, reviews
 from server.services.errors import Invalid
 from server.services.registry import visible_city
 from server.web.common import (
@@ -49,6 +49,19 @@ PAGE_SIZE = 50
 def dashboard() -> ResponseReturnValue:
     board = dashboard_service.build(web_user())
     return render_template("review/dashboard.html", board=board, statuses=list(FindingStatus))
+
+
+@blp.get("/rules")
+@staff
+def rules_in_force() -> ResponseReturnValue:
+    """Which plans govern a city on a day and which items they serve, with each quote."""
+    user = web_user()
+    errors: dict[str, list[str]] = {}
+    on = parse_date(request.args.get("on"), "on", errors) or law.parse_on(None)
+    if errors:
+        raise Invalid("日期有误 / invalid date", errors)
+    city = request.args.get("city") or visible_city(user) or None
+    return render_template("review/rules.html", view=law.rules_view(city, on))
 
 
 @blp.get("/queue")

@@ -1,4 +1,4 @@
-"""Evaluation: the same verdicts on device and server, limits by city and plan date."""
+"""Evaluation: the same verdicts on device and server, in the scope of a city and a day."""
 
 from __future__ import annotations
 
@@ -6,116 +6,120 @@ from datetime import date
 
 import pytest
 
-from checklists import (
-    AnswerError,
-    Verdict,
-    evaluate,
-    evaluate_all,
-    limit_in_force,
-    load_all,
-    missing_parts,
-)
+from checklists import AnswerError, Verdict, evaluate, evaluate_all, load_all, missing_parts
+from checklists.governance import load_governance
+from checklists.scope import Scope, limit_in_force
 
 RULES = load_all()
 COAL = RULES["coal-and-boilers"]
 DUST = RULES["construction-dust"]
+TODAY = date(2026, 11, 29)
 
 
-def item_with(checklist, predicate):
-    return next(item for item in checklist.items if predicate(item))
+def scope(city: str, on: date = TODAY) -> Scope:
+    return Scope.of(load_governance(), city, on)
 
 
-def boiler_item():
-    return item_with(COAL, lambda i: i.unit == "t/h" and len(i.limits) >= 4)
-
-
-def ash_item():
-    return item_with(COAL, lambda i: i.unit == "%" and "灰分" in i.text.zh)
+def item(checklist, code):
+    found = checklist.item(code)
+    assert found is not None, code
+    return found
 
 
 def test_check_answers_map_to_verdicts() -> None:
-    item = item_with(DUST, lambda i: i.answer_type.value == "check")
-    assert evaluate(item, "compliant") is Verdict.COMPLIANT
-    assert evaluate(item, "non_compliant") is Verdict.NON_COMPLIANT
-    assert evaluate(item, "not_applicable") is Verdict.NOT_APPLICABLE
-    assert evaluate(item, None) is Verdict.UNANSWERED
+    hoarding = item(DUST, "CD-03")
+    here = scope("太原")
+    assert evaluate(hoarding, "compliant", here) is Verdict.COMPLIANT
+    assert evaluate(hoarding, "non_compliant", here) is Verdict.NON_COMPLIANT
+    assert evaluate(hoarding, "not_applicable", here) is Verdict.NOT_APPLICABLE
+    assert evaluate(hoarding, None, here) is Verdict.UNANSWERED
     with pytest.raises(AnswerError):
-        evaluate(item, "yes")
+        evaluate(hoarding, "yes", here)
     with pytest.raises(AnswerError):
-        evaluate(item, 3)
+        evaluate(hoarding, 3, here)
 
 
 def test_numbers_are_checked_for_type() -> None:
-    item = ash_item()
+    ash = item(COAL, "CB-05")
     for bad in ("16", True, [1], {"v": 1}, float("nan")):
         with pytest.raises(AnswerError):
-            evaluate(item, bad, "朔州")
+            evaluate(ash, bad, scope("朔州"))
 
 
-def test_household_coal_ash_limit_is_16_percent() -> None:
-    item = ash_item()
-    assert evaluate(item, 15.9, "朔州", date(2026, 1, 1)) is Verdict.COMPLIANT
-    assert evaluate(item, 16, "朔州", date(2026, 1, 1)) is Verdict.COMPLIANT
-    assert evaluate(item, 18.2, "朔州", date(2026, 1, 1)) is Verdict.NON_COMPLIANT
-    # A city whose plans set no limit of their own uses the item's default.
-    assert evaluate(item, 18.2, "长治", date(2026, 1, 1)) is Verdict.NON_COMPLIANT
+def test_household_coal_ash_limit_is_16_percent_where_a_governing_plan_sets_it() -> None:
+    ash = item(COAL, "CB-05")
+    assert evaluate(ash, 15.9, scope("朔州")) is Verdict.COMPLIANT
+    assert evaluate(ash, 16, scope("朔州")) is Verdict.COMPLIANT
+    assert evaluate(ash, 18.2, scope("朔州")) is Verdict.NON_COMPLIANT
+    assert evaluate(ash, 18.2, scope("太原")) is Verdict.NON_COMPLIANT
+    # 长治's plan sets no figure: no limit is borrowed from another city.
+    assert limit_in_force(ash, scope("长治")) is None
+    assert evaluate(ash, 18.2, scope("长治")) is Verdict.RECORDED
 
 
 def test_a_later_plan_of_the_same_city_supersedes_the_earlier() -> None:
-    item = boiler_item()
-    under_2020_plan = limit_in_force(item, "朔州", date(2021, 6, 1))
-    under_2024_plan = limit_in_force(item, "朔州", date(2025, 6, 1))
+    boiler = item(COAL, "CB-10")
+    under_2020_plan = limit_in_force(boiler, scope("朔州", date(2021, 6, 1)))
+    under_2024_plan = limit_in_force(boiler, scope("朔州", date(2025, 6, 1)))
     assert under_2020_plan is not None and under_2020_plan.source.startswith("000_")
     assert under_2024_plan is not None and under_2024_plan.source.startswith("002_")
     # A 20 t/h boiler was allowed in Shuozhou under 2020's 10 t/h threshold, not after 2024.
-    assert evaluate(item, 20, "朔州", date(2021, 6, 1)) is Verdict.COMPLIANT
-    assert evaluate(item, 20, "朔州", date(2025, 6, 1)) is Verdict.NON_COMPLIANT
+    assert evaluate(boiler, 20, scope("朔州", date(2021, 6, 1))) is Verdict.COMPLIANT
+    assert evaluate(boiler, 20, scope("朔州", date(2025, 6, 1))) is Verdict.NON_COMPLIANT
     # Shuozhou phases out "及以下" (at or below): exactly 35 t/h fails there, not in Changzhi.
-    assert evaluate(item, 35, "朔州", date(2025, 6, 1)) is Verdict.NON_COMPLIANT
-    assert evaluate(item, 35, "长治", date(2025, 6, 1)) is Verdict.COMPLIANT
-    for city in ("长治", "太原", "高平"):
-        assert evaluate(item, 20, city, date(2025, 6, 1)) is Verdict.NON_COMPLIANT
-        assert evaluate(item, 40, city, date(2025, 6, 1)) is Verdict.COMPLIANT
+    assert evaluate(boiler, 35, scope("朔州", date(2025, 6, 1))) is Verdict.NON_COMPLIANT
+    assert evaluate(boiler, 35, scope("长治", date(2025, 6, 1))) is Verdict.COMPLIANT
+    for city in ("长治", "太原"):
+        assert evaluate(boiler, 20, scope(city, date(2025, 6, 1))) is Verdict.NON_COMPLIANT
+        assert evaluate(boiler, 40, scope(city, date(2025, 6, 1))) is Verdict.COMPLIANT
+
+
+def test_a_limit_applies_from_its_plans_deadline_not_its_issue_date() -> None:
+    boiler = item(COAL, "CB-10")
+    # 太原 (003): phase out below 35 t/h "2020年10月1日前"; 朔州 2020: 10 t/h by end of August.
+    assert evaluate(boiler, 20, scope("太原", date(2019, 5, 1))) is Verdict.DUE
+    assert evaluate(boiler, 20, scope("太原", date(2020, 10, 1))) is Verdict.NON_COMPLIANT
+    assert evaluate(boiler, 8, scope("朔州", date(2020, 8, 31))) is Verdict.DUE
+    assert evaluate(boiler, 8, scope("朔州", date(2020, 9, 1))) is Verdict.NON_COMPLIANT
 
 
 def test_the_item_says_which_plan_supersedes_which() -> None:
-    note = boiler_item().limit_note
+    note = item(COAL, "CB-10").limit_note
     assert note is not None and "2024" in note.zh and "2020" in note.zh
 
 
-def test_conditions_make_items_not_applicable() -> None:
-    area = item_with(DUST, lambda i: i.answer_type.value == "number" and not i.limits)
-    dependent = [i for i in DUST.items if i.condition and i.condition.item == area.code]
-    assert dependent, "monitoring items depend on the site area"
-    small = evaluate_all(DUST, {area.code: 1200}, "长治")
-    large = evaluate_all(DUST, {area.code: 8000}, "长治")
-    unknown = evaluate_all(DUST, {}, "长治")
-    for item in dependent:
-        assert small[item.code].applicable is False
-        assert small[item.code].verdict is Verdict.NOT_APPLICABLE
-        assert large[item.code].applicable is True
-        assert unknown[item.code].applicable is None
+def test_a_quote_limited_to_large_sites_waits_for_the_area() -> None:
+    video = item(DUST, "CD-10")
+    # 朔州: only 002's encouraged rule for 5,000 m² sites.
+    small = evaluate_all(DUST, {"CD-01": 1200}, scope("朔州"))
+    large = evaluate_all(DUST, {"CD-01": 8000, video.code: "non_compliant"}, scope("朔州"))
+    unknown = evaluate_all(DUST, {}, scope("朔州"))
+    assert small[video.code].applicable is False
+    assert small[video.code].verdict is Verdict.NOT_APPLICABLE
+    assert large[video.code].applicable is True
+    assert large[video.code].verdict is Verdict.OBSERVATION
+    assert unknown[video.code].applicable is None
 
 
 def test_missing_parts_lists_unanswered_items_and_missing_photos() -> None:
-    first = DUST.items[0]
-    answers = {item.code: "compliant" for item in DUST.items if item.answer_type.value == "check"}
-    failing = next(i for i in DUST.items if i.evidence.value == "on_fail")
-    answers[failing.code] = "non_compliant"
-    missing = missing_parts(DUST, answers, {}, "长治")
+    here = scope("朔州")
+    answers = {i.code: "compliant" for i in DUST.items if i.answer_type.value == "check"}
+    answers["CD-03"] = "non_compliant"
+    missing = missing_parts(DUST, answers, {}, here)
     codes = {m.code for m in missing}
-    assert failing.code in codes
-    assert first.code in codes  # the area (a number) was not answered
-    photos = {failing.code: ["a" * 64]}
-    assert failing.code not in {m.code for m in missing_parts(DUST, answers, photos, "长治")}
+    assert "CD-03" in codes
+    assert "CD-01" in codes  # the area (a number) was not answered
+    photos = {"CD-03": ["a" * 64]}
+    assert "CD-03" not in {m.code for m in missing_parts(DUST, answers, photos, here)}
 
 
 def test_conditions_chain() -> None:
     # CB-11 (65 t/h and above) depends on CB-10 (capacity), which depends on CB-09 (a boiler?).
-    no_boiler = evaluate_all(COAL, {"CB-09": "no"}, "朔州")
+    here = scope("太原")
+    no_boiler = evaluate_all(COAL, {"CB-09": "no"}, here)
     assert no_boiler["CB-10"].applicable is False
     assert no_boiler["CB-11"].applicable is False
-    big = evaluate_all(COAL, {"CB-09": "yes", "CB-10": 70}, "朔州")
+    big = evaluate_all(COAL, {"CB-09": "yes", "CB-10": 70}, here)
     assert big["CB-11"].applicable is True
-    pending = evaluate_all(COAL, {"CB-09": "yes"}, "朔州")
+    pending = evaluate_all(COAL, {"CB-09": "yes"}, here)
     assert pending["CB-11"].applicable is None

@@ -81,3 +81,40 @@ items: []
 """)
     with pytest.raises(ChecklistError, match="only zh and en allowed"):
         parse_checklist(content)
+
+
+def _dust() -> dict:
+    return yaml.safe_load((CHECKLISTS_DIR / "construction-dust.yaml").read_text(encoding="utf-8"))
+
+
+def test_an_encouraging_quote_must_say_its_strength() -> None:
+    content = _dust()
+    cd10 = next(item for item in content["items"] if item["code"] == "CD-10")
+    encouraged = next(basis for basis in cd10["basis"] if "鼓励" in basis["quote"])
+    del encouraged["strength"]
+    with pytest.raises(ChecklistError, match="give strength explicitly"):
+        parse_checklist(content)
+
+
+def test_a_default_limit_borrowed_by_other_cities_is_refused() -> None:
+    content = raw()
+    ash = next(item for item in content["items"] if item["code"] == "CB-05")
+    ash["answer"]["limits"][0]["default"] = True
+    with pytest.raises(ChecklistError, match="unknown keys"):
+        parse_checklist(content)
+
+
+def test_a_quote_condition_must_point_backwards_to_a_known_item() -> None:
+    content = _dust()
+    cd10 = next(item for item in content["items"] if item["code"] == "CD-10")
+    next(basis for basis in cd10["basis"] if "when" in basis)["when"]["item"] = "CD-20"
+    with pytest.raises(ChecklistError, match="CD-20 must come before it"):
+        parse_checklist(content)
+
+
+def test_a_deadline_must_be_a_date() -> None:
+    content = raw()
+    boiler = next(item for item in content["items"] if item["code"] == "CB-10")
+    boiler["answer"]["limits"][0]["from"] = "end of August"
+    with pytest.raises(ChecklistError, match="is not a date"):
+        parse_checklist(content)

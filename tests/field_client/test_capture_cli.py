@@ -15,6 +15,7 @@ import qrcode
 from click.testing import CliRunner, Result
 
 import checklists as rules
+from checklists.governance import load_governance
 from field_client.cli import main
 from field_client.store import Store
 from tests.helpers import NO_BOILER_ANSWERS, PHOTOS
@@ -56,6 +57,7 @@ def home(tmp_path: Path) -> Path:
     for checklist in rules.load_all().values():
         store.save_checklist({**checklist.content, "version": checklist.version}, '"etag"')
     store.save_sites([SITE, CONSTRUCTION], "2")
+    store.save_governance(load_governance().to_dict(), '"g"')
     store.close()
     return tmp_path
 

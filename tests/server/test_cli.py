@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from click.testing import CliRunner, Result
 from flask import Flask
 from flask.cli import ScriptInfo
 
+from checklists import CHECKLISTS_DIR
 from server.cli import main
 from server.extensions import db
 from server.models import Enterprise, Inspection, Notice, Site, User
@@ -129,6 +131,21 @@ def test_sites_import_needs_the_columns(app: Flask, tmp_path: Path) -> None:
     path.write_text("name,city\nx,y\n", encoding="utf-8")
     result = run(app, "sites", "import", str(path))
     assert result.exit_code == 1 and "credit_code" in result.output
+
+
+def test_checklists_check_fails_on_a_changed_limit(app: Flask, tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(CHECKLISTS_DIR, rules, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    assert run(app, "checklists", "check", "--directory", str(rules)).exit_code == 0
+    path = rules / "coal-and-boilers.yaml"
+    text = path.read_text(encoding="utf-8")
+    changed = text.replace(
+        "{source: 000_32c90d3c411fd51f.txt, max: 16}", "{source: 000_32c90d3c411fd51f.txt, max: 17}"
+    )
+    assert changed != text
+    path.write_text(changed, encoding="utf-8")
+    result = run(app, "checklists", "check", "--directory", str(rules))
+    assert result.exit_code == 1 and "CB-05: limit max 17" in result.output, result.output
 
 
 def test_checklists_check_and_load(app: Flask) -> None:
