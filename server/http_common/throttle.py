@@ -8,6 +8,7 @@ from flask import Response, current_app, request
 from flask_limiter.util import get_remote_address
 
 from server.extensions import limiter
+from server.services.accounts import normalise_username
 
 TOO_MANY_FAILED_LOGINS = "登录失败次数过多，请稍后再试 / too many failed logins, try again later"
 
@@ -31,7 +32,10 @@ def login_attempt_key() -> str:
     else:
         body = request.form  # the login pages post forms
     username = body.get("username", "") if isinstance(body, Mapping) else ""
-    return f"{get_remote_address()}|{str(username)[:80]}"
+    # The spelling the lookup uses, so ' name' and 'name\u3000' share name's allowance. A
+    # lone surrogate (refused later by the view) is escaped: a Redis key must be UTF-8.
+    name = normalise_username(str(username))[:80].encode("utf-8", "backslashreplace")
+    return f"{get_remote_address()}|{name.decode('utf-8')}"
 
 
 def failed_login(response: Response) -> bool:

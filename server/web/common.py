@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException
 from server.extensions import csrf, db
 from server.http_common.throttle import TOO_MANY_FAILED_LOGINS, login_throttle
 from server.models import Notice, User
-from server.services import findings, notices, photos, thumbnails
+from server.services import accounts, findings, notices, photos, thumbnails
 from server.services.errors import DomainError, NotFound, Unauthorized
 from server.storage import photo_store
 from server.web.session import F, landing, safe_next, sign_in, sign_out, signed_in_user, web_user
@@ -83,7 +83,7 @@ def login_view(area: str) -> ResponseReturnValue:
         if user is not None:
             return redirect(landing(user, wanted))
         return render_template("login.html", area=area, next=wanted, username="")
-    username = request.form.get("username", "").strip()
+    username = accounts.normalise_username(request.form.get("username", ""))
     try:
         user = sign_in(username, request.form.get("password", ""))
     except Unauthorized as error:
