@@ -69,3 +69,27 @@ def test_usernames_are_stored_normalised(app, users) -> None:  # type: ignore[no
     user = accounts.add_user("\u3000ＮＦＫＣ-user ", "inspector", PASSWORD)
     assert user.username == "NFKC-user"
     assert accounts.normalise_username(" ＮＦＫＣ-user\xa0") == "NFKC-user"
+
+
+def test_only_refused_logins_use_up_the_allowance(
+    client: FlaskClient, users, engine_name: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Every attempt is charged before the check, and a success gives the charge back:
+    a dozen good logins in a row all pass, and a success after nine typos clears them."""
+    name = f"typist-{engine_name}"  # its own allowance: the limiter outlives the test
+    accounts.add_user(name, "inspector", PASSWORD)
+    db.session.commit()
+    for _ in range(12):
+        good = client.post("/api/v1/auth/token", json={"username": name, "password": PASSWORD})
+        assert good.status_code == 200
+    for _ in range(2):
+        for _ in range(9):
+            bad = client.post("/api/v1/auth/token", json={"username": name, "password": "x"})
+            assert bad.status_code == 401
+        good = client.post("/api/v1/auth/token", json={"username": name, "password": PASSWORD})
+        assert good.status_code == 200
+    for _ in range(10):
+        bad = client.post("/api/v1/auth/token", json={"username": name, "password": "x"})
+        assert bad.status_code == 401
+    locked = client.post("/api/v1/auth/token", json={"username": name, "password": PASSWORD})
+    assert locked.status_code == 429
