@@ -8,8 +8,8 @@ the same way everywhere, before any schema or service sees them:
 - invalid syntax, bytes that are not UTF-8, `NaN`/`Infinity` (not JSON, and not storable
   in PostgreSQL's json), integers beyond Python's digit limit, repeated keys (two parsers
   could read different values), nesting deeper than `MAX_JSON_DEPTH`, NUL characters
-  (PostgreSQL text cannot hold them) and lone surrogates (no UTF-8 form) are 400 with the reason and where; deep nesting never
-  reaches a recursive serializer;
+  (PostgreSQL text cannot hold them) and lone surrogates (no UTF-8 form) are 400 with the
+  reason and where; deep nesting never reaches a recursive serializer;
 - a NUL in an /api/ URL's path or query is 400 before any view queries with it;
 - a page far past any real table (its offset would overflow the database's bigint) is 422.
 

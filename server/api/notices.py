@@ -10,6 +10,7 @@ from flask.views import MethodView
 from server.api.auth import current_user, roles
 from server.api.blueprint import Blueprint
 from server.api.schemas import NoticeIn, NoticeOut
+from server.http_common.disposition import content_disposition
 from server.models import Notice, Role
 from server.services import findings, notices
 from server.storage import photo_store
@@ -73,5 +74,5 @@ class NoticePdf(MethodView):
         return Response(
             data,
             mimetype="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="{filename}"'},
+            headers={"Content-Disposition": content_disposition("inline", filename)},
         )

@@ -10,6 +10,7 @@ from flask.views import MethodView
 from server.api.auth import current_user, roles
 from server.api.blueprint import Blueprint
 from server.api.schemas import FeedQuery, SiteOut, SitesPage
+from server.http_common.disposition import content_disposition
 from server.models import Role
 from server.services import labels, registry
 
@@ -60,5 +61,5 @@ class SiteLabel(MethodView):
         return Response(
             png,
             mimetype="image/png",
-            headers={"Content-Disposition": f'inline; filename="site-{site.code}.png"'},
+            headers={"Content-Disposition": content_disposition("inline", f"site-{site.code}.png")},
         )

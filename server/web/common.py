@@ -23,6 +23,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from server.extensions import csrf, db
+from server.http_common.disposition import content_disposition
 from server.http_common.throttle import TOO_MANY_FAILED_LOGINS, login_throttle
 from server.models import Notice, User
 from server.services import accounts, findings, notices, photos, thumbnails
@@ -153,7 +154,7 @@ def pdf_response(notice: Notice) -> Response:
     return Response(
         data,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="notice-{notice.id}.pdf"'},
+        headers={"Content-Disposition": content_disposition("inline", f"notice-{notice.id}.pdf")},
     )
 
 
