@@ -10,7 +10,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -24,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from server.extensions import csrf, db
 from server.http_common.disposition import content_disposition
+from server.http_common.public_url import public_url
 from server.http_common.throttle import TOO_MANY_FAILED_LOGINS, login_throttle
 from server.models import Notice, User
 from server.services import accounts, findings, notices, photos, thumbnails
@@ -150,7 +150,7 @@ def add_area_routes(blp: Blueprint, area: str, guard: Callable[[F], F]) -> None:
 
 def pdf_response(notice: Notice) -> Response:
     """The printable notice, opened in the browser rather than downloaded."""
-    data = notices.pdf(notice, current_app.config["PUBLIC_URL"], photo_store())
+    data = notices.pdf(notice, public_url(), photo_store())
     return Response(
         data,
         mimetype="application/pdf",
