@@ -52,7 +52,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     )
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
-    public_url = _env("PUBLIC_URL") or "http://127.0.0.1:5000"
+    public_url = _env("PUBLIC_URL") or ""  # unset: links follow the request's host and port
     web_hours = int(_env("WEB_SESSION_HOURS") or 12)
     max_photo = int(_env("MAX_PHOTO_BYTES") or DEFAULT_MAX_PHOTO_BYTES)
     count_cap = int(_env("FINDINGS_COUNT_CAP") or DEFAULT_FINDINGS_COUNT_CAP)
@@ -94,6 +94,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         # Which plans govern each city from when (checklists/sources/governance.yaml unless
         # set): the deployment's declaration of the law in force.
         "GOVERNANCE_FILE": _env("GOVERNANCE_FILE"),
+        # Links made outside any request (none yet) when PUBLIC_URL is unset.
+        "PUBLIC_URL_FALLBACK": "http://127.0.0.1:5000",
         # Web pages: signed session cookies that hold an API token, so `users revoke` and
         # token expiry end browser sessions too.
         "SESSION_COOKIE_HTTPONLY": True,

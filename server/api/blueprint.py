@@ -7,9 +7,9 @@ the same way everywhere, before any schema or service sees them:
   lists every field as missing;
 - invalid syntax, bytes that are not UTF-8, `NaN`/`Infinity` (not JSON, and not storable
   in PostgreSQL's json), integers beyond Python's digit limit, repeated keys (two parsers
-  could read different values), nesting deeper than `MAX_JSON_DEPTH` and NUL characters
-  (PostgreSQL text cannot hold them) are 400 with the reason and where; deep nesting never
-  reaches a recursive serializer;
+  could read different values), nesting deeper than `MAX_JSON_DEPTH`, NUL characters
+  (PostgreSQL text cannot hold them) and lone surrogates (no UTF-8 form) are 400 with the
+  reason and where; deep nesting never reaches a recursive serializer;
 - a NUL in an /api/ URL's path or query is 400 before any view queries with it;
 - a page far past any real table (its offset would overflow the database's bigint) is 422.
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any, NoReturn
 
 import flask_smorest
@@ -43,6 +44,9 @@ from werkzeug.routing import IntegerConverter, Map
 from server.http_common.bounds import MAX_PAGE, MAX_ROW_ID
 
 MAX_JSON_DEPTH = 32  # the deepest real body (inspection → answers → photos) is 3
+# JSON may escape half of a surrogate pair ("\\ud800") on its own; such text has no UTF-8
+# form, so every database (and any later encode) would fail on it with a 500.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class RowIdConverter(IntegerConverter):
@@ -94,6 +98,8 @@ def _check_structure(value: Any) -> None:
         if isinstance(item, str):
             if "\x00" in item:
                 _bad_json(f"{path or 'the body'}: text must not contain NUL (\\u0000)")
+            if LONE_SURROGATE.search(item):
+                _bad_json(f"{path or 'the body'}: text contains a lone surrogate (\\ud800–\\udfff)")
             continue
         if isinstance(item, dict):
             children = [(str(key), child) for key, child in item.items()]
@@ -106,6 +112,8 @@ def _check_structure(value: Any) -> None:
         for key, child in children:
             if "\x00" in key:
                 _bad_json(f"{path or 'the body'}: a key contains NUL (\\u0000)")
+            if LONE_SURROGATE.search(key):
+                _bad_json(f"{path or 'the body'}: a key contains a lone surrogate")
             stack.append((child, f"{path}.{key}" if path else key, depth + 1))
 
 

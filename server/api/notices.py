@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 
 from server.api.auth import current_user, roles
 from server.api.blueprint import Blueprint
 from server.api.schemas import NoticeIn, NoticeOut
+from server.http_common.disposition import content_disposition
+from server.http_common.public_url import public_url
 from server.models import Notice, Role
 from server.services import findings, notices
 from server.storage import photo_store
@@ -24,7 +26,7 @@ def present(notice: Notice) -> dict[str, Any]:
     return {
         "notice": notice,
         "enterprise": notices.enterprise_of(notice),
-        "portal_url": notices.portal_url(current_app.config["PUBLIC_URL"], notice),
+        "portal_url": notices.portal_url(public_url(), notice),
         "findings": [findings.describe(finding) for finding in notice.findings],
     }
 
@@ -68,10 +70,10 @@ class NoticePdf(MethodView):
     def get(self, notice_id: int) -> Response:
         """The printable notice (PDF) with its QR code to the enterprise portal."""
         notice = notices.get(current_user(), notice_id)
-        data = notices.pdf(notice, current_app.config["PUBLIC_URL"], photo_store())
+        data = notices.pdf(notice, public_url(), photo_store())
         filename = f"notice-{notice.id}.pdf"
         return Response(
             data,
             mimetype="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="{filename}"'},
+            headers={"Content-Disposition": content_disposition("inline", filename)},
         )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from server.http_common.bounds import MAX_ROW_ID
 
@@ -14,6 +15,32 @@ SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="须为小写SHA-256 / must be
 ROW_ID = validate.Range(
     1, MAX_ROW_ID, error="须为1到{max}之间的编号 / must be an id from 1 to {max}"
 )
+
+
+# Times every zone can show: a day inside Python's datetime range at either end.
+REPRESENTABLE = (
+    datetime.min.replace(tzinfo=UTC) + timedelta(days=1),
+    datetime.max.replace(tzinfo=UTC) - timedelta(days=1),
+)
+
+
+class UtcDateTime(fields.AwareDateTime):
+    """An ISO 8601 time with its offset, taken as UTC (as it is stored).
+
+    '9999-12-31T23:59:59-12:00' is a valid ISO time whose UTC instant lies past year 9999:
+    converting it raised OverflowError (a 500). It is a field error here instead, and so is
+    a time within a day of either end, which showing it in China time would overflow.
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:
+            moment = None
+        if moment is None or not REPRESENTABLE[0] <= moment <= REPRESENTABLE[1]:
+            raise ValidationError("时间超出可表示范围 / the time is out of range")
+        return moment
 
 
 class StrictSchema(Schema):
@@ -275,9 +302,9 @@ class InspectionIn(StrictSchema):
     site_id = fields.Integer(required=True, strict=True, validate=ROW_ID)
     checklist_id = fields.String(required=True, validate=validate.Length(1, 60))
     checklist_version = fields.String(required=True, validate=validate.Length(1, 16))
-    started_at = fields.AwareDateTime(required=True)
-    finished_at = fields.AwareDateTime(required=True)
-    device_time = fields.AwareDateTime(required=True)
+    started_at = UtcDateTime(required=True)
+    finished_at = UtcDateTime(required=True)
+    device_time = UtcDateTime(required=True)
     location = fields.Nested(LocationSchema, allow_none=True, load_default=None)
     answers = fields.List(fields.Nested(AnswerIn), required=True, validate=validate.Length(1, 500))
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 
 from server.api.auth import current_user, roles
 from server.api.blueprint import Blueprint
 from server.api.schemas import FeedQuery, OnQuery, SiteChecklistsOut, SiteOut, SitesPage
+from server.http_common.disposition import content_disposition
+from server.http_common.public_url import public_url
 from server.models import Role
 from server.services import labels, law, registry
 
@@ -68,9 +70,9 @@ class SiteLabel(MethodView):
     def get(self, site_id: int) -> Response:
         """A printable QR label; the code resolves the site."""
         site = registry.get_site(current_user(), site_id)
-        png = labels.render_label(site, current_app.config["PUBLIC_URL"])
+        png = labels.render_label(site, public_url())
         return Response(
             png,
             mimetype="image/png",
-            headers={"Content-Disposition": f'inline; filename="site-{site.code}.png"'},
+            headers={"Content-Disposition": content_disposition("inline", f"site-{site.code}.png")},
         )

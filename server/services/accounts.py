@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,6 +27,17 @@ _DUMMY_HASH = generate_password_hash("lantian-dummy-password")
 MIN_PASSWORD_LENGTH = 8
 
 
+def normalise_username(raw: str) -> str:
+    """The one spelling of a username that is stored, looked up and rate-limited.
+
+    NFKC folds full-width letters and compatibility forms (ＳＵＰ → SUP, no-break and
+    ideographic spaces → space), and `str.strip` removes every Unicode whitespace at either
+    end (\t, \u3000, \xa0, \u2003 …). A login limit keyed on anything else would give each
+    spelling of one account its own allowance.
+    """
+    return unicodedata.normalize("NFKC", raw).strip()
+
+
 def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -39,6 +51,7 @@ def add_user(
     display_name: str = "",
 ) -> User:
     """Create a user; scrypt (werkzeug's default KDF) hashes the password."""
+    username = normalise_username(username)
     errors: dict[str, list[str]] = {}
     if role not in {r.value for r in Role}:
         errors["role"] = [f"须为 {', '.join(r.value for r in Role)} 之一 / unknown role {role!r}"]
@@ -72,6 +85,7 @@ def add_user(
 
 def issue_token(username: str, password: str, ttl: timedelta) -> tuple[str, User, datetime]:
     """Check the password and return a new bearer token, its user and its expiry."""
+    username = normalise_username(username)
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         check_password_hash(_DUMMY_HASH, password)

@@ -39,6 +39,7 @@ from server.services import photos as photo_files
 from server.services.clock import today
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.services.registry import visible_city
+from server.services.timeutil import local_day_after, local_day_start
 from server.services.wording import answer_text
 from server.storage import PhotoStore
 
@@ -134,10 +135,12 @@ def filtered(user: User, wanted: FindingFilter) -> Select[Any]:
             if wanted.overdue
             else query.where(~(late & unresolved) | Finding.due_date.is_(None))
         )
-    if wanted.created_from is not None:
-        query = query.where(func.date(Finding.created_at) >= wanted.created_from)
-    if wanted.created_to is not None:
-        query = query.where(func.date(Finding.created_at) <= wanted.created_to)
+    # The dates are China calendar days, as the pages show them (the UTC date of a finding
+    # made between 00:00 and 08:00 China time is the day before): compared as UTC instants.
+    if wanted.created_from is not None and (start := local_day_start(wanted.created_from)):
+        query = query.where(Finding.created_at >= start)
+    if wanted.created_to is not None and (end := local_day_after(wanted.created_to)):
+        query = query.where(Finding.created_at < end)
     return query
 
 

@@ -13,7 +13,7 @@ import json
 import uuid as uuid_module
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -109,6 +109,32 @@ def describe_difference(stored: dict[str, Any], sent: dict[str, Any]) -> list[st
     return differences
 
 
+# When an inspection can plausibly have taken place: not before this date (China time; the
+# plans date from the 2010s and no device predates 2000), and not more than a day ahead of
+# the server's clock (a device clock a few hours fast is common; a year 0001 or 2999 one is
+# a broken clock or a forged body, and would be filed under an impossible day).
+EARLIEST_INSPECTION_DAY = date(2000, 1, 1)
+LATEST_AHEAD = timedelta(days=1)
+
+
+def _implausible_times(raw: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The start and end of an inspection outside the plausible window, by field."""
+    latest = utcnow() + LATEST_AHEAD
+    errors: dict[str, list[str]] = {}
+    for field in ("started_at", "finished_at"):
+        moment = raw[field]
+        if moment > latest:
+            errors[field] = [
+                "不能晚于服务器时间一天以上 / more than a day ahead of the server clock"
+            ]
+        elif local_date(moment) < EARLIEST_INSPECTION_DAY:
+            errors[field] = [
+                f"不能早于{EARLIEST_INSPECTION_DAY.isoformat()} / implausible: before "
+                f"{EARLIEST_INSPECTION_DAY.isoformat()} (China time)"
+            ]
+    return errors
+
+
 @dataclass
 class Evaluated:
     """A validated inspection body with the server's verdict for every answer."""
@@ -138,6 +164,9 @@ def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluate
         ]
     if raw["finished_at"] < raw["started_at"]:
         errors["finished_at"] = ["结束时间早于开始时间 / finished before it started"]
+    if implausible := _implausible_times(raw):
+        # Refused at once: the rules below date the inspection by its start.
+        raise Invalid("检查记录有误 / invalid inspection", {**errors, **implausible})
     answer_errors: dict[str, dict[str, list[str]]] = {}
     values: dict[str, Any] = {}
     # The law it is judged under: the plans governing the site's city on the local date.

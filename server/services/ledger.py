@@ -41,6 +41,11 @@ def _sheet(
         cell.fill = HEADER_FILL
     for row in rows:
         sheet.append(row)
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                # openpyxl takes any text starting with "=" for a formula; names come from
+                # users and registry CSVs ('=HYPERLINK(…)'), so every text is a string cell.
+                cell.data_type = "s"
     for index, (_, width) in enumerate(columns, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = width

@@ -1,12 +1,19 @@
-"""The 整改通知书 as a PDF: reportlab with its built-in STSong-Light font (no font files).
+"""The 整改通知书 as a PDF, drawn with reportlab in an embedded font.
 
 It states who issues it, to whom, for which findings, on which words of which plan, what must
 be done by when, with a photo of each finding and a QR code to the enterprise portal.
+
+Every glyph comes from one TrueType font shipped with the server (server/fonts, WenQuanYi
+Micro Hei: CJK and Latin), embedded as a subset, so the notice prints the same on any
+machine; no text is left to a reader's own Helvetica or STSong. Text of any length flows:
+a finding's long note or quote is a run of paragraphs that split across pages, never a table
+cell (a cell cannot split, and a tall one raised LayoutError).
 """
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -17,7 +24,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table
 
 import checklists as rules
@@ -27,8 +34,13 @@ from server.services.thumbnails import preview
 from server.services.timeutil import LOCAL_ZONE
 from server.storage import PhotoStore
 
-FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+FONT = "WenQuanYiMicroHei"
+FONT_FILE = Path(__file__).resolve().parent.parent / "fonts" / "wqy-microhei.ttc"
+pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE), subfontIndex=0))
+
+# A table sets its cells' font even when they hold only paragraphs and images: named here,
+# or reportlab's default (Helvetica, not embedded) would be put in the PDF.
+TABLE_STYLE = [("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONTNAME", (0, 0), (-1, -1), FONT)]
 
 STYLES = {
     "title": ParagraphStyle("title", fontName=FONT, fontSize=18, leading=24, alignment=1),
@@ -74,9 +86,11 @@ def _finding_block(
     inspector: User,
     store: PhotoStore,
 ) -> KeepTogether:
+    """One finding: a heading row beside its photo (short texts only), then every text that
+    may be long (the inspector's note, the plan's quotes, the remedy) as flowing paragraphs."""
     sources = rules.load_sources()
     inspected = finding.inspection.started_at.astimezone(LOCAL_ZONE).date().isoformat()
-    text = [
+    heading = [
         _p(f"{index}. {finding.item_code} {item.text.zh}", "head"),
         _p(item.text.en, "small"),
         _p(
@@ -85,6 +99,14 @@ def _finding_block(
             "small",
         ),
     ]
+    photo = _thumbnail(store, finding.answer.photos[0] if finding.answer.photos else None)
+    if photo is None:
+        top: list[Any] = heading
+    else:
+        table = Table([[heading, photo]], colWidths=[125 * mm, 50 * mm])
+        table.setStyle(TABLE_STYLE)
+        top = [table]
+    text: list[Any] = []
     answer = finding.answer
     if answer.note:
         text.append(_p(f"现场记录 / Note：{answer.note}", "small"))
@@ -101,11 +123,8 @@ def _finding_block(
     text.append(_p(f"整改要求 / Remedy：{item.remedy.zh}", "body"))
     text.append(_p(item.remedy.en, "small"))
     text.append(_p(f"整改期限 / Due：{finding.due_date.isoformat() if finding.due_date else ''}"))
-    photo = _thumbnail(store, answer.photos[0] if answer.photos else None)
-    row = [[text, photo or ""]]
-    table = Table(row, colWidths=[125 * mm, 50 * mm])
-    table.setStyle([("VALIGN", (0, 0), (-1, -1), "TOP")])
-    return KeepTogether([table, Spacer(1, 4 * mm)])
+    # Kept on one page when it fits; a longer block simply flows on.
+    return KeepTogether([*top, *text, Spacer(1, 4 * mm)])
 
 
 def render(
@@ -125,6 +144,7 @@ def render(
         rightMargin=18 * mm,
         topMargin=16 * mm,
         bottomMargin=16 * mm,
+        initialFontName=FONT,  # the canvas's own default would put Helvetica in every page
     )
     issued = notice.issued_at.astimezone(LOCAL_ZONE)
     story: list[Any] = [
@@ -177,7 +197,7 @@ def render(
         ],
         colWidths=[130 * mm, 45 * mm],
     )
-    closing.setStyle([("VALIGN", (0, 0), (-1, -1), "TOP")])
+    closing.setStyle(TABLE_STYLE)
     story += [Spacer(1, 6 * mm), closing]
     document.build(story)
     return buffer.getvalue()

@@ -10,7 +10,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -23,9 +22,11 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from server.extensions import csrf, db
+from server.http_common.disposition import content_disposition
+from server.http_common.public_url import public_url
 from server.http_common.throttle import TOO_MANY_FAILED_LOGINS, login_throttle
 from server.models import Notice, User
-from server.services import findings, notices, photos, thumbnails
+from server.services import accounts, findings, notices, photos, thumbnails
 from server.services.errors import DomainError, NotFound, Unauthorized
 from server.storage import photo_store
 from server.web.session import F, landing, safe_next, sign_in, sign_out, signed_in_user, web_user
@@ -83,7 +84,7 @@ def login_view(area: str) -> ResponseReturnValue:
         if user is not None:
             return redirect(landing(user, wanted))
         return render_template("login.html", area=area, next=wanted, username="")
-    username = request.form.get("username", "").strip()
+    username = accounts.normalise_username(request.form.get("username", ""))
     try:
         user = sign_in(username, request.form.get("password", ""))
     except Unauthorized as error:
@@ -149,11 +150,11 @@ def add_area_routes(blp: Blueprint, area: str, guard: Callable[[F], F]) -> None:
 
 def pdf_response(notice: Notice) -> Response:
     """The printable notice, opened in the browser rather than downloaded."""
-    data = notices.pdf(notice, current_app.config["PUBLIC_URL"], photo_store())
+    data = notices.pdf(notice, public_url(), photo_store())
     return Response(
         data,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="notice-{notice.id}.pdf"'},
+        headers={"Content-Disposition": content_disposition("inline", f"notice-{notice.id}.pdf")},
     )
 
 

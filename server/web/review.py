@@ -22,6 +22,7 @@ from sqlalchemy import select
 from checklists import Severity
 from server.extensions import db
 from server.http_common.bounds import MAX_PAGE, MAX_ROW_ID, row_id
+from server.http_common.public_url import public_url
 from server.models import Enterprise, FindingStatus, InspectionStatus, ReviewDecision, Site, User
 from server.services import checklists as checklist_store
 from server.services import dashboard as dashboard_service
@@ -236,7 +237,7 @@ def notice(notice_id: int) -> ResponseReturnValue:
         rows=[findings.describe(f) for f in record.findings],
         sites=by_id(Site, {f.site_id for f in record.findings}),
         actors=_actors(record.findings),
-        portal_url=notices.portal_url(current_app.config["PUBLIC_URL"], record),
+        portal_url=notices.portal_url(public_url(), record),
     )
 
 
