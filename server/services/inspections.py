@@ -50,7 +50,7 @@ from server.services.errors import (
     PreconditionFailed,
 )
 from server.services.registry import visible_city
-from server.services.timeutil import iso_utc
+from server.services.timeutil import iso_utc, local_date
 from server.storage import check_hash
 
 
