@@ -250,6 +250,19 @@ def attach_photos(
     return [photo.sha256 for photo, _ in processed]
 
 
+def detach_photo(store: Store, uuid: str, item_code: str, sha256: str) -> None:
+    """Take a photo off an item (a wrong shot); the file stays, as other items may cite it."""
+    editable(store, uuid)
+    with store.transaction() as db:
+        removed = db.execute(
+            "DELETE FROM answer_photos WHERE inspection_uuid = ? AND item_code = ? AND sha256 = ?",
+            (uuid, item_code, sha256),
+        ).rowcount
+        if not removed:
+            raise FieldError(f"该项没有这张照片 / item {item_code} has no such photo")
+        db.execute("UPDATE inspections SET updated_at = ? WHERE uuid = ?", (now_iso(), uuid))
+
+
 def answer(
     store: Store, uuid: str, item_code: str, raw_value: str, note: str | None = None
 ) -> rules.Verdict:

@@ -196,24 +196,9 @@ def sites(session: Session, query: str, qr_photo: Path | None) -> None:
 
 
 def _site_from_qr(store: Store, photo: Path) -> dict[str, Any]:
-    import zxingcpp
-    from PIL import Image, UnidentifiedImageError
+    from field_client.qr import site_from_qr
 
-    try:
-        with Image.open(photo) as image:
-            codes = zxingcpp.read_barcodes(image)
-    except (FileNotFoundError, UnidentifiedImageError, OSError) as error:
-        raise FieldError(f"无法读取照片 / cannot read the photo: {error}") from None
-    for code in codes:
-        token = code.text.rstrip("/").rsplit("/", 1)[-1]
-        site = store.site_by_qr_token(token)
-        if site is not None:
-            return site
-    if not codes:
-        raise FieldError("照片中没有二维码 / no QR code found in the photo")
-    raise FieldError(
-        "二维码不对应本地场所，请先 pull / the code matches no cached site: pull first"
-    )
+    return site_from_qr(store, photo)
 
 
 @main.command()
@@ -535,3 +520,14 @@ def fill(session: Session, inspection: str, review_all: bool) -> None:
 
     store = session.store
     run_fill(store, store.resolve(inspection), console, review_all)
+
+
+@main.command()
+@click.option("--port", type=int, default=8470, show_default=True, help="port on 127.0.0.1")
+@click.option("--no-browser", is_flag=True, help="do not open the browser")
+@click.pass_obj
+def app(session: Session, port: int, no_browser: bool) -> None:
+    """The touch-screen field app in the browser, over this device's data (works offline)."""
+    from field_client.app import serve
+
+    serve(session.home, port, open_browser=not no_browser)
