@@ -67,7 +67,15 @@ document.addEventListener("DOMContentLoaded", async () => {
     } else {
       params.set("pos", pos.status);
     }
-    location.replace(`${location.pathname}?${params}`);
+    // Only the list changes: messages on the page stay where they are.
+    const url = `${location.pathname}?${params}`;
+    const html = await (await fetch(url)).text();
+    const fresh = new DOMParser().parseFromString(html, "text/html");
+    for (const id of ["sites", "position-state"]) {
+      document.getElementById(id).replaceWith(fresh.getElementById(id));
+    }
+    document.body.dataset.nearest = "done";
+    history.replaceState(null, "", url);
   }
   const progress = document.getElementById("sync-progress");
   if (progress && progress.dataset.running === "yes") followSync(progress);
