@@ -196,8 +196,10 @@ def test_offline_inspection_killed_and_synced_in_chromium(
     finally:
         field_app.stop()
 
-    print(f"\nTAPS: login and pull {setup_taps}; standard inspection (QR scan to synced, "
-          f"20 applicable items, 3 failures, 6 photos; digits typed not counted) {standard}")
+    print(
+        f"\nTAPS: login and pull {setup_taps}; standard inspection (QR scan to synced, "
+        f"20 applicable items, 3 failures, 6 photos; digits typed not counted) {standard}"
+    )
 
     # The server holds exactly that inspection, its answers, failures and photos.
     db.session.expire_all()
@@ -218,3 +220,96 @@ def test_offline_inspection_killed_and_synced_in_chromium(
     assert position == ("ok", 39.33, 112.43, 12.0)
     inspection = db.session.query(Inspection).one()
     assert (inspection.lat, inspection.lon) == (39.33, 112.43)
+
+
+def stored(home: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row the store keeps about answers and photos, to see that nothing changed."""
+    local = sqlite3.connect(home / "field.sqlite3")
+    try:
+        return {
+            table: sorted(local.execute(f"SELECT * FROM {table}").fetchall())
+            for table in ("inspections", "answers", "photos", "answer_photos", "app_positions")
+        }
+    finally:
+        local.close()
+
+
+def test_position_refused_and_bad_input_in_chromium(
+    ready: int,
+    registry: dict[str, Any],
+    field: Field,
+    engine_name: str,
+    tmp_path: Path,
+) -> None:
+    site = registry["sites"]["CZ-construction"]
+    shots = Screenshots(ARTIFACTS / "field-app-refused" / engine_name)
+    field_app = AppProcess(field, tmp_path / "app.log")
+    field_app.start()
+    not_an_image = tmp_path / "notes.jpg"
+    not_an_image.write_text("这不是照片 / not a photo", encoding="utf-8")
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes((PHOTOS / "DSCN0010.jpg").read_bytes()[:20_000])
+    try:
+        with chromium() as browser:
+            context = phone(browser, located=False)
+            page = context.new_page()
+            page.goto(field_app.url)
+            expect(page.locator("#position-state")).to_contain_text("位置权限被拒绝")
+            shots.take(page, "start-position-refused")
+
+            # A photo with no QR code in it, and a site the device does not know.
+            page.set_input_files("#qr-input", str(PHOTOS / "landscape_1.jpg"))
+            expect(page.locator("#error")).to_contain_text("没有二维码")
+            shots.take(page, "qr-not-found")
+            response = page.goto(f"{field_app.url}/sites/9999")
+            assert response is not None and response.status == 404
+            expect(page.locator("#error")).to_contain_text("本设备没有场所 9999")
+            shots.take(page, "unknown-site")
+
+            page.goto(field_app.url)
+            page.fill("input[name=q]", site.code)
+            page.locator("#search-form button").tap()
+            expect(page.locator("#sites a")).to_have_count(1)
+            expect(page.locator("#sites a")).to_contain_text(site.name)
+            page.locator("#sites a").tap()
+            page.locator(f"button[data-checklist={CHECKLIST}]").tap()
+            expect(page.locator("#position-refused")).to_be_visible()
+            expect(page.locator("#flags [data-flag=no_location]")).to_contain_text("拒绝")
+            uuid = page.url.rsplit("/", 1)[-1]
+            page.locator("#item-CD-03 button[data-value=non_compliant]").tap()
+            expect(page.locator("#item-CD-03 .missing-reason")).to_contain_text("缺少照片")
+            before = stored(field.home)
+
+            # Bad input: refused with a message on the page, nothing stored changed.
+            page.locator("#item-CD-01 input[name=value]").fill("六千")
+            page.locator("#item-CD-01 button.save").tap()
+            expect(page.locator("#error")).to_contain_text("请输入数字")
+            shots.take(page, "bad-number")
+            assert stored(field.home) == before
+            for bad in (not_an_image, corrupt):
+                page.set_input_files("#item-CD-03 .camera input", str(bad))
+                expect(page.locator("#error")).to_contain_text("不是可识别的图片")
+                assert stored(field.home) == before
+            shots.take(page, "bad-photo")
+
+            # Photos chosen from the gallery, one removed again.
+            page.set_input_files(
+                "#item-CD-03 .gallery input",
+                [str(PHOTOS / "portrait_1.jpg"), str(PHOTOS / "no_exif.jpg")],
+            )
+            expect(page.locator("#item-CD-03 .thumb")).to_have_count(2, timeout=30_000)
+            page.locator("#item-CD-03 .thumb").last.locator("button.remove").tap()
+            expect(page.locator("#item-CD-03 .thumb")).to_have_count(1)
+            expect(page.locator("#item-CD-03 .missing-reason")).to_have_count(0)
+            shots.take(page, "photo-removed")
+            context.close()
+    finally:
+        field_app.stop()
+
+    after = stored(field.home)
+    inspection = after["inspections"][0]
+    assert inspection[0] == uuid and inspection[8:11] == (None, None, None)  # lat, lon, accuracy
+    positions = {row[1]: row[2:6] for row in after["app_positions"]}
+    assert positions.pop("inspection") == ("refused", None, None, None)
+    assert list(positions.values()) == [("refused", None, None, None)] * 2  # both photos
+    assert len(after["answer_photos"]) == 1
