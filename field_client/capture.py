@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import checklists as rules
+from field_client import record
 from field_client.errors import FieldError
 from field_client.store import EDITABLE, Store, now_iso
 
@@ -347,7 +348,8 @@ def wire_body(store: Store, uuid: str) -> dict[str, Any]:
     location = None
     if row["lat"] is not None:
         location = {"lat": row["lat"], "lon": row["lon"], "accuracy_m": row["accuracy_m"]}
-    return {
+    signed = record.load(store, uuid)
+    body = {
         "site_id": row["site_id"],
         "checklist_id": row["checklist_id"],
         "checklist_version": row["checklist_version"],
@@ -366,3 +368,6 @@ def wire_body(store: Store, uuid: str) -> dict[str, Any]:
             if item.code in answers
         ],
     }
+    if signed is not None:  # the signed on-site record, when one was made (the app)
+        body["record"] = signed
+    return body

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask import Flask, g
 
+from field_client import record
 from field_client.app import screens
 from field_client.app.device import ensure_schema
 from field_client.app.syncer import Syncer
@@ -36,6 +37,7 @@ def create_app(home: Path) -> Flask:
     store = Store(home)
     try:
         ensure_schema(store)
+        record.ensure_schema(store)
     finally:
         store.close()
 

@@ -7,6 +7,8 @@ nothing.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import shutil
 import tempfile
@@ -28,7 +30,7 @@ from flask import (
 )
 from werkzeug.utils import secure_filename
 
-from field_client import capture, credentials, qr, sync
+from field_client import capture, credentials, qr, record, sync
 from field_client.api import SyncApi
 from field_client.app import device, flags, screens
 from field_client.app.syncer import Syncer
@@ -341,14 +343,83 @@ def remove_photo(uuid: str) -> Any:
     return _back(uuid, item)
 
 
-@bp.post("/inspections/<uuid>/finish")
-def finish(uuid: str) -> Any:
+# ---- the signed on-site record, then finish
+
+
+@bp.get("/inspections/<uuid>/record")
+def record_screen(uuid: str) -> Any:
     _inspection_or_404(uuid)
+    gaps = capture.missing(store(), uuid)
+    if gaps:
+        lines = "\n".join(f"{gap.code}: {gap.reason}" for gap in gaps)
+        return render_inspection(uuid, f"尚未完成 / not complete yet:\n{lines}", UNPROCESSABLE)
+    return render_record(uuid)
+
+
+def render_record(uuid: str, error: str | None = None, status: int = 200, form: Any = None) -> Any:
+    local = store()
+    screen = screens.inspection_screen(local, uuid)
+    failures = [card for card in screen.cards if card.result.verdict.value == "non_compliant"]
+    saved = account() or {}
+    return (
+        render_template(
+            "record.html",
+            screen=screen,
+            uuid=uuid,
+            failures=failures,
+            inspector=saved.get("username", ""),
+            start_position=device.positions(local, uuid).get(device.INSPECTION),
+            now=now_iso(),
+            form=form or {},
+            error=error,
+        ),
+        status,
+    )
+
+
+def _signature(name: str) -> bytes:
+    """A canvas's PNG from its data URL; anything else is handed on to be refused."""
+    value = request.form.get(f"signature_{name}", "")
+    prefix = "data:image/png;base64,"
+    if not value:
+        return b""
+    if not value.startswith(prefix):
+        return value.encode()
     try:
-        capture.finish(store(), uuid)
+        return base64.b64decode(value[len(prefix) :], validate=True)
+    except (binascii.Error, ValueError):
+        return value.encode()
+
+
+@bp.post("/inspections/<uuid>/record")
+def sign_and_finish(uuid: str) -> Any:
+    """Keep the signed record, then freeze the inspection for sync."""
+    _inspection_or_404(uuid)
+    form = request.form
+    fields = {
+        "inspector": {"name": form.get("inspector_name"), "badge": form.get("inspector_badge")},
+        "inspector2": {
+            "name": form.get("inspector2_name"),
+            "badge": form.get("inspector2_badge"),
+        },
+        "representative": {
+            "name": form.get("representative_name"),
+            "position": form.get("representative_position"),
+            "phone": form.get("representative_phone"),
+        },
+        "refused": form.get("refused") == "yes",
+        "witness": {"name": form.get("witness_name"), "phone": form.get("witness_phone")},
+    }
+    signatures = {role: _signature(role) for role in record.SIGNATURE_ROLES}
+    local = store()
+    try:
+        if capture.missing(local, uuid):
+            return record_screen(uuid)
+        record.save(local, uuid, fields, signatures)
+        capture.finish(local, uuid)
     except FieldError as error:
-        return render_inspection(uuid, str(error), UNPROCESSABLE)
-    flash("已完成，待同步 / finished: waiting to sync")
+        return render_record(uuid, str(error), UNPROCESSABLE, form)
+    flash("笔录已签署，检查已完成，待同步 / record signed, inspection finished: waiting to sync")
     return redirect(url_for("field.sync_screen"), 303)
 
 

@@ -93,3 +93,34 @@ class Taps:
         self.count += len(files)
         kind = "camera" if camera else "gallery"
         page.set_input_files(f"#item-{code} .{kind} input", [str(f) for f in files])
+
+
+def sign(page: Page, name: str) -> None:
+    """Draw a signature on the named canvas with pointer moves (a finger or a mouse)."""
+    canvas = page.locator(f"canvas[data-name={name}]")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box is not None
+    x, y = box["x"] + 20, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(x + step * 25, y + (25 if step % 2 else -25), steps=4)
+    page.mouse.up()
+
+
+def pdf_text_and_qr(data: bytes) -> tuple[str, list[str]]:
+    """The PDF's text (pdfminer) and the QR codes on its pages (pypdfium2 and zxing-cpp)."""
+    import io
+
+    import pypdfium2
+    import zxingcpp
+    from pdfminer.high_level import extract_text
+
+    text = extract_text(io.BytesIO(data))
+    codes = []
+    document = pypdfium2.PdfDocument(data)
+    for page in document:
+        image = page.render(scale=3).to_pil()
+        codes += [code.text for code in zxingcpp.read_barcodes(image)]
+    return text, codes

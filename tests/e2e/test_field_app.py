@@ -14,6 +14,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pillow_heif
 import qrcode
 from flask import Flask
@@ -25,7 +26,7 @@ from server.models import AnswerPhoto, Finding, Inspection, Photo
 from server.storage import LocalPhotoStore
 from tests.e2e.browser import ARTIFACTS, Screenshots, chromium
 from tests.e2e.conftest import Field, ServerProcess
-from tests.e2e.field_app import AppProcess, Taps, phone
+from tests.e2e.field_app import AppProcess, Taps, pdf_text_and_qr, phone, sign
 from tests.e2e.field_helpers import sha256_file
 from tests.helpers import PASSWORD, PHOTOS
 
@@ -40,6 +41,11 @@ PHOTOS_OF = {  # six photos from ../shared/photos (copied to tests/data): GPS, H
 }
 # In checklist order; CD-01 ≥ 5000 m² brings CD-09 and CD-10 in, CD-15 < 3 months CD-16.
 NUMBERS = {"CD-01": "6000", "CD-15": "2"}
+REPRESENTATIVE = {
+    "representative_name": "李工",
+    "representative_position": "项目经理",
+    "representative_phone": "13900000002",
+}
 
 
 def qr_label(path: Path, url: str) -> Path:
@@ -163,6 +169,18 @@ def test_offline_inspection_killed_and_synced_in_chromium(
             expect(page.locator("#flags")).to_contain_text("照片")
             shots.take(page, "inspection-complete")
             taps.tap(page.locator("#finish"))
+            expect(page.locator("#record-findings")).to_contain_text("CD-12")
+            shots.take(page, "record")
+            for field_name, value in REPRESENTATIVE.items():
+                taps.tap(page.locator(f"input[name={field_name}]"))
+                page.locator(f"input[name={field_name}]").fill(value)
+            taps.tap(page.locator("input[name=inspector_badge]"))
+            page.locator("input[name=inspector_badge]").fill("14060001")
+            for signer in ("representative", "inspector"):
+                taps.count += 1  # one stroke sequence each
+                sign(page, signer)
+            shots.take(page, "record-signed")
+            taps.tap(page.locator("#sign-finish"))
             expect(page.locator("#waiting-inspections")).to_have_text("1")
             shots.take(page, "sync-waiting-server-down")
 
@@ -213,13 +231,35 @@ def test_offline_inspection_killed_and_synced_in_chromium(
     for sha in cited:
         assert sha256_file(field.home / "photos" / sha[:2] / f"{sha}.jpg") == sha
         assert store.exists(sha)
-    assert {photo.sha256 for photo in db.session.query(Photo)} == cited
+    record = db.session.query(Inspection).one().record
+    assert record is not None
+    signatures = [record["representative_signature"], *record["inspector_signatures"]]
+    assert {photo.sha256 for photo in db.session.query(Photo)} == cited | set(signatures)
     position = local.execute(
         "SELECT status, lat, lon, accuracy_m FROM app_positions WHERE subject = 'inspection'"
     ).fetchone()
     assert position == ("ok", 39.33, 112.43, 12.0)
     inspection = db.session.query(Inspection).one()
     assert (inspection.lat, inspection.lon) == (39.33, 112.43)
+
+    # The signatures arrived like photos, and the record PDF shows them with a QR code.
+    assert record["refused"] is False and record["representative"]["name"] == "李工"
+    assert len(signatures) == 2
+    for sha in signatures:
+        assert sha256_file(field.home / "photos" / sha[:2] / f"{sha}.jpg") == sha
+        assert store.exists(sha)
+    response = httpx.get(
+        f"{server_process.url}/api/v1/inspections/{uuid}/record.pdf",
+        headers=headers["supervisor"],
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    text, codes = pdf_text_and_qr(response.content)
+    for words in ("现场检查笔录", site.name, "李工", "项目经理", "14060001", *FAILED):
+        assert words in text, words
+    assert "无现场签名" not in text
+    assert codes == [f"{server_process.url}/review/inspections/{uuid}"]
+    (ARTIFACTS / "field-app" / engine_name / "record.pdf").write_bytes(response.content)
 
 
 def stored(home: Path) -> dict[str, list[tuple[Any, ...]]]:

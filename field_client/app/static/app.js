@@ -96,3 +96,49 @@ async function followSync(box) {
     if (!state.running) { location.replace("/sync"); return; }
   }
 }
+
+// Signatures: a finger or a mouse draws on a canvas; the form sends each drawn one as a PNG.
+function signaturePad(canvas) {
+  const pen = canvas.getContext("2d");
+  pen.lineWidth = 2.5; pen.lineCap = "round"; pen.strokeStyle = "#111";
+  let drawing = false;
+  const at = (event) => {
+    const box = canvas.getBoundingClientRect();
+    return [(event.clientX - box.left) * canvas.width / box.width,
+            (event.clientY - box.top) * canvas.height / box.height];
+  };
+  canvas.addEventListener("pointerdown", (event) => {
+    drawing = true; canvas.setPointerCapture(event.pointerId);
+    pen.beginPath(); pen.moveTo(...at(event));
+  });
+  canvas.addEventListener("pointermove", (event) => {
+    if (!drawing) return;
+    pen.lineTo(...at(event)); pen.stroke(); canvas.dataset.drawn = "yes";
+  });
+  canvas.addEventListener("pointerup", () => { drawing = false; });
+  const clear = canvas.parentElement.querySelector(".clear-signature");
+  if (clear) clear.addEventListener("click", () => {
+    pen.clearRect(0, 0, canvas.width, canvas.height); delete canvas.dataset.drawn;
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("canvas.signature").forEach(signaturePad);
+  const refused = document.getElementById("refused");
+  if (refused) {
+    const show = () => {
+      document.getElementById("witness").hidden = !refused.checked;
+      document.getElementById("representative-sign").hidden = refused.checked;
+    };
+    refused.addEventListener("change", show);
+    show();
+  }
+  const form = document.getElementById("record-form");
+  if (form) form.addEventListener("submit", () => {
+    for (const canvas of form.querySelectorAll("canvas.signature")) {
+      const field = form.querySelector(`input[name=signature_${canvas.dataset.name}]`);
+      field.value = canvas.dataset.drawn && !canvas.closest("[hidden]")
+        ? canvas.toDataURL("image/png") : "";
+    }
+  });
+});
