@@ -41,6 +41,7 @@ PHOTOS_OF = {  # six photos from ../shared/photos (copied to tests/data): GPS, H
 }
 # In checklist order; CD-01 ≥ 5000 m² brings CD-09 and CD-10 in, CD-15 < 3 months CD-16.
 NUMBERS = {"CD-01": "6000", "CD-15": "2"}
+UNANSWERED = "article.item:has(.verdict[data-verdict=unanswered])"
 REPRESENTATIVE = {
     "representative_name": "李工",
     "representative_position": "项目经理",
@@ -160,7 +161,7 @@ def test_offline_inspection_killed_and_synced_in_chromium(
             page.locator(f"#my-inspections a[href$='{uuid}']").tap()  # not a standard tap
             expect(page.locator("#progress-count")).to_contain_text("8 / ")
             expect(page.locator("#item-CD-08 .thumb")).to_have_count(1)
-            while unanswered := page.locator("article.item:has(.verdict[data-verdict=unanswered])"):
+            while unanswered := page.locator(UNANSWERED):
                 if unanswered.count() == 0:
                     break
                 answer_item(page, taps, unanswered.first.get_attribute("data-code") or "")
@@ -274,9 +275,11 @@ def stored(home: Path) -> dict[str, list[tuple[Any, ...]]]:
         local.close()
 
 
-def test_position_refused_and_bad_input_in_chromium(
+def test_position_refused_bad_input_and_refusal_to_sign_in_chromium(
     ready: int,
     registry: dict[str, Any],
+    headers: dict[str, Any],
+    server_process: ServerProcess,
     field: Field,
     engine_name: str,
     tmp_path: Path,
@@ -342,13 +345,60 @@ def test_position_refused_and_bad_input_in_chromium(
             expect(page.locator("#item-CD-03 .thumb")).to_have_count(1)
             expect(page.locator("#item-CD-03 .missing-reason")).to_have_count(0)
             shots.take(page, "photo-removed")
+
+            # Everything else does not apply; the representative refuses to sign.
+            page.locator("#item-CD-01 input[name=value]").fill("不适用")
+            page.locator("#item-CD-01 button.save").tap()
+            page.locator("#item-CD-15 input[name=value]").fill("不适用")
+            page.locator("#item-CD-15 button.save").tap()
+            expect(page.locator("#item-CD-15 .verdict")).to_have_attribute(
+                "data-verdict", "not_applicable"
+            )
+            while (left := page.locator(UNANSWERED)).count():
+                code = left.first.get_attribute("data-code")
+                left.first.locator("button[data-value=not_applicable]").tap()
+                expect(page.locator(f"#item-{code} .verdict")).to_have_attribute(
+                    "data-verdict", "not_applicable"
+                )
+            page.locator("#finish").tap()
+            page.locator("input[name=representative_name]").fill("王某")
+            page.locator("#refused").check()
+            expect(page.locator("#witness")).to_be_visible()
+            sign(page, "inspector")
+            page.locator("#sign-finish").tap()  # no witness yet: refused, nothing kept
+            expect(page.locator("#error")).to_contain_text("拒签须有见证人")
+            assert stored(field.home)["inspections"][0][4] == "draft"
+            page.locator("#refused").check()
+            page.locator("input[name=witness_name]").fill("张村主任")
+            sign(page, "witness")
+            sign(page, "inspector")
+            shots.take(page, "record-refused-with-witness")
+            page.locator("#sign-finish").tap()
+            expect(page.locator("#waiting-inspections")).to_have_text("1")
+            server_process.start()
+            page.locator("#sync-button").tap()
+            expect(page.locator("#sync-result")).to_contain_text("同步完成", timeout=60_000)
             context.close()
     finally:
         field_app.stop()
 
+    response = httpx.get(
+        f"{server_process.url}/api/v1/inspections/{uuid}/record.pdf",
+        headers=headers["supervisor"],
+    )
+    assert response.status_code == 200
+    text, codes = pdf_text_and_qr(response.content)
+    for words in ("拒绝签字", "张村主任", "王某", "定位"):
+        if words == "定位":
+            assert words not in text  # the position was refused: none is printed
+        else:
+            assert words in text, words
+    assert codes == [f"{server_process.url}/review/inspections/{uuid}"]
+
     after = stored(field.home)
     inspection = after["inspections"][0]
-    assert inspection[0] == uuid and inspection[8:11] == (None, None, None)  # lat, lon, accuracy
+    assert inspection[0] == uuid and inspection[4] == "synced"
+    assert inspection[8:11] == (None, None, None)  # lat, lon, accuracy: never invented
     positions = {row[1]: row[2:6] for row in after["app_positions"]}
     assert positions.pop("inspection") == ("refused", None, None, None)
     assert list(positions.values()) == [("refused", None, None, None)] * 2  # both photos
