@@ -525,9 +525,13 @@ def fill(session: Session, inspection: str, review_all: bool) -> None:
 @main.command()
 @click.option("--port", type=int, default=8470, show_default=True, help="port on 127.0.0.1")
 @click.option("--no-browser", is_flag=True, help="do not open the browser")
-@click.pass_obj
+@command
 def app(session: Session, port: int, no_browser: bool) -> None:
     """The touch-screen field app in the browser, over this device's data (works offline)."""
     from field_client.app import serve
 
+    url = f"http://127.0.0.1:{port}/"
+    session.emit(
+        {"url": url}, lambda: console.print(f"蓝天巡检现场应用 / field app: {url}", highlight=False)
+    )
     serve(session.home, port, open_browser=not no_browser)

@@ -117,6 +117,7 @@ def save(
     problems = validate(content)
     if problems:
         raise FieldError("；".join(problems))
+    ensure_schema(store)
     used = set(hashes(content))
     for sign in signed.values():
         if sign.sha256 in used:

@@ -59,5 +59,4 @@ def serve(home: Path, port: int = DEFAULT_PORT, open_browser: bool = True) -> No
     url = f"http://127.0.0.1:{port}/"
     if open_browser:
         threading.Timer(1.0, webbrowser.open, (url,)).start()
-    print(f"蓝天巡检现场应用 / field app: {url}", flush=True)
     app.run(host="127.0.0.1", port=port, threaded=True, debug=False, use_reloader=False)
