@@ -124,3 +124,14 @@ def pdf_text_and_qr(data: bytes) -> tuple[str, list[str]]:
         image = page.render(scale=3).to_pil()
         codes += [code.text for code in zxingcpp.read_barcodes(image)]
     return text, codes
+
+
+def phone_screen(page: Page, folder: Path, name: str, at: str | None = None) -> Path:
+    """What the phone's screen shows (not the whole page), scrolled to `at` if given."""
+    if at is not None:
+        page.locator(at).evaluate("element => element.scrollIntoView({block: 'start'})")
+        page.evaluate("window.scrollBy(0, -110)")  # below the sticky header and progress bar
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"screen-{name}.png"
+    page.screenshot(path=str(path))
+    return path

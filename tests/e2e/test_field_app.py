@@ -26,7 +26,7 @@ from server.models import AnswerPhoto, Finding, Inspection, Photo
 from server.storage import LocalPhotoStore
 from tests.e2e.browser import ARTIFACTS, Screenshots, chromium
 from tests.e2e.conftest import Field, ServerProcess
-from tests.e2e.field_app import AppProcess, Taps, pdf_text_and_qr, phone, sign
+from tests.e2e.field_app import AppProcess, Taps, pdf_text_and_qr, phone, phone_screen, sign
 from tests.e2e.field_helpers import sha256_file
 from tests.helpers import PASSWORD, PHOTOS
 
@@ -127,6 +127,7 @@ def test_offline_inspection_killed_and_synced_in_chromium(
             expect(page.locator("#sites .distance").first).to_have_text("0 m")
             expect(page.locator("#sites .distance").last).to_contain_text("km")
             shots.take(page, "start-sites-nearest-first")
+            phone_screen(page, shots.folder, "start", "#find-site")
 
             server_process.stop()  # the rest happens with no server at all
             setup_taps, taps.count = taps.count, 0
@@ -150,6 +151,9 @@ def test_offline_inspection_killed_and_synced_in_chromium(
             for code in ("CD-02", "CD-03", "CD-04", "CD-05", "CD-06", "CD-07", "CD-08"):
                 answer_item(page, taps, code)
             shots.take(page, "inspection-half")
+            phone_screen(page, shots.folder, "answer", "#item-CD-03")
+            page.locator("#item-CD-08 details.basis summary").tap()
+            phone_screen(page, shots.folder, "basis", "#item-CD-08")
 
             # The browser closes and the app is killed mid-inspection; nothing is lost.
             context.close()
@@ -181,6 +185,7 @@ def test_offline_inspection_killed_and_synced_in_chromium(
                 taps.count += 1  # one stroke sequence each
                 sign(page, signer)
             shots.take(page, "record-signed")
+            phone_screen(page, shots.folder, "signatures", "#representative-sign")
             taps.tap(page.locator("#sign-finish"))
             expect(page.locator("#waiting-inspections")).to_have_text("1")
             shots.take(page, "sync-waiting-server-down")
