@@ -522,6 +522,74 @@ def fill(session: Session, inspection: str, review_all: bool) -> None:
     run_fill(store, store.resolve(inspection), console, review_all)
 
 
+@main.command("record")
+@click.argument("inspection")
+@click.option("--inspector", "inspector_name", required=True, help="name of the inspector")
+@click.option("--badge", default="", help="the inspector's 执法证号")
+@click.option("--inspector2", "inspector2_name", default="", help="a second inspector")
+@click.option("--badge2", default="", help="the second inspector's 执法证号")
+@click.option("--representative", "representative_name", default="", help="enterprise's person")
+@click.option("--position", "representative_position", default="")
+@click.option("--phone", "representative_phone", default="")
+@click.option("--refused", is_flag=True, help="the representative refused to sign")
+@click.option("--witness", "witness_name", default="", help="witness of a refusal")
+@click.option(
+    "--signature",
+    "signatures",
+    multiple=True,
+    metavar="ROLE=PNG",
+    help="representative, witness, inspector or inspector2 = a PNG of the signature",
+)
+@command
+def record_command(
+    session: Session,
+    inspection: str,
+    inspector_name: str,
+    badge: str,
+    inspector2_name: str,
+    badge2: str,
+    representative_name: str,
+    representative_position: str,
+    representative_phone: str,
+    refused: bool,
+    witness_name: str,
+    signatures: tuple[str, ...],
+) -> None:
+    """Attach the signed on-site record (现场检查笔录) before `finish`, as the app does."""
+    from field_client import record
+
+    store = session.store
+    uuid = store.resolve(inspection)
+    images: dict[str, bytes] = {}
+    for given in signatures:
+        role, _, path = given.partition("=")
+        if role not in record.SIGNATURE_ROLES or not path:
+            raise FieldError(
+                f"签名参数应为 角色=文件 / --signature takes ROLE=PNG with ROLE one of "
+                f"{', '.join(record.SIGNATURE_ROLES)}: {given!r}"
+            )
+        try:
+            images[role] = Path(path).read_bytes()
+        except OSError as error:
+            raise FieldError(f"无法读取签名文件 / cannot read {path}: {error}") from None
+    fields = {
+        "inspector": {"name": inspector_name, "badge": badge},
+        "inspector2": {"name": inspector2_name, "badge": badge2},
+        "representative": {
+            "name": representative_name,
+            "position": representative_position,
+            "phone": representative_phone,
+        },
+        "refused": refused,
+        "witness": {"name": witness_name},
+    }
+    saved = record.save(store, uuid, fields, images)
+    session.emit(
+        {"id": uuid, "record": saved},
+        lambda: console.print(f"笔录已保存 / record kept for {uuid}; now `finish` it"),
+    )
+
+
 @main.command()
 @click.option("--port", type=int, default=8470, show_default=True, help="port on 127.0.0.1")
 @click.option("--no-browser", is_flag=True, help="do not open the browser")

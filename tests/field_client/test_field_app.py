@@ -253,3 +253,51 @@ def test_the_record_keeps_real_signatures_and_travels_with_the_inspection(
     assert capture.wire_body(store, uuid)["record"] == saved
     plain = capture.start(store, 7, "coal-and-boilers")
     assert "record" not in capture.wire_body(store, plain)  # a CLI inspection has none
+
+
+def test_the_cli_attaches_the_same_record(field_home: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from field_client.cli import main
+
+    store = Store(field_home)
+    uuid = capture.start(store, 7, "coal-and-boilers")
+    (tmp_path / "rep.png").write_bytes(signature())
+    (tmp_path / "me.png").write_bytes(signature())
+    blank_png = tmp_path / "blank.png"
+    blank_png.write_bytes(signature(False))
+    base = ["--home", str(field_home), "--json", "record", uuid[:8], "--inspector", "insp"]
+    refused = CliRunner().invoke(
+        main, [*base, "--refused", "--signature", f"inspector={tmp_path / 'me.png'}"]
+    )
+    assert refused.exit_code == 1 and "见证人" in refused.output
+    blank = CliRunner().invoke(
+        main,
+        [
+            *base,
+            "--representative",
+            "王工",
+            "--signature",
+            f"representative={tmp_path / 'blank.png'}",
+        ],
+    )
+    assert blank.exit_code == 1 and "签名为空" in blank.output
+    assert record.load(store, uuid) is None
+    done = CliRunner().invoke(
+        main,
+        [
+            *base,
+            "--badge",
+            "14060001",
+            "--representative",
+            "王工",
+            "--signature",
+            f"representative={tmp_path / 'rep.png'}",
+            "--signature",
+            f"inspector={tmp_path / 'me.png'}",
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    assert capture.wire_body(store, uuid)["record"]["inspectors"] == [
+        {"name": "insp", "badge": "14060001"}
+    ]
