@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import shutil
 import tempfile
@@ -148,8 +149,24 @@ def login() -> Any:
             "expires_at": answer["expires_at"],
         },
     )
+    remember_user(username)
     flash(f"已登录 / logged in as {username}")
     return redirect(url_for("field.start"), 303)
+
+
+KNOWN_USERS = "app_known_users"
+
+
+def known_users() -> dict[str, str]:
+    """The users who logged in on this device, with the 执法证号 each last signed with."""
+    return json.loads(store().meta(KNOWN_USERS, "{}") or "{}")
+
+
+def remember_user(username: str, badge: str | None = None) -> None:
+    users = known_users()
+    users[username] = badge if badge is not None else users.get(username, "")
+    with store().transaction() as db:
+        store().set_meta(KNOWN_USERS, json.dumps(users, ensure_ascii=False), db)
 
 
 @bp.post("/pull")
@@ -368,6 +385,7 @@ def render_record(uuid: str, error: str | None = None, status: int = 200, form: 
             uuid=uuid,
             failures=failures,
             inspector=saved.get("username", ""),
+            known=known_users(),
             start_position=device.positions(local, uuid).get(device.INSPECTION),
             now=now_iso(),
             form=form or {},
@@ -415,8 +433,10 @@ def sign_and_finish(uuid: str) -> Any:
     try:
         if capture.missing(local, uuid):
             return record_screen(uuid)
-        record.save(local, uuid, fields, signatures)
+        kept = record.save(local, uuid, fields, signatures)
         capture.finish(local, uuid)
+        for person in kept["inspectors"]:
+            remember_user(person["name"], person["badge"])
     except FieldError as error:
         return render_record(uuid, str(error), UNPROCESSABLE, form)
     flash("笔录已签署，检查已完成，待同步 / record signed, inspection finished: waiting to sync")

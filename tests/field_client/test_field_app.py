@@ -24,7 +24,7 @@ from field_client.app import create_app, device, flags, screens
 from field_client.errors import FieldError
 from field_client.store import Store
 from tests.field_client.test_capture_cli import CONSTRUCTION, SITE
-from tests.helpers import PHOTOS
+from tests.helpers import NO_BOILER_ANSWERS, PHOTOS
 
 TRUNCATED = (PHOTOS / "DSCN0010.jpg").read_bytes()[:9000]
 FAR = {**SITE, "id": 9, "code": "SZ-B-02", "name": "远处锅炉房", "lat": 39.50, "qr_token": "far"}
@@ -301,3 +301,17 @@ def test_the_cli_attaches_the_same_record(field_home: Path, tmp_path: Path) -> N
     assert capture.wire_body(store, uuid)["record"]["inspectors"] == [
         {"name": "insp", "badge": "14060001"}
     ]
+
+
+def test_the_record_offers_the_users_this_device_knows(
+    client: FlaskClient, field_home: Path
+) -> None:
+    store = Store(field_home)
+    store.set_meta("app_known_users", '{"insp": "14060001", "insp2": "14060002"}')
+    uuid = capture.start(store, 7, "coal-and-boilers")
+    for code, value in (*NO_BOILER_ANSWERS, ("CB-18", "compliant")):
+        capture.answer(store, uuid, code, value)
+    page = client.get(f"/inspections/{uuid}/record")
+    assert page.status_code == 200, page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    assert 'value="insp2" data-badge="14060002"' in text

@@ -133,6 +133,14 @@ document.addEventListener("DOMContentLoaded", () => {
     refused.addEventListener("change", show);
     show();
   }
+  // A second inspector picked from the users this device knows brings their badge number.
+  const second = document.querySelector("input[name=inspector2_name]");
+  if (second) second.addEventListener("change", () => {
+    const known = [...document.querySelectorAll("#known-users option")]
+      .find((option) => option.value === second.value);
+    const badge = document.querySelector("input[name=inspector2_badge]");
+    if (known && !badge.value) badge.value = known.dataset.badge;
+  });
   const form = document.getElementById("record-form");
   if (form) form.addEventListener("submit", () => {
     for (const canvas of form.querySelectorAll("canvas.signature")) {
