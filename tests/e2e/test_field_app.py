@@ -216,6 +216,21 @@ def test_offline_inspection_killed_and_synced_in_chromium(
             expect(page.locator("#review-comment")).to_contain_text("请补拍")
             expect(page.locator("#item-CD-12 .camera")).to_be_visible()
             shots.take(page, "inspection-returned")
+
+            # Revised on the device, signed again and sent as the second revision.
+            page.locator("#item-CD-12 button[data-value=compliant]").tap()
+            expect(page.locator("#item-CD-12 .verdict")).to_have_attribute(
+                "data-verdict", "compliant"
+            )
+            page.locator("#finish").tap()
+            for field_name, value in REPRESENTATIVE.items():
+                page.locator(f"input[name={field_name}]").fill(value)
+            expect(page.locator("input[name=inspector_badge]")).to_have_value("14060001")
+            sign(page, "representative")
+            sign(page, "inspector")
+            page.locator("#sign-finish").tap()
+            page.locator("#sync-button").tap()
+            expect(page.locator("#sync-result")).to_contain_text("同步完成", timeout=60_000)
             context.close()
     finally:
         field_app.stop()
@@ -225,10 +240,12 @@ def test_offline_inspection_killed_and_synced_in_chromium(
         f"20 applicable items, 3 failures, 6 photos; digits typed not counted) {standard}"
     )
 
-    # The server holds exactly that inspection, its answers, failures and photos.
+    # The server holds exactly that inspection (revised once), its findings and photos.
     db.session.expire_all()
     assert [str(row.uuid) for row in db.session.query(Inspection)] == [uuid]
-    assert db.session.query(Finding).count() == len(FAILED)
+    assert db.session.query(Inspection).one().revision == 2
+    open_findings = [f.item_code for f in db.session.query(Finding) if f.status != "withdrawn"]
+    assert sorted(open_findings) == ["CD-03", "CD-08"], open_findings
     cited = {link.photo_sha256 for link in db.session.query(AnswerPhoto)}
     local = sqlite3.connect(field.home / "field.sqlite3")
     mine = {row[0] for row in local.execute("SELECT sha256 FROM answer_photos")}
@@ -240,7 +257,10 @@ def test_offline_inspection_killed_and_synced_in_chromium(
     record = db.session.query(Inspection).one().record
     assert record is not None
     signatures = [record["representative_signature"], *record["inspector_signatures"]]
-    assert {photo.sha256 for photo in db.session.query(Photo)} == cited | set(signatures)
+    held = {photo.sha256: photo.content_type for photo in db.session.query(Photo)}
+    assert cited | set(signatures) <= set(held)
+    # Anything else is a signature of the first revision's record: a PNG, never a photo.
+    assert {held[sha] for sha in set(held) - cited - set(signatures)} <= {"image/png"}
     position = local.execute(
         "SELECT status, lat, lon, accuracy_m FROM app_positions WHERE subject = 'inspection'"
     ).fetchone()
@@ -261,8 +281,9 @@ def test_offline_inspection_killed_and_synced_in_chromium(
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/pdf"
     text, codes = pdf_text_and_qr(response.content)
-    for words in ("现场检查笔录", site.name, "李工", "项目经理", "14060001", *FAILED):
+    for words in ("现场检查笔录", site.name, "李工", "项目经理", "14060001", "CD-03", "CD-08"):
         assert words in text, words
+    assert "CD-12" not in text  # passed in the revision: no longer a finding of the record
     assert "无现场签名" not in text
     assert codes == [f"{server_process.url}/review/inspections/{uuid}"]
     (ARTIFACTS / "field-app" / engine_name / "record.pdf").write_bytes(response.content)
