@@ -9,9 +9,11 @@ closing the browser or killing the app loses nothing.
 from __future__ import annotations
 
 import secrets
+import shutil
 from pathlib import Path
+from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, render_template, request
 
 from field_client import record
 from field_client.app import screens
@@ -20,6 +22,8 @@ from field_client.app.syncer import Syncer
 from field_client.store import Store
 
 DEFAULT_PORT = 8470
+LOCAL_NAMES = {"127.0.0.1", "localhost"}
+FOREIGN = "只接受本机应用页面的请求 / only the app's own pages may do this"
 
 
 def create_app(home: Path) -> Flask:
@@ -40,6 +44,24 @@ def create_app(home: Path) -> Flask:
         record.ensure_schema(store)
     finally:
         store.close()
+
+    shutil.rmtree(home / "incoming", ignore_errors=True)  # uploads cut off by a kill
+
+    @app.before_request
+    def same_origin_only() -> Any:
+        """Only the app's own pages may change anything: another site open in the same
+        browser cannot post to 127.0.0.1 (CSRF), nor reach it under another name (DNS
+        rebinding)."""
+        if request.host.split(":")[0] not in LOCAL_NAMES:
+            return render_template("error.html", error=FOREIGN), 403
+        origin = request.headers.get("Origin")
+        if request.method == "POST" and origin and origin != request.host_url.rstrip("/"):
+            return render_template("error.html", error=FOREIGN), 403
+        return None
+
+    @app.errorhandler(404)
+    def not_found(_error: Exception) -> Any:
+        return render_template("error.html", error="没有这一页 / no such page"), 404
 
     @app.teardown_appcontext
     def close_store(_error: BaseException | None) -> None:

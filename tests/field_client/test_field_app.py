@@ -315,3 +315,23 @@ def test_the_record_offers_the_users_this_device_knows(
     assert page.status_code == 200, page.get_data(as_text=True)
     text = page.get_data(as_text=True)
     assert 'value="insp2" data-badge="14060002"' in text
+
+
+def test_other_sites_in_the_browser_cannot_change_anything(
+    client: FlaskClient, field_home: Path
+) -> None:
+    before = rows(field_home)
+    foreign = client.post(
+        "/sites/7/start",
+        data={"checklist": "coal-and-boilers"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert foreign.status_code == 403 and rows(field_home) == before
+    rebound = client.get("/", headers={"Host": "evil.example:8470"})
+    assert rebound.status_code == 403
+    own = client.post(
+        "/sites/7/start",
+        data={"checklist": "coal-and-boilers"},
+        headers={"Origin": "http://localhost"},
+    )
+    assert own.status_code == 303
