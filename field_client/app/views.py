@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import shutil
 import tempfile
@@ -66,9 +67,10 @@ def account() -> dict[str, Any] | None:
 
 def _float(name: str) -> float | None:
     try:
-        return float(request.args[name])
+        value = float(request.args[name])
     except (KeyError, ValueError):
         return None
+    return value if math.isfinite(value) else None
 
 
 # ---- start
@@ -83,6 +85,8 @@ def render_start(error: str | None = None, status: int = 200) -> Any:
     local = store()
     query = request.args.get("q", "").strip()
     lat, lon = _float("lat"), _float("lon")
+    if lat is None or lon is None:
+        lat = lon = None
     sites = screens.sites_nearest_first(local, query, lat, lon)
     inspections = []
     for row in local.inspections():
