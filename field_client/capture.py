@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import checklists as rules
 from checklists.evaluate import served_items
 from checklists.scope import Scope
+from field_client import record
 from field_client.errors import FieldError
 from field_client.store import EDITABLE, Store, now_iso
 
@@ -270,6 +271,19 @@ def attach_photos(
     return [photo.sha256 for photo, _ in processed]
 
 
+def detach_photo(store: Store, uuid: str, item_code: str, sha256: str) -> None:
+    """Take a photo off an item (a wrong shot); the file stays, as other items may cite it."""
+    editable(store, uuid)
+    with store.transaction() as db:
+        removed = db.execute(
+            "DELETE FROM answer_photos WHERE inspection_uuid = ? AND item_code = ? AND sha256 = ?",
+            (uuid, item_code, sha256),
+        ).rowcount
+        if not removed:
+            raise FieldError(f"该项没有这张照片 / item {item_code} has no such photo")
+        db.execute("UPDATE inspections SET updated_at = ? WHERE uuid = ?", (now_iso(), uuid))
+
+
 def answer(
     store: Store, uuid: str, item_code: str, raw_value: str, note: str | None = None
 ) -> rules.Verdict:
@@ -357,7 +371,8 @@ def wire_body(store: Store, uuid: str) -> dict[str, Any]:
     location = None
     if row["lat"] is not None:
         location = {"lat": row["lat"], "lon": row["lon"], "accuracy_m": row["accuracy_m"]}
-    return {
+    signed = record.load(store, uuid)
+    body = {
         "site_id": row["site_id"],
         "checklist_id": row["checklist_id"],
         "checklist_version": row["checklist_version"],
@@ -376,3 +391,6 @@ def wire_body(store: Store, uuid: str) -> dict[str, Any]:
             if item.code in answers
         ],
     }
+    if signed is not None:  # the signed on-site record, when one was made (the app)
+        body["record"] = signed
+    return body

@@ -196,24 +196,9 @@ def sites(session: Session, query: str, qr_photo: Path | None) -> None:
 
 
 def _site_from_qr(store: Store, photo: Path) -> dict[str, Any]:
-    import zxingcpp
-    from PIL import Image, UnidentifiedImageError
+    from field_client.qr import site_from_qr
 
-    try:
-        with Image.open(photo) as image:
-            codes = zxingcpp.read_barcodes(image)
-    except (FileNotFoundError, UnidentifiedImageError, OSError) as error:
-        raise FieldError(f"无法读取照片 / cannot read the photo: {error}") from None
-    for code in codes:
-        token = code.text.rstrip("/").rsplit("/", 1)[-1]
-        site = store.site_by_qr_token(token)
-        if site is not None:
-            return site
-    if not codes:
-        raise FieldError("照片中没有二维码 / no QR code found in the photo")
-    raise FieldError(
-        "二维码不对应本地场所，请先 pull / the code matches no cached site: pull first"
-    )
+    return site_from_qr(store, photo)
 
 
 @main.command()
@@ -535,3 +520,86 @@ def fill(session: Session, inspection: str, review_all: bool) -> None:
 
     store = session.store
     run_fill(store, store.resolve(inspection), console, review_all)
+
+
+@main.command("record")
+@click.argument("inspection")
+@click.option("--inspector", "inspector_name", required=True, help="name of the inspector")
+@click.option("--badge", default="", help="the inspector's 执法证号")
+@click.option("--inspector2", "inspector2_name", default="", help="a second inspector")
+@click.option("--badge2", default="", help="the second inspector's 执法证号")
+@click.option("--representative", "representative_name", default="", help="enterprise's person")
+@click.option("--position", "representative_position", default="")
+@click.option("--phone", "representative_phone", default="")
+@click.option("--refused", is_flag=True, help="the representative refused to sign")
+@click.option("--witness", "witness_name", default="", help="witness of a refusal")
+@click.option(
+    "--signature",
+    "signatures",
+    multiple=True,
+    metavar="ROLE=PNG",
+    help="representative, witness, inspector or inspector2 = a PNG of the signature",
+)
+@command
+def record_command(
+    session: Session,
+    inspection: str,
+    inspector_name: str,
+    badge: str,
+    inspector2_name: str,
+    badge2: str,
+    representative_name: str,
+    representative_position: str,
+    representative_phone: str,
+    refused: bool,
+    witness_name: str,
+    signatures: tuple[str, ...],
+) -> None:
+    """Attach the signed on-site record (现场检查笔录) before `finish`, as the app does."""
+    from field_client import record
+
+    store = session.store
+    uuid = store.resolve(inspection)
+    images: dict[str, bytes] = {}
+    for given in signatures:
+        role, _, path = given.partition("=")
+        if role not in record.SIGNATURE_ROLES or not path:
+            raise FieldError(
+                f"签名参数应为 角色=文件 / --signature takes ROLE=PNG with ROLE one of "
+                f"{', '.join(record.SIGNATURE_ROLES)}: {given!r}"
+            )
+        try:
+            images[role] = Path(path).read_bytes()
+        except OSError as error:
+            raise FieldError(f"无法读取签名文件 / cannot read {path}: {error}") from None
+    fields = {
+        "inspector": {"name": inspector_name, "badge": badge},
+        "inspector2": {"name": inspector2_name, "badge": badge2},
+        "representative": {
+            "name": representative_name,
+            "position": representative_position,
+            "phone": representative_phone,
+        },
+        "refused": refused,
+        "witness": {"name": witness_name},
+    }
+    saved = record.save(store, uuid, fields, images)
+    session.emit(
+        {"id": uuid, "record": saved},
+        lambda: console.print(f"笔录已保存 / record kept for {uuid}; now `finish` it"),
+    )
+
+
+@main.command()
+@click.option("--port", type=int, default=8470, show_default=True, help="port on 127.0.0.1")
+@click.option("--no-browser", is_flag=True, help="do not open the browser")
+@command
+def app(session: Session, port: int, no_browser: bool) -> None:
+    """The touch-screen field app in the browser, over this device's data (works offline)."""
+    from field_client.app import serve
+
+    url = f"http://127.0.0.1:{port}/"
+    session.emit(
+        {"url": url}, lambda: console.print(f"蓝天巡检现场应用 / field app: {url}", highlight=False)
+    )
+    serve(session.home, port, open_browser=not no_browser)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from field_client import record
 from field_client.api import SyncApi
 from field_client.capture import wire_body
 from field_client.errors import FieldError, ServerRefused
@@ -236,7 +237,8 @@ def push_one(
     with store.transaction() as db:
         db.execute("UPDATE inspections SET state = 'uploading' WHERE uuid = ?", (uuid,))
     body = wire_body(store, uuid)
-    hashes = list(dict.fromkeys(sha for answer in body["answers"] for sha in answer["photos"]))
+    cited = [sha for answer in body["answers"] for sha in answer["photos"]]
+    hashes = list(dict.fromkeys(cited + record.hashes(body.get("record"))))
     sent = _send_photos(store, api, hashes, progress, ask=not asked)
     row = store.inspection(uuid)
     stored = api.put_inspection(uuid, body, row["revising"])

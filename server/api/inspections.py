@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from flask import request
+from flask import Response, current_app, request
 from flask.views import MethodView
 
 from server.api.auth import current_user, roles
@@ -21,6 +21,7 @@ from server.api.schemas import (
 from server.models import Inspection, Role
 from server.services import evidence_checks, inspections, reviews
 from server.services.errors import BadRequest
+from server.storage import photo_store
 
 DEVICE_TIME_HEADER = "Lantian-Device-Time"
 DEVICE_TIME_DOC = {
@@ -126,6 +127,22 @@ class InspectionResource(MethodView):
         """An inspection with its answers, verdicts, findings and photos not yet uploaded."""
         record = inspections.get_for(current_user(), inspection_id)
         return present(record), 200, _etag_header(record)
+
+
+@blp.route("/<uuid:inspection_id>/record.pdf")
+class InspectionRecordPdf(MethodView):
+    @roles(Role.INSPECTOR, Role.SUPERVISOR, Role.ADMIN)
+    @blp.response(200, description="现场检查笔录 PDF", content_type="application/pdf")
+    def get(self, inspection_id: uuid.UUID) -> Response:
+        """The signed on-site record (现场检查笔录) as a PDF, for any inspection: one synced
+        without a record (from the CLI) says it carries no signatures."""
+        record = inspections.get_for(current_user(), inspection_id)
+        data = inspections.record_pdf(record, current_app.config["PUBLIC_URL"], photo_store())
+        return Response(
+            data,
+            mimetype="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="record-{record.uuid}.pdf"'},
+        )
 
 
 @blp.route("/<uuid:inspection_id>/review")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from server.http_common.bounds import MAX_ROW_ID
 
@@ -298,6 +298,51 @@ class AnswerIn(StrictSchema):
     )
 
 
+class RecordPersonIn(StrictSchema):
+    name = fields.String(load_default="", validate=validate.Length(max=100))
+    badge = fields.String(load_default="", validate=validate.Length(max=100))
+    position = fields.String(load_default="", validate=validate.Length(max=100))
+    phone = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+class RecordIn(StrictSchema):
+    """The signed on-site record (现场检查笔录): who was there and their signatures (PNG
+    hashes, uploaded like photos). The representative signs, or refuses before a witness
+    who signs; at least one inspector signs."""
+
+    inspectors = fields.List(
+        fields.Nested(RecordPersonIn), required=True, validate=validate.Length(1, 2)
+    )
+    representative = fields.Nested(RecordPersonIn, allow_none=True, load_default=None)
+    representative_signature = fields.String(allow_none=True, load_default=None, validate=SHA256)
+    refused = fields.Boolean(load_default=False)
+    witness = fields.Nested(RecordPersonIn, allow_none=True, load_default=None)
+    witness_signature = fields.String(allow_none=True, load_default=None, validate=SHA256)
+    inspector_signatures = fields.List(
+        fields.String(validate=SHA256), required=True, validate=validate.Length(1, 2)
+    )
+    signed_at = fields.AwareDateTime(required=True)
+
+    @validates_schema
+    def _signed(self, data: dict, **_: object) -> None:
+        if data["refused"]:
+            if not (data.get("witness") or {}).get("name") or not data["witness_signature"]:
+                raise ValidationError(
+                    "拒签须有见证人及其签名 / a refusal needs a witness and the witness's "
+                    "signature",
+                    "witness",
+                )
+        elif (
+            not (data.get("representative") or {}).get("name")
+            or not data["representative_signature"]
+        ):
+            raise ValidationError(
+                "企业在场人员须签名，或记录拒签 / the representative signs, or the refusal "
+                "is recorded",
+                "representative_signature",
+            )
+
+
 class InspectionIn(StrictSchema):
     site_id = fields.Integer(required=True, strict=True, validate=ROW_ID)
     checklist_id = fields.String(required=True, validate=validate.Length(1, 60))
@@ -307,6 +352,7 @@ class InspectionIn(StrictSchema):
     device_time = UtcDateTime(required=True)
     location = fields.Nested(LocationSchema, allow_none=True, load_default=None)
     answers = fields.List(fields.Nested(AnswerIn), required=True, validate=validate.Length(1, 500))
+    record = fields.Nested(RecordIn, allow_none=True, load_default=None)
 
 
 class AnswerOut(Schema):

@@ -89,6 +89,22 @@ class Inspection(db.Model):
         return list(dict.fromkeys(sha for answer in self.answers for sha in answer.photos))
 
     @property
+    def record(self) -> dict[str, Any] | None:
+        """The signed on-site record of the current revision (None: sent without one)."""
+        current = next((r for r in self.revisions if r.number == self.revision), None)
+        return current.body.get("record") if current is not None else None
+
+    @property
+    def cited_signatures(self) -> list[str]:
+        """The signature images the current record cites, once each."""
+        record = self.record
+        if not record:
+            return []
+        found = [record.get("representative_signature"), record.get("witness_signature")]
+        found += record.get("inspector_signatures") or []
+        return list(dict.fromkeys(sha for sha in found if sha))
+
+    @property
     def etag(self) -> str:
         """Names the current revision; a resubmission must name it in If-Match."""
         return f"{self.uuid}-r{self.revision}"

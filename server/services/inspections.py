@@ -51,11 +51,41 @@ from server.services.errors import (
 )
 from server.services.registry import visible_city
 from server.services.timeutil import iso_utc, local_date
-from server.storage import check_hash
+from server.storage import PhotoStore, check_hash
+
+
+def canonical_record(record: dict[str, Any]) -> dict[str, Any]:
+    """The signed on-site record in one normal form (every person with every field)."""
+
+    def person(raw: dict[str, Any] | None) -> dict[str, str] | None:
+        if raw is None:
+            return None
+        return {key: raw.get(key) or "" for key in ("name", "badge", "position", "phone")}
+
+    return {
+        "inspectors": [person(p) for p in record["inspectors"]],
+        "representative": person(record.get("representative")),
+        "representative_signature": record.get("representative_signature"),
+        "refused": bool(record.get("refused")),
+        "witness": person(record.get("witness")),
+        "witness_signature": record.get("witness_signature"),
+        "inspector_signatures": list(record["inspector_signatures"]),
+        "signed_at": iso_utc(record["signed_at"]),
+    }
 
 
 def canonical_body(payload: dict[str, Any]) -> dict[str, Any]:
-    """The body in one normal form: UTC times, answers in the order sent, no absent keys."""
+    """The body in one normal form: UTC times, answers in the order sent, no absent keys.
+
+    `record` (the signed on-site record) appears only when sent, so a body without one
+    hashes as it always did."""
+    body = _canonical_inspection(payload)
+    if payload.get("record") is not None:
+        body["record"] = canonical_record(payload["record"])
+    return body
+
+
+def _canonical_inspection(payload: dict[str, Any]) -> dict[str, Any]:
     location = payload.get("location")
     return {
         "site_id": payload["site_id"],
@@ -491,7 +521,7 @@ def get_for(user: User, inspection_id: uuid_module.UUID) -> Inspection:
 def stored_photos(inspection: Inspection) -> dict[str, Photo]:
     """The photos the inspection cites that have arrived, by hash, in one query: what the
     missing photos and the evidence checks are both read from."""
-    cited = inspection.cited_photos
+    cited = inspection.cited_photos + inspection.cited_signatures
     if not cited:
         return {}
     return {
@@ -503,9 +533,20 @@ def stored_photos(inspection: Inspection) -> dict[str, Photo]:
 def missing_photos(inspection: Inspection, stored: Mapping[str, Photo]) -> list[str]:
     """Hashes the inspection cites that have not been uploaded yet (`stored`: its
     `stored_photos`)."""
-    return [sha for sha in inspection.cited_photos if sha not in stored]
+    cited = dict.fromkeys(inspection.cited_photos + inspection.cited_signatures)
+    return [sha for sha in cited if sha not in stored]
 
 
 def findings_of(inspection: Inspection) -> list[Finding]:
     """Every finding of the inspection, open or not, oldest first."""
     return list(inspection.findings)
+
+
+def record_pdf(inspection: Inspection, public_url: str, store: PhotoStore) -> bytes:
+    """The 现场检查笔录 of the inspection's current revision, as a printable PDF."""
+    from server.services.record_pdf import render
+
+    checklist = checklist_store.get_rules(inspection.checklist_id, inspection.checklist_version)
+    inspector = db.session.get(User, inspection.inspector_id)
+    assert inspector is not None
+    return render(inspection, checklist, inspector, public_url, store)

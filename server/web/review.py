@@ -29,6 +29,7 @@ from server.services import dashboard as dashboard_service
 from server.services import evidence_checks, findings, inspections, law, ledger, notices, reviews
 from server.services.errors import Invalid
 from server.services.registry import visible_city
+from server.storage import photo_store
 from server.web.common import (
     add_area_routes,
     by_id,
@@ -94,6 +95,19 @@ def inspection(inspection_id: uuid.UUID) -> ResponseReturnValue:
         flags=evidence_checks.flags(record, stored),
         title=checklist_store.titles().get(record.checklist_id, record.checklist_id),
         can_review=record.status == InspectionStatus.SUBMITTED,
+    )
+
+
+@blp.get("/inspections/<uuid:inspection_id>/record.pdf")
+@staff
+def inspection_record_pdf(inspection_id: uuid.UUID) -> Response:
+    """The 现场检查笔录 as the API renders it, opened in the browser."""
+    record = inspections.get_for(web_user(), inspection_id)
+    data = inspections.record_pdf(record, current_app.config["PUBLIC_URL"], photo_store())
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="record-{record.uuid}.pdf"'},
     )
 
 

@@ -1,0 +1,337 @@
+"""The field app's screens and records with Flask's test client over a real local store.
+
+The browser runs in tests/e2e/test_field_app.py; here each rule is checked on its own:
+which checklists a site gets, nearest-first order, positions never invented, local flags,
+bad input refused with nothing stored changed, photo removal, and the signed record.
+"""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pillow_heif
+import pytest
+import qrcode
+from flask.testing import FlaskClient
+from PIL import Image, ImageDraw
+
+import checklists as rules
+from field_client import capture, record
+from field_client.app import create_app, device, flags, screens
+from field_client.errors import FieldError
+from field_client.store import Store
+from tests.field_client.test_capture_cli import CONSTRUCTION, SITE
+from tests.helpers import NO_BOILER_ANSWERS, PHOTOS
+
+TRUNCATED = (PHOTOS / "DSCN0010.jpg").read_bytes()[:9000]
+FAR = {**SITE, "id": 9, "code": "SZ-B-02", "name": "远处锅炉房", "lat": 39.50, "qr_token": "far"}
+
+
+@pytest.fixture
+def field_home(tmp_path: Path) -> Path:
+    store = Store(tmp_path)
+    for checklist in rules.load_all().values():
+        store.save_checklist({**checklist.content, "version": checklist.version}, '"etag"')
+    store.save_sites([FAR, SITE, CONSTRUCTION], "3")
+    store.close()
+    return tmp_path
+
+
+@pytest.fixture
+def client(field_home: Path) -> FlaskClient:
+    return create_app(field_home).test_client()
+
+
+def rows(home: Path) -> dict[str, list[tuple[Any, ...]]]:
+    db = sqlite3.connect(home / "field.sqlite3")
+    try:
+        return {
+            table: sorted(db.execute(f"SELECT * FROM {table}").fetchall())
+            for table in ("inspections", "answers", "photos", "answer_photos", "app_positions")
+        }
+    finally:
+        db.close()
+
+
+def start(client: FlaskClient, site_id: int, checklist: str, **position: str) -> str:
+    form = {"checklist": checklist, **position}
+    response = client.post(f"/sites/{site_id}/start", data=form)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response.headers["Location"].rsplit("/", 1)[-1]
+
+
+def test_a_site_gets_the_checklists_of_its_kind(field_home: Path) -> None:
+    store = Store(field_home)
+    assert [c.id for c in screens.applicable_checklists(store, SITE)] == [
+        "coal-and-boilers",
+        "fugitive-emissions",
+    ]
+    assert [c.id for c in screens.applicable_checklists(store, CONSTRUCTION)] == [
+        "construction-dust"
+    ]
+
+
+def test_sites_nearest_first_when_the_position_is_known(field_home: Path) -> None:
+    store = Store(field_home)
+    near = screens.sites_nearest_first(store, "", 39.50, 112.43)
+    assert near[0]["code"] == "SZ-B-02"
+    assert near[0]["distance_m"] == pytest.approx(0, abs=1)
+    by_city = screens.sites_nearest_first(store, "", None, None)
+    assert all(s["distance_m"] is None for s in by_city)
+    assert [s["code"] for s in screens.sites_nearest_first(store, "远处", None, None)] == [
+        "SZ-B-02"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("form", "expected"),
+    [
+        ({"pos_status": "ok", "lat": "39.3", "lon": "112.4", "accuracy": "9"}, ("ok", 39.3)),
+        ({"pos_status": "refused", "lat": "39.3", "lon": "112.4"}, ("refused", None)),
+        ({"pos_status": "ok", "lat": "north", "lon": "112.4"}, ("unavailable", None)),
+        ({"pos_status": "ok", "lat": "139.3", "lon": "112.4"}, ("unavailable", None)),
+        ({"pos_status": "made-up"}, ("unavailable", None)),
+        ({}, ("unavailable", None)),
+    ],
+)
+def test_a_position_is_never_invented(form: dict[str, str], expected: tuple[Any, ...]) -> None:
+    position = device.position_from_form(form)
+    assert (position.status, position.lat) == expected
+    assert (position.as_location() is not None) == (expected[0] == "ok")
+
+
+def test_a_refused_position_is_recorded_and_flagged(client: FlaskClient, field_home: Path) -> None:
+    uuid = start(client, 7, "coal-and-boilers", pos_status="refused")
+    stored = rows(field_home)
+    assert stored["inspections"][0][8:11] == (None, None, None)
+    assert [r[1:3] for r in stored["app_positions"]] == [("inspection", "refused")]
+    page = client.get(f"/inspections/{uuid}").get_data(as_text=True)
+    assert 'id="position-refused"' in page and 'data-flag="no_location"' in page
+
+
+def test_flags_outside_the_site_and_poor_accuracy(field_home: Path) -> None:
+    store = Store(field_home)
+    device.ensure_schema(store)
+    uuid = capture.start(store, 7, "coal-and-boilers", (39.40, 112.43, 500.0))
+    device.record(store, uuid, device.INSPECTION, device.Position("ok", 39.40, 112.43, 500.0))
+    assert [f.code for f in flags.flags_for(store, uuid, device.positions(store, uuid))] == [
+        "poor_accuracy",
+        "outside_site",
+    ]
+    close = capture.start(store, 7, "coal-and-boilers", (39.3301, 112.43, 10.0))
+    device.record(store, close, device.INSPECTION, device.Position("ok", 39.3301, 112.43, 10.0))
+    assert flags.flags_for(store, close, device.positions(store, close)) == []
+
+
+def test_bad_input_is_refused_on_the_page_and_changes_nothing(
+    client: FlaskClient, field_home: Path, tmp_path: Path
+) -> None:
+    uuid = start(client, 7, "coal-and-boilers", pos_status="unavailable")
+    assert (
+        client.post(
+            f"/inspections/{uuid}/answer", data={"item": "CB-18", "value": "non_compliant"}
+        ).status_code
+        == 303
+    )
+    before = rows(field_home)
+    cases = [
+        ("answer", {"item": "CB-10", "value": "twenty"}, "请输入数字"),
+        ("answer", {"item": "CB-99", "value": "compliant"}, "无此项"),
+        ("answer", {"item": "CB-18", "value": "maybe"}, "符合/不符合/不适用"),
+        ("answer", {"item": "CB-12", "value": "", "note": "note only"}, "请先作答"),
+        (
+            "photos",
+            {"item": "CB-18", "photos": (io.BytesIO(b"not an image"), "a.jpg")},
+            "不是可识别的图片",
+        ),
+        (
+            "photos",
+            {
+                "item": "CB-18",
+                "photos": (
+                    io.BytesIO(PHOTOS.joinpath("DSCN0010.jpg").read_bytes()[:9000]),
+                    "b.jpg",
+                ),
+            },
+            "不是可识别的图片",
+        ),
+        ("photos", {"item": "CB-18"}, "没有选择照片"),
+        ("photos/remove", {"item": "CB-18", "sha256": "0" * 64}, "没有这张照片"),
+    ]
+    for path, form, message in cases:
+        response = client.post(f"/inspections/{uuid}/{path}", data=form)
+        assert response.status_code == 422, (path, form)
+        assert message in response.get_data(as_text=True), (path, form)
+        assert rows(field_home) == before, (path, form)
+    unknown = client.get("/sites/999")
+    assert unknown.status_code == 404 and "本设备没有场所 999" in unknown.get_data(as_text=True)
+    assert client.get("/inspections/not-an-inspection").status_code == 404
+
+
+def test_photos_are_added_with_their_position_and_removed(
+    client: FlaskClient, field_home: Path
+) -> None:
+    uuid = start(client, 7, "coal-and-boilers", pos_status="unavailable")
+    client.post(f"/inspections/{uuid}/answer", data={"item": "CB-18", "value": "non_compliant"})
+    sent = client.post(
+        f"/inspections/{uuid}/photos",
+        data={
+            "item": "CB-18",
+            "pos_status": "ok",
+            "lat": "39.33",
+            "lon": "112.43",
+            "accuracy": "5",
+            "photos": [
+                (io.BytesIO((PHOTOS / "IMG_5195.HEIC").read_bytes()), "IMG_5195.HEIC"),
+                (io.BytesIO((PHOTOS / "landscape_6.jpg").read_bytes()), "landscape_6.jpg"),
+            ],
+        },
+    )
+    assert sent.status_code == 303
+    store = Store(field_home)
+    shas = store.photos_of(uuid)["CB-18"]
+    assert len(shas) == 2
+    assert device.positions(store, uuid)[shas[0]] == device.Position("ok", 39.33, 112.43, 5.0)
+    assert client.get(f"/photos/{shas[0]}.jpg").mimetype == "image/jpeg"
+    removed = client.post(
+        f"/inspections/{uuid}/photos/remove", data={"item": "CB-18", "sha256": shas[0]}
+    )
+    assert removed.status_code == 303
+    assert store.photos_of(uuid)["CB-18"] == shas[1:]
+    assert not list((field_home / "incoming").iterdir())  # uploads do not linger
+
+
+def test_a_heic_photo_of_a_qr_label_opens_the_site(
+    client: FlaskClient, field_home: Path, tmp_path: Path
+) -> None:
+    pillow_heif.register_heif_opener()
+    label = qrcode.make("https://lantian.example/s/another-token", box_size=10).get_image()
+    buffer = io.BytesIO()
+    label.convert("RGB").save(buffer, format="HEIF", quality=90)
+    response = client.post("/qr", data={"photo": (io.BytesIO(buffer.getvalue()), "l.heic")})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/sites/8")
+    nothing = client.post(
+        "/qr", data={"photo": (io.BytesIO((PHOTOS / "landscape_1.jpg").read_bytes()), "x.jpg")}
+    )
+    assert nothing.status_code == 422 and "没有二维码" in nothing.get_data(as_text=True)
+
+
+def signature(ink: bool = True) -> bytes:
+    image = Image.new("RGBA", (360, 150), (0, 0, 0, 0))
+    if ink:
+        ImageDraw.Draw(image).line([(10, 10), (300, 120)], fill=(0, 0, 0, 255), width=3)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_the_record_keeps_real_signatures_and_travels_with_the_inspection(
+    field_home: Path,
+) -> None:
+    store = Store(field_home)
+    uuid = capture.start(store, 7, "coal-and-boilers")
+    capture.answer(store, uuid, "CB-01", "outside")
+    person = {"inspector": {"name": "insp"}, "representative": {"name": "王工"}}
+    with pytest.raises(FieldError, match="签名为空"):
+        record.save(store, uuid, person, {"representative": signature(False)})
+    with pytest.raises(FieldError, match="PNG"):
+        buffer = io.BytesIO()
+        Image.new("RGB", (10, 10)).save(buffer, format="JPEG")
+        record.save(store, uuid, person, {"representative": buffer.getvalue()})
+    with pytest.raises(FieldError, match="见证人"):
+        record.save(store, uuid, {**person, "refused": True}, {"inspector": signature()})
+    assert record.load(store, uuid) is None
+    saved = record.save(
+        store, uuid, person, {"representative": signature(), "inspector": signature()}
+    )
+    assert saved["representative_signature"] == saved["inspector_signatures"][0]
+    sha = saved["representative_signature"]
+    assert store.photo_path(sha).read_bytes() == signature()
+    assert capture.wire_body(store, uuid)["record"] == saved
+    plain = capture.start(store, 7, "coal-and-boilers")
+    assert "record" not in capture.wire_body(store, plain)  # a CLI inspection has none
+
+
+def test_the_cli_attaches_the_same_record(field_home: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from field_client.cli import main
+
+    store = Store(field_home)
+    uuid = capture.start(store, 7, "coal-and-boilers")
+    (tmp_path / "rep.png").write_bytes(signature())
+    (tmp_path / "me.png").write_bytes(signature())
+    blank_png = tmp_path / "blank.png"
+    blank_png.write_bytes(signature(False))
+    base = ["--home", str(field_home), "--json", "record", uuid[:8], "--inspector", "insp"]
+    refused = CliRunner().invoke(
+        main, [*base, "--refused", "--signature", f"inspector={tmp_path / 'me.png'}"]
+    )
+    assert refused.exit_code == 1 and "见证人" in refused.output
+    blank = CliRunner().invoke(
+        main,
+        [
+            *base,
+            "--representative",
+            "王工",
+            "--signature",
+            f"representative={tmp_path / 'blank.png'}",
+        ],
+    )
+    assert blank.exit_code == 1 and "签名为空" in blank.output
+    assert record.load(store, uuid) is None
+    done = CliRunner().invoke(
+        main,
+        [
+            *base,
+            "--badge",
+            "14060001",
+            "--representative",
+            "王工",
+            "--signature",
+            f"representative={tmp_path / 'rep.png'}",
+            "--signature",
+            f"inspector={tmp_path / 'me.png'}",
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    assert capture.wire_body(store, uuid)["record"]["inspectors"] == [
+        {"name": "insp", "badge": "14060001"}
+    ]
+
+
+def test_the_record_offers_the_users_this_device_knows(
+    client: FlaskClient, field_home: Path
+) -> None:
+    store = Store(field_home)
+    store.set_meta("app_known_users", '{"insp": "14060001", "insp2": "14060002"}')
+    uuid = capture.start(store, 7, "coal-and-boilers")
+    for code, value in (*NO_BOILER_ANSWERS, ("CB-18", "compliant")):
+        capture.answer(store, uuid, code, value)
+    page = client.get(f"/inspections/{uuid}/record")
+    assert page.status_code == 200, page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    assert 'value="insp2" data-badge="14060002"' in text
+
+
+def test_other_sites_in_the_browser_cannot_change_anything(
+    client: FlaskClient, field_home: Path
+) -> None:
+    before = rows(field_home)
+    foreign = client.post(
+        "/sites/7/start",
+        data={"checklist": "coal-and-boilers"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert foreign.status_code == 403 and rows(field_home) == before
+    rebound = client.get("/", headers={"Host": "evil.example:8470"})
+    assert rebound.status_code == 403
+    own = client.post(
+        "/sites/7/start",
+        data={"checklist": "coal-and-boilers"},
+        headers={"Origin": "http://localhost"},
+    )
+    assert own.status_code == 303
