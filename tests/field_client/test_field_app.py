@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from PIL import Image, ImageDraw
 
 import checklists as rules
+from checklists.governance import load_governance
 from field_client import capture, record
 from field_client.app import create_app, device, flags, screens
 from field_client.errors import FieldError
@@ -36,6 +37,7 @@ def field_home(tmp_path: Path) -> Path:
     for checklist in rules.load_all().values():
         store.save_checklist({**checklist.content, "version": checklist.version}, '"etag"')
     store.save_sites([FAR, SITE, CONSTRUCTION], "3")
+    store.save_governance(load_governance().to_dict(), '"g"')
     store.close()
     return tmp_path
 
