@@ -152,6 +152,12 @@ class ChecklistSummary(Schema):
         return len(row.content["items"])  # type: ignore[attr-defined]
 
 
+class UnitSchema(Schema):
+    id = fields.String()
+    label = fields.Nested(TextSchema)
+    items = fields.List(fields.String())
+
+
 class ChecklistSchema(Schema):
     id = fields.String()
     version = fields.String()
@@ -159,6 +165,9 @@ class ChecklistSchema(Schema):
     description = fields.Nested(TextSchema)
     site_kinds = fields.List(fields.String())
     items = fields.List(fields.Nested(ItemSchema))
+    units = fields.List(
+        fields.Nested(UnitSchema), metadata={"description": "item groups asked once per unit"}
+    )
     sources = fields.List(fields.Nested(SourceSchema))
 
 

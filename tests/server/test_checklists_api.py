@@ -165,3 +165,18 @@ def test_served_content_hashes_to_its_version(client, headers) -> None:
         version = content.pop("version")
         content.pop("sources")
         assert content_version(content) == version, checklist_id
+
+
+def test_every_served_checklist_hashes_to_its_version(client, headers) -> None:  # type: ignore[no-untyped-def]
+    """What a device checks on pull: a schema that drops or reshapes a key breaks sync."""
+    from checklists import content_version
+
+    listing = client.get("/api/v1/checklists", headers=headers["inspector"]).get_json()
+    assert listing
+    for summary in listing:
+        body = client.get(
+            f"/api/v1/checklists/{summary['id']}", headers=headers["inspector"]
+        ).get_json()
+        version = body.pop("version")
+        body.pop("sources")
+        assert content_version(body) == version, summary["id"]
