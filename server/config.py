@@ -91,6 +91,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "TOKEN_CACHE_S": float(_env("TOKEN_CACHE_S") or 5),
         "TOKEN_TTL_HOURS": int(_env("TOKEN_TTL_HOURS") or 24 * 30),
         "PUBLIC_URL": public_url,
+        # Test hook, never for production: the process exits right after writing the last
+        # chunk of a tus upload and before finalising it, as a server killed at that moment
+        # would (the end-to-end test of a sync stuck there sets it).
+        "TEST_EXIT_BEFORE_FINALISE": _env("TEST_EXIT_BEFORE_FINALISE") == "1",
         # Web pages: signed session cookies that hold an API token, so `users revoke` and
         # token expiry end browser sessions too.
         "SESSION_COOKIE_HTTPONLY": True,
