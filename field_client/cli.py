@@ -469,6 +469,7 @@ def sync_command(session: Session) -> None:
     data = {
         "synced": pushed.synced,
         "photos_sent": pushed.photos_sent,
+        "photos_already_there": pushed.photos_already_there,
         "refused": pushed.refused,
         "returned": pulled.returned,
         "approved": pulled.approved,
@@ -482,6 +483,10 @@ def sync_command(session: Session) -> None:
         console.print(
             f"已同步 / synced: {len(pushed.synced)} inspection(s), {pushed.photos_sent} photo(s)"
         )
+        if pushed.photos_already_there:
+            console.print(
+                f"服务器已有 / already on the server: {pushed.photos_already_there} photo(s)"
+            )
         for uuid, reason in pushed.refused.items():
             console.print(f"[red]被拒绝 / refused {uuid[:8]}:[/red] {reason}")
         for uuid in pulled.returned:

@@ -124,5 +124,6 @@ def test_sync_summary_counts_photos_sent_before_an_interruption(
     assert report["synced"] == [] and report["error"]
     assert report["left"]["photos"] == 3
     assert report["photos_sent"] == 3  # what left the outbox in this run
-    # The second run found the server already holding them: nothing sent, and it says so.
-    assert "0 photo(s)" in text.stdout and "3" in text.stdout
+    # The rerun stops at the same inspection: it sends nothing, and says so.
+    assert "synced: 0 inspection(s), 0 photo(s)" in text.stdout
+    assert "left: 2 inspection(s), 3 photo(s)" in text.stdout
