@@ -22,6 +22,7 @@ from field_client import capture, credentials, sync
 from field_client.api import SyncApi
 from field_client.errors import FieldError, NotLoggedIn
 from field_client.home import resolve_home
+from field_client.localtime import shown
 from field_client.store import Store, now_iso
 
 console = Console(soft_wrap=True)  # messages are never broken mid-line
@@ -120,7 +121,7 @@ def login(session: Session, server: str, username: str, password: str) -> None:
         data,
         lambda: console.print(
             f"已登录 / logged in as [bold]{username}[/bold] ({answer['role']}) until "
-            f"{answer['expires_at']}"
+            f"{shown(answer['expires_at'])}"
         ),
     )
 
@@ -404,7 +405,7 @@ def list_inspections(session: Session) -> None:
                 row["state"],
                 row["site"],
                 row["checklist"],
-                row["started_at"][:16],
+                shown(row["started_at"]),
                 str(row["missing"]),
             )
         console.print(table)
@@ -525,7 +526,7 @@ def status(session: Session) -> None:
             f"待发送 / outbox: {outbox['inspections']} inspection(s), "
             f"{outbox['photos']} photo(s), {outbox['photo_bytes']} bytes"
         )
-        console.print(f"上次成功同步 / last successful sync: {data['last_sync'] or '-'}")
+        console.print(f"上次成功同步 / last successful sync: {shown(data['last_sync'])}")
 
     session.emit(data, render)
 
