@@ -6,6 +6,8 @@ from pathlib import Path
 
 from checklists.errors import ChecklistError
 from checklists.loader import CHECKLISTS_DIR, load_file
+from checklists.model import AnswerType
+from checklists.plausible import plausible_range
 from checklists.sources import quote_found
 
 
@@ -22,6 +24,11 @@ def check_directory(directory: Path = CHECKLISTS_DIR) -> list[str]:
             problems.extend(f"{path.name}: {problem}" for problem in error.problems)
             continue
         for item in checklist.items:
+            if item.answer_type is AnswerType.NUMBER and plausible_range(item.unit) is None:
+                problems.append(
+                    f"{path.name}: {item.code}: unit {item.unit!r} has no plausible range "
+                    "in checklists/plausible.py"
+                )
             for basis in item.basis:
                 if not quote_found(basis.source, basis.quote):
                     problems.append(

@@ -89,8 +89,22 @@ def main(ctx: click.Context, home: str | None, as_json: bool) -> None:
     ctx.obj = Session(home, as_json)
 
 
+# Only inspectors capture and sync inspections; other roles use the web pages.
+FIELD_ROLES = ("inspector",)
+
+
+def _server_url(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """An http(s) address: without a scheme, httpx would only say so in English."""
+    if not value.lower().startswith(("http://", "https://")):
+        raise click.BadParameter(
+            f"服务器地址须以 http:// 或 https:// 开头，例如 https://{value.split('://')[-1]} / "
+            "the server URL must start with http:// or https://"
+        )
+    return value
+
+
 @main.command()
-@click.option("--server", required=True, help="e.g. http://127.0.0.1:5000")
+@click.option("--server", required=True, callback=_server_url, help="e.g. http://127.0.0.1:5000")
 @click.option("--user", "username", required=True)
 @click.option("--password", prompt=True, hide_input=True)
 @command
@@ -99,6 +113,13 @@ def login(session: Session, server: str, username: str, password: str) -> None:
     api = SyncApi(server, None)
     try:
         answer = api.login(username, password)
+        if answer["role"] not in FIELD_ROLES:
+            # The token is not kept (the API has no revocation route; it expires unused).
+            raise FieldError(
+                f"现场客户端仅供检查员使用，{username} 的角色是 {answer['role']}，请使用网页 / "
+                f"the field client is for inspectors only; {username} is {answer['role']}: "
+                "use the web pages"
+            )
     finally:
         api.close()
     credentials.save(
@@ -200,11 +221,17 @@ def _site_from_qr(store: Store, photo: Path) -> dict[str, Any]:
     import zxingcpp
     from PIL import Image, UnidentifiedImageError
 
+    import field_client.photos  # noqa: F401  (registers the HEIC opener, as `photo` has it)
+
     try:
         with Image.open(photo) as image:
             codes = zxingcpp.read_barcodes(image)
-    except (FileNotFoundError, UnidentifiedImageError, OSError) as error:
-        raise FieldError(f"无法读取照片 / cannot read the photo: {error}") from None
+    except FileNotFoundError:
+        raise FieldError(f"照片文件不存在 / photo file not found: {photo}") from None
+    except UnidentifiedImageError:
+        raise FieldError(f"不是可识别的图片 / not a recognisable image: {photo}") from None
+    except OSError as error:
+        raise FieldError(f"无法读取照片 / cannot read the photo: {photo} ({error})") from None
     for code in codes:
         token = code.text.rstrip("/").rsplit("/", 1)[-1]
         site = store.site_by_qr_token(token)
@@ -243,7 +270,8 @@ def _verdict_text(verdict: rules.Verdict) -> str:
     return f"[{colour}]{capture.VERDICT_LABELS[verdict]}[/{colour}]"
 
 
-@main.command()
+# ignore_unknown_options: a negative number (`-5`) is the value, not an unknown option.
+@main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("inspection")
 @click.argument("item")
 @click.argument("value")
