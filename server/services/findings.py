@@ -33,7 +33,7 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services import audit
+from server.services import audit, evidence_checks
 from server.services import checklists as checklist_store
 from server.services import photos as photo_files
 from server.services.clock import today
@@ -334,4 +334,30 @@ def describe(finding: Finding) -> dict[str, Any]:
             for basis in item.basis
         ],
         "overdue": is_overdue(finding),
+        "responses": _responses_with_flags(finding),
     }
+
+
+def _responses_with_flags(finding: Finding) -> list[dict[str, Any]]:
+    """The enterprise's answers, each with the evidence checks on its photos (one query for
+    the photos of all of them, and none when no answer carries a photo)."""
+    hashes = {sha for response in finding.responses for sha in response.photos}
+    stored = (
+        {
+            photo.sha256: photo
+            for photo in db.session.scalars(select(Photo).where(Photo.sha256.in_(hashes)))
+        }
+        if hashes
+        else {}
+    )
+    return [
+        {
+            "id": response.id,
+            "user_id": response.user_id,
+            "text": response.text,
+            "photos": response.photos,
+            "created_at": response.created_at,
+            "evidence_flags": evidence_checks.response_flags(finding, response, stored),
+        }
+        for response in finding.responses
+    ]
