@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from server.storage import LocalPhotoStore
-from tests.e2e.conftest import ServerProcess
-from tests.e2e.field_helpers import boiler_inspection, noise_photo
+from tests.e2e.conftest import Field, ServerProcess
+from tests.e2e.field_helpers import boiler_inspection, login, noise_photo
 from tests.e2e.test_field_sync import assert_server_has, server_counts
 
 
@@ -127,3 +127,22 @@ def test_sync_summary_counts_photos_sent_before_an_interruption(
     # The rerun stops at the same inspection: it sends nothing, and says so.
     assert "synced: 0 inspection(s), 0 photo(s)" in text.stdout
     assert "left: 2 inspection(s), 3 photo(s)" in text.stdout
+
+
+def test_sync_summary_names_photos_the_server_already_held(
+    ready, server_process, field, tmp_path
+) -> None:
+    """Photos that leave the outbox without being sent (the server already held them) are
+    reported as such, not silently dropped from the summary."""
+    (tmp_path / "one").mkdir()
+    boiler_inspection(field, ready, tmp_path / "one", 0)
+    server_process.start()
+    assert field.json("sync")["photos_sent"] == 3
+    # A second device of the same inspector with the very same photos (same bytes, same hashes).
+    other = Field(tmp_path / "other-home")
+    login(other, server_process.url)
+    other.run("pull")
+    boiler_inspection(other, ready, tmp_path / "one", 0, make_photo=lambda path, _seed: path)
+    report = other.json("sync")
+    assert report["photos_sent"] == 0 and report["photos_already_there"] == 3
+    assert len(report["synced"]) == 1
