@@ -28,6 +28,7 @@ from checklists.model import (
     Text,
     Verdict,
 )
+from checklists.plausible import plausible_range
 from checklists.sources import load_sources, quote_found
 
 __all__ = [
@@ -57,5 +58,6 @@ __all__ = [
     "load_sources",
     "missing_parts",
     "parse_checklist",
+    "plausible_range",
     "quote_found",
 ]

@@ -11,6 +11,8 @@ from pathlib import Path
 from checklists.errors import ChecklistError
 from checklists.fidelity import check_citations, check_numbers, check_pins
 from checklists.loader import CHECKLISTS_DIR, load_file
+from checklists.model import AnswerType
+from checklists.plausible import plausible_range
 from checklists.sources import SOURCES_DIR, quote_found
 
 
@@ -33,6 +35,11 @@ def check_directory(directory: Path = CHECKLISTS_DIR) -> list[str]:
             problems.extend(f"{path.name}: {problem}" for problem in error.problems)
             continue
         for item in checklist.items:
+            if item.answer_type is AnswerType.NUMBER and plausible_range(item.unit) is None:
+                problems.append(
+                    f"{path.name}: {item.code}: unit {item.unit!r} has no plausible range "
+                    "in checklists/plausible.py"
+                )
             for basis in item.basis:
                 if not (sources / basis.source).is_file():
                     continue  # check_pins reports the missing file

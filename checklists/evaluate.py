@@ -29,6 +29,7 @@ from checklists.model import (
     split_key,
     unit_key,
 )
+from checklists.plausible import range_problem
 from checklists.scope import (
     Scope,
     condition_met,
@@ -54,6 +55,8 @@ def check_value(item: Item, value: Any) -> None:
             raise AnswerError(f"须为数字（{item.unit}）/ must be a number in {item.unit}")
         if value != value or value in (float("inf"), float("-inf")):
             raise AnswerError("须为有限数字 / must be a finite number")
+        if problem := range_problem(item.unit, value):
+            raise AnswerError(problem)
     elif item.answer_type is AnswerType.CHOICE:
         allowed = [option.value for option in item.options]
         if value not in allowed:

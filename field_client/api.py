@@ -246,6 +246,11 @@ class SyncApi:
                     progress(len(data))
                 return
             offset = self._tus_offset(state["url"])
+            if offset == len(data):
+                # Every byte is there but no photo: the server died before finalising.
+                if self._tus_finalise(state["url"], len(data)):
+                    return
+                offset = None  # it will not finalise this one: start a new upload
             if offset is None:
                 state["url"] = self._tus_create(sha256, len(data))
                 if remember:
@@ -287,6 +292,24 @@ class SyncApi:
         if response.status_code != 200:
             _refuse(response)
         return int(response.headers["Upload-Offset"])
+
+    def _tus_finalise(self, url: str, length: int) -> bool:
+        """Ask the server to finalise an upload whose every byte it holds (an empty PATCH at
+        the end); False when it will not (e.g. a server that refuses empty chunks)."""
+        response = self.http.patch(
+            url,
+            content=b"",
+            headers={
+                **TUS,
+                "Upload-Offset": str(length),
+                "Content-Type": "application/offset+octet-stream",
+            },
+        )
+        if response.status_code == 204:
+            return True
+        if response.status_code in RETRYABLE_STATUS or response.status_code == 401:
+            _refuse(response)
+        return False
 
     def _tus_create(self, sha256: str, length: int) -> str:
         encoded = base64.b64encode(sha256.encode()).decode()

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import checklists as rules
 from checklists.evaluate import served_items
 from checklists.scope import Scope
 from field_client import record
 from field_client.errors import FieldError
+from field_client.localtime import LOCAL_ZONE
 from field_client.store import EDITABLE, Store, now_iso
 
 if TYPE_CHECKING:
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 # are processed, not here: `sync`, `status` and the other commands that process no photo
 # start without it.
 
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".heic", ".heif"}
 CHECK_WORDS = {
     "compliant": "compliant",

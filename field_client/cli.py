@@ -22,6 +22,7 @@ from field_client import capture, credentials, sync
 from field_client.api import SyncApi
 from field_client.errors import FieldError, NotLoggedIn
 from field_client.home import resolve_home
+from field_client.localtime import shown
 from field_client.store import Store, now_iso
 
 console = Console(soft_wrap=True)  # messages are never broken mid-line
@@ -88,8 +89,22 @@ def main(ctx: click.Context, home: str | None, as_json: bool) -> None:
     ctx.obj = Session(home, as_json)
 
 
+# Only inspectors capture and sync inspections; other roles use the web pages.
+FIELD_ROLES = ("inspector",)
+
+
+def _server_url(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """An http(s) address: without a scheme, httpx would only say so in English."""
+    if not value.lower().startswith(("http://", "https://")):
+        raise click.BadParameter(
+            f"服务器地址须以 http:// 或 https:// 开头，例如 https://{value.split('://')[-1]} / "
+            "the server URL must start with http:// or https://"
+        )
+    return value
+
+
 @main.command()
-@click.option("--server", required=True, help="e.g. http://127.0.0.1:5000")
+@click.option("--server", required=True, callback=_server_url, help="e.g. http://127.0.0.1:5000")
 @click.option("--user", "username", required=True)
 @click.option("--password", prompt=True, hide_input=True)
 @command
@@ -98,6 +113,13 @@ def login(session: Session, server: str, username: str, password: str) -> None:
     api = SyncApi(server, None)
     try:
         answer = api.login(username, password)
+        if answer["role"] not in FIELD_ROLES:
+            # The token is not kept (the API has no revocation route; it expires unused).
+            raise FieldError(
+                f"现场客户端仅供检查员使用，{username} 的角色是 {answer['role']}，请使用网页 / "
+                f"the field client is for inspectors only; {username} is {answer['role']}: "
+                "use the web pages"
+            )
     finally:
         api.close()
     credentials.save(
@@ -120,7 +142,7 @@ def login(session: Session, server: str, username: str, password: str) -> None:
         data,
         lambda: console.print(
             f"已登录 / logged in as [bold]{username}[/bold] ({answer['role']}) until "
-            f"{answer['expires_at']}"
+            f"{shown(answer['expires_at'])}"
         ),
     )
 
@@ -227,7 +249,8 @@ def _verdict_text(verdict: rules.Verdict) -> str:
     return f"[{colour}]{capture.VERDICT_LABELS[verdict]}[/{colour}]"
 
 
-@main.command()
+# ignore_unknown_options: a negative number (`-5`) is the value, not an unknown option.
+@main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("inspection")
 @click.argument("item")
 @click.argument("value")
@@ -389,7 +412,7 @@ def list_inspections(session: Session) -> None:
                 row["state"],
                 row["site"],
                 row["checklist"],
-                row["started_at"][:16],
+                shown(row["started_at"]),
                 str(row["missing"]),
             )
         console.print(table)
@@ -454,6 +477,7 @@ def sync_command(session: Session) -> None:
     data = {
         "synced": pushed.synced,
         "photos_sent": pushed.photos_sent,
+        "photos_already_there": pushed.photos_already_there,
         "refused": pushed.refused,
         "returned": pulled.returned,
         "approved": pulled.approved,
@@ -467,6 +491,10 @@ def sync_command(session: Session) -> None:
         console.print(
             f"已同步 / synced: {len(pushed.synced)} inspection(s), {pushed.photos_sent} photo(s)"
         )
+        if pushed.photos_already_there:
+            console.print(
+                f"服务器已有 / already on the server: {pushed.photos_already_there} photo(s)"
+            )
         for uuid, reason in pushed.refused.items():
             console.print(f"[red]被拒绝 / refused {uuid[:8]}:[/red] {reason}")
         for uuid in pulled.returned:
@@ -505,7 +533,7 @@ def status(session: Session) -> None:
             f"待发送 / outbox: {outbox['inspections']} inspection(s), "
             f"{outbox['photos']} photo(s), {outbox['photo_bytes']} bytes"
         )
-        console.print(f"上次成功同步 / last successful sync: {data['last_sync'] or '-'}")
+        console.print(f"上次成功同步 / last successful sync: {shown(data['last_sync'])}")
 
     session.emit(data, render)
 

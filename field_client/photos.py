@@ -195,7 +195,10 @@ def process_photo(
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise PhotoError(f"疑似解压炸弹 / decompression bomb refused: {path}") from error
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        except UnidentifiedImageError as error:
+            # Pillow's own message names the in-memory buffer (<_io.BytesIO object at 0x…>).
+            raise PhotoError(f"不是可识别的图片 / not a recognisable image: {path}") from error
+        except (OSError, SyntaxError, ValueError) as error:
             raise PhotoError(
                 f"不是可识别的图片 / not a recognisable image: {path} ({error})"
             ) from error

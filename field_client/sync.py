@@ -22,6 +22,8 @@ from field_client.errors import FieldError, ServerRefused
 from field_client.store import OUTBOX, Store, now_iso
 
 Progress = Callable[[str, int], None]
+# Told the hash of each photo as the server confirms it, so counts survive a later failure.
+Confirmed = Callable[[str], None]
 # Whole photo uploads in flight at once (see _send_together).
 PARALLEL_UPLOADS = 3
 
@@ -37,8 +39,16 @@ class PullReport:
 @dataclass
 class PushReport:
     synced: list[str] = field(default_factory=list)
+    # Photos sent and confirmed in this run, counted one by one as each is confirmed, so
+    # a sync cut off halfway through an inspection still reports what went.
     photos_sent: int = 0
+    # Photos the server already held (e.g. sent by a run that was cut off before it could
+    # record them): they leave the outbox without being sent again.
+    photos_already_there: int = 0
     refused: dict[str, str] = field(default_factory=dict)
+
+    def photo_confirmed(self, _sha256: str) -> None:
+        self.photos_sent += 1
 
 
 def pull_checklists(store: Store, api: SyncApi) -> list[str]:
@@ -128,7 +138,7 @@ def pull(store: Store, api: SyncApi) -> PullReport:
     return report
 
 
-def ask_missing(store: Store, api: SyncApi) -> bool:
+def ask_missing(store: Store, api: SyncApi, report: PushReport | None = None) -> bool:
     """One question (in chunks) for every photo the outbox cites that the server has not
     confirmed: those it holds are marked uploaded in one transaction, so only the rest are
     sent, each without asking again. False when the server cannot answer the question (an
@@ -140,12 +150,20 @@ def ask_missing(store: Store, api: SyncApi) -> bool:
     missing = api.missing_photos(pending)
     if missing is None:
         return False
-    store.mark_uploaded([sha for sha in pending if sha not in missing])
+    held = [sha for sha in pending if sha not in missing]
+    store.mark_uploaded(held)
+    if report is not None:
+        report.photos_already_there += len(held)
     return True
 
 
 def _send_photos(
-    store: Store, api: SyncApi, hashes: list[str], progress: Progress | None, ask: bool = True
+    store: Store,
+    api: SyncApi,
+    hashes: list[str],
+    progress: Progress | None,
+    ask: bool = True,
+    confirmed: Confirmed | None = None,
 ) -> int:
     """Send the photos not marked uploaded; `ask=False` when the server just said it lacks
     them: then those that go whole are sent PARALLEL_UPLOADS at a time while the link holds
@@ -161,9 +179,9 @@ def _send_photos(
         todo.append((sha, row["upload_url"] if row is not None else None, path))
     sent = 0
     if not ask:
-        confirmed, failed = _send_together(store, api, todo, progress)
-        todo = [item for item in todo if item[0] not in confirmed]
-        sent, ask = len(confirmed), failed  # after a failure, whatever is left asks first
+        together, failed = _send_together(store, api, todo, progress, confirmed)
+        todo = [item for item in todo if item[0] not in together]
+        sent, ask = len(together), failed  # after a failure, whatever is left asks first
     for sha, upload_url, path in todo:
         api.upload_photo(
             sha,
@@ -174,6 +192,8 @@ def _send_photos(
             ask=ask,
         )
         store.mark_uploaded([sha])
+        if confirmed:
+            confirmed(sha)
         sent += 1
     return sent
 
@@ -183,6 +203,7 @@ def _send_together(
     api: SyncApi,
     todo: list[tuple[str, str | None, Path]],
     progress: Progress | None,
+    on_confirmed: Confirmed | None = None,
 ) -> tuple[set[str], bool]:
     """Whole uploads of photos the server lacks, PARALLEL_UPLOADS at a time, while the link
     holds: the server verifies each photo by decoding it, so a few at once keep its workers
@@ -219,6 +240,8 @@ def _send_together(
                     continue
                 store.mark_uploaded([futures[future]])
                 confirmed.add(futures[future])
+                if on_confirmed:
+                    on_confirmed(futures[future])
                 if progress:
                     progress("bytes", future.result())
         finally:  # interrupted here too: start nothing more
@@ -228,18 +251,24 @@ def _send_together(
 
 
 def push_one(
-    store: Store, api: SyncApi, uuid: str, progress: Progress | None = None, asked: bool = False
+    store: Store,
+    api: SyncApi,
+    uuid: str,
+    progress: Progress | None = None,
+    asked: bool = False,
+    confirmed: Confirmed | None = None,
 ) -> int:
     """Send one queued inspection and its photos; mark it synced once the server has all.
 
     `asked`: the server was just asked about every photo not marked uploaded (`ask_missing`).
+    `confirmed` hears of each photo as it is confirmed, even if sending the inspection fails.
     """
     with store.transaction() as db:
         db.execute("UPDATE inspections SET state = 'uploading' WHERE uuid = ?", (uuid,))
     body = wire_body(store, uuid)
     cited = [sha for answer in body["answers"] for sha in answer["photos"]]
     hashes = list(dict.fromkeys(cited + record.hashes(body.get("record"))))
-    sent = _send_photos(store, api, hashes, progress, ask=not asked)
+    sent = _send_photos(store, api, hashes, progress, ask=not asked, confirmed=confirmed)
     row = store.inspection(uuid)
     stored = api.put_inspection(uuid, body, row["revising"])
     if stored["missing_photos"]:
@@ -250,7 +279,9 @@ def push_one(
                 f"UPDATE photos SET uploaded = 0 WHERE sha256 IN ({marks})",
                 stored["missing_photos"],
             )
-        sent += _send_photos(store, api, stored["missing_photos"], progress, ask=False)
+        sent += _send_photos(
+            store, api, stored["missing_photos"], progress, ask=False, confirmed=confirmed
+        )
         stored = api.put_inspection(uuid, body, row["revising"])
         if stored["missing_photos"]:
             raise FieldError(f"服务器仍缺照片 / the server still lacks photos of {uuid}")
@@ -275,11 +306,11 @@ def push(
     """
     report = report if report is not None else PushReport()
     outbox = store.inspections(OUTBOX)
-    asked = bool(outbox) and ask_missing(store, api)
+    asked = bool(outbox) and ask_missing(store, api, report)
     for row in outbox:
         uuid = row["uuid"]
         try:
-            report.photos_sent += push_one(store, api, uuid, progress, asked)
+            push_one(store, api, uuid, progress, asked, report.photo_confirmed)
         except ServerRefused as refused:
             detail = f"{refused} {refused.errors or ''}".strip()
             with store.transaction() as db:

@@ -96,6 +96,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "GOVERNANCE_FILE": _env("GOVERNANCE_FILE"),
         # Links made outside any request (none yet) when PUBLIC_URL is unset.
         "PUBLIC_URL_FALLBACK": "http://127.0.0.1:5000",
+        # Test hook, never for production: the process exits right after writing the last
+        # chunk of a tus upload and before finalising it, as a server killed at that moment
+        # would (the end-to-end test of a sync stuck there sets it).
+        "TEST_EXIT_BEFORE_FINALISE": _env("TEST_EXIT_BEFORE_FINALISE") == "1",
         # Web pages: signed session cookies that hold an API token, so `users revoke` and
         # token expiry end browser sessions too.
         "SESSION_COOKIE_HTTPONLY": True,

@@ -509,6 +509,13 @@ class FindingResponseOut(Schema):
     text = fields.String()
     photos = fields.List(fields.String())
     created_at = fields.AwareDateTime()
+    evidence_flags = fields.List(
+        fields.Nested(EvidenceFlagOut),
+        metadata={
+            "description": "证据核查 / the same photo checks as on inspections: taken at the "
+            "site, after the inspection and before this answer; never rejects"
+        },
+    )
 
 
 class FindingAnswerOut(Schema):
@@ -538,7 +545,7 @@ class FindingOut(Schema):
     basis = fields.List(fields.Nested(BasisSchema))
     answer = fields.Nested(FindingAnswerOut, attribute="finding.answer")
     events = fields.List(fields.Nested(FindingEventOut), attribute="finding.events")
-    responses = fields.List(fields.Nested(FindingResponseOut), attribute="finding.responses")
+    responses = fields.List(fields.Nested(FindingResponseOut))
 
 
 class ResponseIn(StrictSchema):

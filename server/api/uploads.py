@@ -7,6 +7,7 @@ client (tuspy, tus-js-client) can upload evidence; small photos may use the plai
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Response, current_app, request
@@ -54,6 +55,12 @@ def _tus_headers(response: Response) -> Response:
 def _require_tus() -> None:
     if request.headers.get("Tus-Resumable") != TUS_VERSION:
         raise TusVersionMismatch()
+
+
+def _exit_if_testing_a_crash() -> None:
+    """TEST_EXIT_BEFORE_FINALISE: die here at once, with no cleanup, like a killed server."""
+    if current_app.config.get("TEST_EXIT_BEFORE_FINALISE"):
+        os._exit(70)
 
 
 def _int_header(name: str) -> int:
@@ -128,13 +135,16 @@ class UploadResource(MethodView):
     @blp.response(200, description="Upload-Offset 与 Upload-Length / where the upload stands")
     @blp.alt_response(404, description="无此上传 / unknown upload")
     def head(self, upload_id: str) -> Response:
-        """How many bytes of the upload the server holds."""
+        """How many bytes of the upload the server holds; a complete upload is finalised
+        first (0 when its bytes fail the checks: start over)."""
         _require_tus()
-        upload = uploads.get(current_user(), upload_id)
+        user = current_user()
+        upload = uploads.get(user, upload_id)
+        held = uploads.settle(photo_store(), user, upload, current_app.config["MAX_PHOTO_BYTES"])
         return Response(
             status=200,
             headers={
-                "Upload-Offset": str(uploads.offset(photo_store(), upload)),
+                "Upload-Offset": str(held),
                 "Upload-Length": str(upload.length),
             },
         )
@@ -165,20 +175,20 @@ class UploadResource(MethodView):
     @blp.alt_response(409, description="位置不符，见 Upload-Offset / offset mismatch")
     @blp.alt_response(415, description="须为 application/offset+octet-stream，或照片不可读")
     def patch(self, upload_id: str) -> Any:
-        """Append bytes at Upload-Offset; the completed photo is verified and stored."""
+        """Append bytes at Upload-Offset; the completed photo is verified and stored. An
+        empty PATCH at the end asks again for a complete upload to be finalised."""
         _require_tus()
         if request.mimetype != "application/offset+octet-stream":
             raise UnsupportedMedia(
                 "须为 application/offset+octet-stream / PATCH needs Content-Type "
                 "application/offset+octet-stream"
             )
-        upload = uploads.get(current_user(), upload_id)
-        held, _ = uploads.append(
-            photo_store(),
-            current_user(),
-            upload,
-            _int_header("Upload-Offset"),
-            request.get_data(cache=False),
-            current_app.config["MAX_PHOTO_BYTES"],
+        user, store = current_user(), photo_store()
+        upload = uploads.get(user, upload_id)
+        held = uploads.append_chunk(
+            store, upload, _int_header("Upload-Offset"), request.get_data(cache=False)
         )
+        if held == upload.length and upload.completed_at is None:
+            _exit_if_testing_a_crash()
+            uploads.finalise(store, user, upload, current_app.config["MAX_PHOTO_BYTES"])
         return Response(status=204, headers={"Upload-Offset": str(held)})

@@ -5,6 +5,10 @@ falsified records (弄虚作假). These checks point a reviewer at what deserves
 a device clock far from the server's, photos taken outside the inspection's own start–end
 window, an inspection or photos placed outside the site's radius, photos without GPS.
 
+The enterprise's rectification photos get the same photo checks: taken at the site, between
+the inspection that found the problem and the answer that sends them (a photo from years
+ago, or from another country, proves no rectification).
+
 They are derived from facts stored with the inspection (its times, its location, and the
 clock difference measured in the transaction that received it) and with each photo (EXIF
 capture time and GPS, read on arrival), and computed whenever they are shown, because
@@ -16,9 +20,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from server.models import Inspection, Photo, Site
+from server.models import Finding, FindingResponse, Inspection, Photo, Site
 
 CLOCK_SKEW_LIMIT = timedelta(minutes=5)
 # Cameras stamp whole seconds and phones may start a photo just before "start" is pressed.
@@ -75,21 +79,24 @@ def _place(inspection: Inspection, site: Site) -> list[Flag]:
     ]
 
 
-def _photo(inspection: Inspection, site: Site, photo: Photo) -> list[Flag]:
+INSPECTION_WINDOW = (
+    "照片拍摄时间不在检查时段内 / photo taken outside the inspection's start–end window"
+)
+RECTIFICATION_WINDOW = (
+    "整改照片拍摄时间不在检查之后、答复之前 / rectification photo not taken between the "
+    "inspection and the answer"
+)
+
+
+def _photo(
+    site: Site, photo: Photo, start: datetime, end: datetime, outside_window: str
+) -> list[Flag]:
+    """A photo's own time and place against the window it should fall in and the site."""
     flags = []
     sha = photo.sha256
-    if photo.taken_at is not None:
-        start = inspection.started_at - PHOTO_TIME_TOLERANCE
-        end = inspection.finished_at + PHOTO_TIME_TOLERANCE
-        if not start <= photo.taken_at <= end:
-            flags.append(
-                Flag(
-                    "photo_time_outside",
-                    "照片拍摄时间不在检查时段内 / photo taken outside the inspection's "
-                    "start–end window",
-                    sha,
-                )
-            )
+    early, late = start - PHOTO_TIME_TOLERANCE, end + PHOTO_TIME_TOLERANCE
+    if photo.taken_at is not None and not early <= photo.taken_at <= late:
+        flags.append(Flag("photo_time_outside", outside_window, sha))
     if photo.lat is None or photo.lon is None:
         flags.append(Flag("photo_without_gps", "照片无GPS位置 / photo without GPS", sha))
     elif site.lat is not None and site.lon is not None:
@@ -115,5 +122,26 @@ def flags(inspection: Inspection, stored: Mapping[str, Photo]) -> list[Flag]:
     found = _clock(inspection) + _place(inspection, site)
     for sha in inspection.cited_photos:
         if sha in stored:
-            found += _photo(inspection, site, stored[sha])
+            found += _photo(
+                site, stored[sha], inspection.started_at, inspection.finished_at, INSPECTION_WINDOW
+            )
+    return found
+
+
+def response_flags(
+    finding: Finding, response: FindingResponse, stored: Mapping[str, Photo]
+) -> list[Flag]:
+    """What a supervisor should look at twice in an enterprise's answer: each photo taken at
+    the site, after the inspection began and before the answer was sent."""
+    inspection = finding.inspection
+    found: list[Flag] = []
+    for sha in response.photos:
+        if sha in stored:
+            found += _photo(
+                inspection.site,
+                stored[sha],
+                inspection.started_at,
+                response.created_at,
+                RECTIFICATION_WINDOW,
+            )
     return found

@@ -33,7 +33,7 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services import audit, law
+from server.services import audit, evidence_checks, law
 from server.services import checklists as checklist_store
 from server.services import photos as photo_files
 from server.services.clock import today
@@ -335,4 +335,30 @@ def describe(finding: Finding) -> dict[str, Any]:
         # Only the quotes of plans governing the site's city on the inspection day.
         "basis": law.basis_dicts(law.finding_bases(finding.inspection, finding.item_code)),
         "overdue": is_overdue(finding),
+        "responses": _responses_with_flags(finding),
     }
+
+
+def _responses_with_flags(finding: Finding) -> list[dict[str, Any]]:
+    """The enterprise's answers, each with the evidence checks on its photos (one query for
+    the photos of all of them, and none when no answer carries a photo)."""
+    hashes = {sha for response in finding.responses for sha in response.photos}
+    stored = (
+        {
+            photo.sha256: photo
+            for photo in db.session.scalars(select(Photo).where(Photo.sha256.in_(hashes)))
+        }
+        if hashes
+        else {}
+    )
+    return [
+        {
+            "id": response.id,
+            "user_id": response.user_id,
+            "text": response.text,
+            "photos": response.photos,
+            "created_at": response.created_at,
+            "evidence_flags": evidence_checks.response_flags(finding, response, stored),
+        }
+        for response in finding.responses
+    ]

@@ -71,15 +71,37 @@ def offset(store: PhotoStore, upload: Upload) -> int:
     return upload.length if upload.completed_at else store.partial_size(upload.id)
 
 
-def append(
-    store: PhotoStore, user: User, upload: Upload, at: int, chunk: bytes, max_bytes: int
-) -> tuple[int, Photo | None]:
-    """Append a chunk at `at`; returns the new offset and, when complete, the stored photo."""
+def settle(store: PhotoStore, user: User, upload: Upload, max_bytes: int) -> int:
+    """Where the upload stands, finalising it first when every byte is held.
+
+    A server that dies after writing the last chunk but before finalising leaves an upload
+    that is complete yet no photo; the client then has nothing left to send. So asking
+    (HEAD) finalises it. Held bytes that fail the checks are dropped and the answer is 0:
+    the client starts the upload over instead of being stuck.
+    """
+    held = offset(store, upload)
+    if upload.completed_at is None and held == upload.length:
+        try:
+            finalise(store, user, upload, max_bytes)
+        except DomainError:
+            return 0
+    return held
+
+
+def append_chunk(store: PhotoStore, upload: Upload, at: int, chunk: bytes) -> int:
+    """Append a chunk at `at` and return the bytes now held; nothing is finalised here
+    (`finalise` does that once the held bytes reach Upload-Length).
+
+    An empty chunk is allowed only at the end: it asks for finalisation.
+    """
     if upload.completed_at is not None:
         if at == upload.length and not chunk:
-            return upload.length, db.session.get(Photo, upload.sha256)
+            return upload.length
         raise OffsetConflict(upload.length)
     if not chunk:
+        held = store.partial_size(upload.id)
+        if at == upload.length and held == upload.length:
+            return held
         raise BadRequest("空的数据块 / empty chunk: send at least one byte")
     if at + len(chunk) > upload.length:
         raise BadRequest(
@@ -87,11 +109,21 @@ def append(
             {"upload_length": [f"{at} + {len(chunk)} > {upload.length}"]},
         )
     try:
-        held = store.append_partial(upload.id, at, chunk)
+        return store.append_partial(upload.id, at, chunk)
     except OffsetMismatch as mismatch:
         raise OffsetConflict(mismatch.held) from None
-    if held < upload.length:
-        return held, None
+
+
+def finalise(store: PhotoStore, user: User, upload: Upload, max_bytes: int) -> Photo | None:
+    """Turn a complete upload into its photo (idempotent); None while bytes are missing.
+
+    The bytes pass the same checks as a whole upload; a failure drops them so that a
+    retry starts clean.
+    """
+    if upload.completed_at is not None:
+        return db.session.get(Photo, upload.sha256)
+    if store.partial_size(upload.id) < upload.length:
+        return None
     data = store.read_partial(upload.id)
     try:
         photo, _ = receive(store, user, upload.sha256, data, max_bytes)
@@ -101,4 +133,4 @@ def append(
     store.drop_partial(upload.id)
     upload.completed_at = utcnow()
     db.session.commit()
-    return held, photo
+    return photo

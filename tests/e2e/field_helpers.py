@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
@@ -25,7 +26,23 @@ def login(field: Field, server_url: str, username: str = "insp") -> None:
     field.run("login", "--server", server_url, "--user", username, "--password", PASSWORD)
 
 
-def boiler_inspection(field: Field, site_id: int, photo_dir: Path, seed: int) -> str:
+def noise_photo(path: Path, seed: int) -> Path:
+    """A photo of pure noise at the stored size (2000 px): it stays over 1 MB as stored, so
+    the field client sends it by tus, not whole."""
+    rng = random.Random(seed)
+    Image.frombytes("RGB", (2000, 1500), rng.randbytes(2000 * 1500 * 3)).save(
+        path, format="JPEG", quality=95
+    )
+    return path
+
+
+def boiler_inspection(
+    field: Field,
+    site_id: int,
+    photo_dir: Path,
+    seed: int,
+    make_photo: Callable[[Path, int], Path] = camera_photo,
+) -> str:
     """A complete coal-and-boilers inspection with two failed items and three photos.
 
     Captured in-process (the real command code, without a new interpreter per command),
@@ -33,9 +50,9 @@ def boiler_inspection(field: Field, site_id: int, photo_dir: Path, seed: int) ->
     """
     field = field.in_process()
     uuid = field.json("new", "--site", str(site_id), "--checklist", "coal-and-boilers")["id"]
-    first = camera_photo(photo_dir / f"boiler-{seed}-a.jpg", seed * 10 + 1)
-    second = camera_photo(photo_dir / f"boiler-{seed}-b.jpg", seed * 10 + 2)
-    third = camera_photo(photo_dir / f"boiler-{seed}-c.jpg", seed * 10 + 3)
+    first = make_photo(photo_dir / f"boiler-{seed}-a.jpg", seed * 10 + 1)
+    second = make_photo(photo_dir / f"boiler-{seed}-b.jpg", seed * 10 + 2)
+    third = make_photo(photo_dir / f"boiler-{seed}-c.jpg", seed * 10 + 3)
     for item, value in (
         ("CB-01", "outside"),
         ("CB-04", "no"),

@@ -62,8 +62,10 @@ def home(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run(home: Path, *args: str, input: str | None = None) -> Result:
-    return CliRunner().invoke(main, ["--home", str(home), *args], input=input)
+def run(
+    home: Path, *args: str, input: str | None = None, env: dict[str, str] | None = None
+) -> Result:
+    return CliRunner().invoke(main, ["--home", str(home), *args], input=input, env=env)
 
 
 def ok_json(home: Path, *args: str) -> Any:
@@ -166,7 +168,8 @@ def test_sites_search_and_qr(home: Path, tmp_path: Path) -> None:
 def test_fill_walks_items_skips_by_condition_and_resumes(home: Path) -> None:
     uuid = new(home)
     # CB-01 outside (so CB-02/03 are skipped), CB-04 no (CB-05..08 skipped), then quit.
-    first = run(home, "fill", uuid, input="2\n2\nq\n")
+    # Each answer is followed by its note prompt (Enter: no note).
+    first = run(home, "fill", uuid, input="2\n\n2\n\nq\n")
     assert first.exit_code == 0, first.output
     assert "朔政办发〔2020〕9号" in first.output or "并政发〔2018〕40号" in first.output
     answers = {i["item"]: i["value"] for i in ok_json(home, "show", uuid)["items"]}
@@ -174,7 +177,7 @@ def test_fill_walks_items_skips_by_condition_and_resumes(home: Path) -> None:
     assert "CB-02" not in first.output.split("CB-04")[0]  # skipped: condition not met
     # Resume: CB-09 yes, CB-10 12 → 不符合 at once, a photo for it, then the rest.
     photo = PHOTOS / "DSCN0010.jpg"
-    second = run(home, "fill", uuid, input=f"1\n12\n{photo}\n2\n2\n1\n3\n")
+    second = run(home, "fill", uuid, input=f"1\n\n12\n\n{photo}\n2\n\n2\n\n1\n\n3\n\n")
     assert second.exit_code == 0, second.output
     assert "不符合 / non-compliant" in second.output
     assert "CB-01" not in second.output  # answered items are passed over

@@ -150,3 +150,44 @@ def test_uploads_belong_to_their_creator(client, headers) -> None:  # type: igno
         ).status_code
         == 404
     )
+
+
+def _held_but_not_finalised(client, inspector) -> str:  # type: ignore[no-untyped-def]
+    """An upload whose every byte is held but that was never turned into a photo: what a
+    server that died between writing the last chunk and finalising leaves behind."""
+    location = create(client, inspector).headers["Location"]
+    assert patch(client, inspector, location, 0, PHOTO[:60_000]).status_code == 204
+    photo_store().append_partial(location.rsplit("/", 1)[-1], 60_000, PHOTO[60_000:])
+    assert client.head(f"/api/v1/photos/{sha256(PHOTO)}", headers=inspector).status_code == 404
+    return location
+
+
+def test_head_finalises_a_complete_upload(client, headers) -> None:  # type: ignore[no-untyped-def]
+    inspector = headers["inspector"]
+    location = _held_but_not_finalised(client, inspector)
+    head = client.head(location, headers={**inspector, **TUS})
+    assert head.status_code == 200 and head.headers["Upload-Offset"] == str(len(PHOTO))
+    assert client.head(f"/api/v1/photos/{sha256(PHOTO)}", headers=inspector).status_code == 200
+    assert photo_store().get(sha256(PHOTO)) == PHOTO
+
+
+def test_empty_patch_at_the_end_finalises_a_complete_upload(client, headers) -> None:  # type: ignore[no-untyped-def]
+    inspector = headers["inspector"]
+    location = _held_but_not_finalised(client, inspector)
+    response = patch(client, inspector, location, len(PHOTO), b"")
+    assert response.status_code == 204, response.get_json()
+    assert response.headers["Upload-Offset"] == str(len(PHOTO))
+    assert client.head(f"/api/v1/photos/{sha256(PHOTO)}", headers=inspector).status_code == 200
+    again = patch(client, inspector, location, len(PHOTO), b"")  # idempotent
+    assert again.status_code == 204
+
+
+def test_head_of_a_complete_upload_with_wrong_bytes_starts_it_over(client, headers) -> None:  # type: ignore[no-untyped-def]
+    """Finalising held bytes that fail the checks drops them: the client starts from 0."""
+    inspector = headers["inspector"]
+    bogus = b"not a photo at all " * 500
+    location = create(client, inspector, bogus, name=sha256(PHOTO)).headers["Location"]
+    photo_store().append_partial(location.rsplit("/", 1)[-1], 0, bogus)
+    head = client.head(location, headers={**inspector, **TUS})
+    assert head.status_code == 200 and head.headers["Upload-Offset"] == "0"
+    assert db.session.query(Photo).count() == 0
