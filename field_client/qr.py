@@ -23,8 +23,12 @@ def site_from_qr(store: Store, photo: Path) -> dict[str, Any]:
     try:
         with Image.open(photo) as image:
             codes = zxingcpp.read_barcodes(image)
-    except (FileNotFoundError, UnidentifiedImageError, OSError) as error:
-        raise FieldError(f"无法读取照片 / cannot read the photo: {error}") from None
+    except FileNotFoundError:
+        raise FieldError(f"照片文件不存在 / photo file not found: {photo}") from None
+    except UnidentifiedImageError:
+        raise FieldError(f"不是可识别的图片 / not a recognisable image: {photo}") from None
+    except OSError as error:
+        raise FieldError(f"无法读取照片 / cannot read the photo: {photo} ({error})") from None
     for code in codes:
         token = code.text.rstrip("/").rsplit("/", 1)[-1]
         site = store.site_by_qr_token(token)

@@ -54,7 +54,15 @@ def test_fill_wraps_panel_lines_at_60_columns(home: Path) -> None:  # noqa: F811
     assert first is not None
     shown = _flat(result.output)
     assert _flat(first.text.zh) in shown and _flat(first.text.en) in shown
-    for basis in first.basis:
+    from datetime import date
+
+    from checklists.governance import load_governance
+    from checklists.scope import Scope, bases_in_force
+
+    # The site is in 朔州: only the quotes of plans governing it are shown, each in full.
+    in_force = bases_in_force(first, Scope.of(load_governance(), "朔州", date.today()))
+    assert in_force
+    for basis in in_force:
         assert _flat(basis.quote) in shown, basis.quote
     assert all(len(line) <= 60 for line in result.output.splitlines())
 
