@@ -94,7 +94,7 @@ def append(
         return held, None
     data = store.read_partial(upload.id)
     try:
-        photo, _ = receive(store, user, upload.sha256, data, max_bytes)
+        photo, _, _ = receive(store, user, upload.sha256, data, max_bytes)
     except DomainError:
         store.drop_partial(upload.id)
         raise
