@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from rich.console import Console
 from rich.table import Table
@@ -17,7 +19,7 @@ from checklists import ChecklistError
 from checklists.check import check_directory
 from server import create_app
 from server.extensions import db
-from server.services import accounts, audit, backup, checklists, demo
+from server.services import accounts, audit, backup, checklists, demo, uploads
 from server.services.errors import DomainError
 from server.services.sites_import import import_sites
 from server.services.timeutil import LOCAL_ZONE
@@ -229,6 +231,30 @@ def _refuse(message: str) -> None:
     """An error on one unwrapped line: these messages carry paths and hashes."""
     click.echo(f"错误 / error: {message}", err=True)
     sys.exit(1)
+
+
+@main.group("uploads")
+def uploads_group() -> None:
+    """Resumable (tus) uploads / 断点续传上传."""
+
+
+@uploads_group.command("expire")
+@click.option(
+    "--older-than-hours",
+    type=float,
+    default=None,
+    help="Age in hours (default: LANTIAN_UPLOAD_EXPIRY_HOURS, 72).",
+)
+@with_appcontext
+def uploads_expire(older_than_hours: float | None) -> None:
+    """Drop unfinished uploads older than the given age, and their partial files."""
+    hours = (
+        current_app.config["UPLOAD_EXPIRY_HOURS"] if older_than_hours is None else older_than_hours
+    )
+    if hours < 0:
+        _refuse(f"--older-than-hours 不能为负 / --older-than-hours must not be negative: {hours}")
+    dropped = uploads.expire(photo_store(), timedelta(hours=hours))
+    click.echo(f"已删除 {dropped} 个过期的未完成上传 / expired {dropped} unfinished upload(s)")
 
 
 @main.command("backup")
