@@ -13,7 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from server.config import load_config
 from server.extensions import csrf, db, hook_only_limits, init_limiter, limiter, migrate
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Inside the package, so an installed wheel carries its migrations (`db upgrade` from it).
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
