@@ -50,6 +50,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_web(app)
     if unchecked := hook_only_limits(limiter):
         raise RuntimeError(f"{', '.join(unchecked)} need Flask-Limiter's before_request check")
+    from server.services.decode_budget import give_pixels_back
+
+    give_pixels_back()
     if app.config["UPLOAD_EXPIRY_ON_START"]:
         _expire_uploads(app)
     return app

@@ -36,6 +36,10 @@ from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.services.registry import visible_city
 from server.services.wording import answer_text
 
+# Photos one answer of an enterprise may carry, in the portal's form and in the API: each is
+# decoded on arrival (issue 16 item 5).
+MAX_PHOTOS_PER_ANSWER = 9
+
 # Which moves the lifecycle allows, and who makes them.
 ALLOWED = {
     (FindingStatus.OPEN, FindingStatus.NOTIFIED),
@@ -189,6 +193,11 @@ def respond(user: User, finding_id: int, text: str, photos: list[str]) -> Findin
     finding = get(user, finding_id)
     if not text.strip():
         raise Invalid("须说明整改情况 / describe what was done", {"text": ["required"]})
+    if len(set(photos)) > MAX_PHOTOS_PER_ANSWER:
+        raise Invalid(
+            f"最多{MAX_PHOTOS_PER_ANSWER}张照片 / at most {MAX_PHOTOS_PER_ANSWER} photos an answer",
+            {"photos": [f"at most {MAX_PHOTOS_PER_ANSWER}"]},
+        )
     hashes = photo_access.citable(user, photos)
     transition(finding, FindingStatus.ANSWERED, user, text.strip())
     db.session.add(
