@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, inspect
+from sqlalchemy.exc import SQLAlchemyError
 
 from server.config import load_config
 from server.extensions import csrf, db, hook_only_limits, init_limiter, limiter, migrate
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Inside the package, so an installed wheel carries its migrations (`db upgrade` from it).
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -47,4 +50,32 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_web(app)
     if unchecked := hook_only_limits(limiter):
         raise RuntimeError(f"{', '.join(unchecked)} need Flask-Limiter's before_request check")
+    from server.services.decode_budget import give_pixels_back
+
+    give_pixels_back()
+    if app.config["UPLOAD_EXPIRY_ON_START"]:
+        _expire_uploads(app)
     return app
+
+
+def _expire_uploads(app: Flask) -> None:
+    """Drop unfinished uploads past their age when the server starts (every worker may; the
+    work is idempotent). A database not yet migrated, or not reachable, is left for later:
+    starting must not depend on it."""
+    from server.services import uploads
+    from server.storage import photo_store
+
+    with app.app_context():
+        try:
+            if not inspect(db.engine).has_table("uploads"):
+                return
+            hours = app.config["UPLOAD_EXPIRY_HOURS"]
+            dropped = uploads.expire(photo_store(), timedelta(hours=hours))
+        except SQLAlchemyError as error:
+            db.session.rollback()
+            app.logger.warning("could not expire unfinished uploads at start-up: %s", error)
+            return
+        finally:
+            db.session.remove()
+    if dropped:
+        app.logger.info("expired %d unfinished upload(s) older than %s h", dropped, hours)

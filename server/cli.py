@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from rich.console import Console
 from rich.table import Table
@@ -22,7 +23,7 @@ from checklists.scope import Scope
 from checklists.scope_table import scope_table
 from server import create_app
 from server.extensions import db
-from server.services import accounts, audit, backup, checklists, demo, law
+from server.services import accounts, audit, backup, checklists, demo, law, uploads
 from server.services.errors import DomainError
 from server.services.sites_import import import_sites
 from server.services.timeutil import LOCAL_ZONE
@@ -302,6 +303,30 @@ def _refuse(message: str) -> None:
     """An error on one unwrapped line: these messages carry paths and hashes."""
     click.echo(f"错误 / error: {message}", err=True)
     sys.exit(1)
+
+
+@main.group("uploads")
+def uploads_group() -> None:
+    """Resumable (tus) uploads / 断点续传上传."""
+
+
+@uploads_group.command("expire")
+@click.option(
+    "--older-than-hours",
+    type=float,
+    default=None,
+    help="Age in hours (default: LANTIAN_UPLOAD_EXPIRY_HOURS, 72).",
+)
+@with_appcontext
+def uploads_expire(older_than_hours: float | None) -> None:
+    """Drop unfinished uploads older than the given age, and their partial files."""
+    hours = (
+        current_app.config["UPLOAD_EXPIRY_HOURS"] if older_than_hours is None else older_than_hours
+    )
+    if hours < 0:
+        _refuse(f"--older-than-hours 不能为负 / --older-than-hours must not be negative: {hours}")
+    dropped = uploads.expire(photo_store(), timedelta(hours=hours))
+    click.echo(f"已删除 {dropped} 个过期的未完成上传 / expired {dropped} unfinished upload(s)")
 
 
 @main.command("backup")

@@ -56,6 +56,16 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     web_hours = int(_env("WEB_SESSION_HOURS") or 12)
     max_photo = int(_env("MAX_PHOTO_BYTES") or DEFAULT_MAX_PHOTO_BYTES)
     count_cap = int(_env("FINDINGS_COUNT_CAP") or DEFAULT_FINDINGS_COUNT_CAP)
+    decode_pixels = int(_env("MAX_DECODE_PIXELS") or 60_000_000)
+    if decode_pixels < 1:
+        raise ValueError(f"LANTIAN_MAX_DECODE_PIXELS must be at least 1, not {decode_pixels}")
+    max_unfinished = int(_env("MAX_UNFINISHED_UPLOADS") or 10)
+    expiry_hours = float(_env("UPLOAD_EXPIRY_HOURS") or 72)
+    if max_unfinished < 1 or expiry_hours <= 0:
+        raise ValueError(
+            "LANTIAN_MAX_UNFINISHED_UPLOADS must be at least 1 and LANTIAN_UPLOAD_EXPIRY_HOURS "
+            "positive"
+        )
     if count_cap < 1:
         raise ValueError(f"LANTIAN_FINDINGS_COUNT_CAP must be at least 1, not {count_cap}")
     config: dict[str, Any] = {
@@ -77,6 +87,16 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "MAX_PHOTO_BYTES": max_photo,
         # The request limit leaves room for headers and multipart overhead.
         "MAX_CONTENT_LENGTH": max_photo + 1024 * 1024,
+        # Unfinished tus uploads a user may hold at once (each is a partial file), and the
+        # age after which an unfinished one is dropped (`uploads expire`, and on start-up).
+        # Three days lets a device that lost its network over a weekend still resume.
+        "MAX_UNFINISHED_UPLOADS": max_unfinished,
+        "UPLOAD_EXPIRY_HOURS": expiry_hours,
+        "UPLOAD_EXPIRY_ON_START": (_env("UPLOAD_EXPIRY_ON_START") or "1") != "0",
+        # Pixels a server process may hold decoded at once (upload checks, previews) and
+        # how long a request waits for its turn before a 503: server/services/decode_budget.py.
+        "MAX_DECODE_PIXELS": decode_pixels,
+        "MAX_DECODE_WAIT_S": float(_env("MAX_DECODE_WAIT_S") or 120),
         # The findings list counts its matches up to this many (see above).
         "FINDINGS_COUNT_CAP": count_cap,
         # scrypt, werkzeug's memory-hard default; tests lower the cost, never production.

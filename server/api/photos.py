@@ -12,7 +12,7 @@ from server.api.auth import current_user, roles
 from server.api.blueprint import Blueprint
 from server.api.schemas import MissingPhotosOut, PhotoOut, PhotoQuestionIn
 from server.models import Role
-from server.services import findings, photos
+from server.services import photo_access, photos
 from server.services.errors import NotFound, TooLarge
 from server.storage import photo_store
 
@@ -53,7 +53,9 @@ class MissingPhotos(MethodView):
         is harmless. Open to the roles that upload photos; at most 1000 hashes a question.
         """
         return {
-            "missing": findings.photos_to_send(photo_store(), current_user(), question["sha256"])
+            "missing": photo_access.photos_to_send(
+                photo_store(), current_user(), question["sha256"]
+            )
         }
 
 
@@ -64,7 +66,7 @@ class PhotoResource(MethodView):
     @blp.alt_response(404, description="未上传 / not uploaded")
     def get(self, sha256: str) -> Response:
         """The photo's bytes (HEAD answers whether the server has it)."""
-        photo = findings.readable_photo(current_user(), sha256)
+        photo = photo_access.readable_photo(current_user(), sha256)
         if photo is None or (request.method == "HEAD" and not photo_store().exists(sha256)):
             if request.method == "HEAD":
                 return Response(status=404)
@@ -96,7 +98,9 @@ class PhotoResource(MethodView):
         limit = current_app.config["MAX_PHOTO_BYTES"]
         if request.content_length is not None and request.content_length > limit:
             raise TooLarge(f"照片过大 / photo larger than {limit} bytes")
-        photo, created = photos.receive(
+        photo, sent, created = photos.receive(
             photo_store(), current_user(), sha256, request.get_data(cache=False), limit
         )
-        return photo, 201 if created else 200
+        # The time this caller sent it: the first sender's time would tell that one exists.
+        mine = {field: getattr(photo, field) for field in PhotoOut().fields}
+        return {**mine, "received_at": sent.received_at}, 201 if created else 200

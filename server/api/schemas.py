@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from server.http_common.bounds import MAX_ROW_ID
+from server.services.findings import MAX_PHOTOS_PER_ANSWER
 
 SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="须为小写SHA-256 / must be a lowercase SHA-256")
 # Row ids are 32-bit integers in PostgreSQL: a larger number is refused here as a field
@@ -551,7 +552,9 @@ class FindingOut(Schema):
 class ResponseIn(StrictSchema):
     text = fields.String(required=True, validate=validate.Length(1, 4000))
     photos = fields.List(
-        fields.String(validate=SHA256), load_default=list, validate=validate.Length(max=30)
+        fields.String(validate=SHA256),
+        load_default=list,
+        validate=validate.Length(max=MAX_PHOTOS_PER_ANSWER),
     )
 
 

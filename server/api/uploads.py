@@ -8,6 +8,7 @@ client (tuspy, tus-js-client) can upload evidence; small photos may use the plai
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any
 
 from flask import Response, current_app, request
@@ -110,6 +111,7 @@ class Uploads(MethodView):
     @blp.response(201, description="已创建，见 Location / created: see Location")
     @blp.alt_response(412, description="缺少 Tus-Resumable / not a tus 1.0 request")
     @blp.alt_response(413, description="超过大小上限 / larger than Tus-Max-Size")
+    @blp.alt_response(429, description="未完成的上传过多 / too many unfinished uploads")
     def post(self) -> Response:
         """Create an upload for a photo of Upload-Length bytes with the given SHA-256."""
         _require_tus()
@@ -118,6 +120,8 @@ class Uploads(MethodView):
             _int_header("Upload-Length"),
             uploads.parse_metadata(request.headers.get("Upload-Metadata")),
             current_app.config["MAX_PHOTO_BYTES"],
+            current_app.config["MAX_UNFINISHED_UPLOADS"],
+            timedelta(hours=current_app.config["UPLOAD_EXPIRY_HOURS"]),
         )
         return Response(
             status=201,

@@ -4,6 +4,7 @@ from server.models.audit import GENESIS_HASH, AuditEntry
 from server.models.checklist import ChecklistVersion
 from server.models.finding import (
     UNRESOLVED,
+    VISIBLE_TO_ENTERPRISE,
     Finding,
     FindingEvent,
     FindingResponse,
@@ -20,7 +21,7 @@ from server.models.inspection import (
     InspectionStatus,
     ReviewDecision,
 )
-from server.models.photo import Photo, Upload
+from server.models.photo import Photo, PhotoUpload, Upload
 from server.models.registry import ChangeCounter, Enterprise, Site
 from server.models.types import utcnow
 from server.models.user import ApiToken, Role, User
@@ -28,6 +29,7 @@ from server.models.user import ApiToken, Role, User
 __all__ = [
     "GENESIS_HASH",
     "UNRESOLVED",
+    "VISIBLE_TO_ENTERPRISE",
     "Answer",
     "AnswerPhoto",
     "ApiToken",
@@ -45,6 +47,7 @@ __all__ = [
     "InspectionStatus",
     "Notice",
     "Photo",
+    "PhotoUpload",
     "ResponsePhoto",
     "ReviewDecision",
     "Role",

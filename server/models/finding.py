@@ -32,6 +32,14 @@ UNRESOLVED = (
     FindingStatus.REOPENED,
 )
 
+# Statuses in which the enterprise sees a finding: once it has been sent a notice.
+VISIBLE_TO_ENTERPRISE = (
+    FindingStatus.NOTIFIED,
+    FindingStatus.ANSWERED,
+    FindingStatus.CLOSED,
+    FindingStatus.REOPENED,
+)
+
 
 class Finding(db.Model):
     """One non-compliant item; city and district are copied from the site for fast filters."""

@@ -26,6 +26,18 @@ class Photo(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class PhotoUpload(db.Model):
+    """One user sent these bytes: the proof of possession that lets them cite and read the
+    photo. A photo sent by several users keeps a row for each (`Photo.uploaded_by` is only
+    the first)."""
+
+    __tablename__ = "photo_uploads"
+
+    sha256: Mapped[str] = mapped_column(ForeignKey("photos.sha256"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Upload(db.Model):
     """A resumable (tus 1.0) upload of one photo; its bytes are held by the photo store."""
 

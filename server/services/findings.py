@@ -7,7 +7,6 @@ through `transition`, which records who, when and why.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -18,9 +17,8 @@ from sqlalchemy.orm import selectinload
 from server.extensions import db
 from server.models import (
     UNRESOLVED,
+    VISIBLE_TO_ENTERPRISE,
     Answer,
-    AnswerPhoto,
-    Enterprise,
     Finding,
     FindingEvent,
     FindingResponse,
@@ -29,19 +27,20 @@ from server.models import (
     Photo,
     ResponsePhoto,
     Role,
-    Site,
     User,
     utcnow,
 )
-from server.services import audit, evidence_checks, law
+from server.services import audit, evidence_checks, law, photo_access
 from server.services import checklists as checklist_store
-from server.services import photos as photo_files
 from server.services.clock import today
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.services.registry import visible_city
 from server.services.timeutil import local_day_after, local_day_start
 from server.services.wording import answer_text
-from server.storage import PhotoStore
+
+# Photos one answer of an enterprise may carry, in the portal's form and in the API: each is
+# decoded on arrival (issue 16 item 5).
+MAX_PHOTOS_PER_ANSWER = 9
 
 # Which moves the lifecycle allows, and who makes them.
 ALLOWED = {
@@ -51,12 +50,6 @@ ALLOWED = {
     (FindingStatus.ANSWERED, FindingStatus.CLOSED),
     (FindingStatus.ANSWERED, FindingStatus.REOPENED),
 }
-VISIBLE_TO_ENTERPRISE = (
-    FindingStatus.NOTIFIED,
-    FindingStatus.ANSWERED,
-    FindingStatus.CLOSED,
-    FindingStatus.REOPENED,
-)
 
 
 def transition(finding: Finding, to: FindingStatus, actor: User, reason: str = "") -> None:
@@ -204,11 +197,12 @@ def respond(user: User, finding_id: int, text: str, photos: list[str]) -> Findin
     finding = get(user, finding_id)
     if not text.strip():
         raise Invalid("须说明整改情况 / describe what was done", {"text": ["required"]})
-    hashes = [photo_files.valid_hash(sha) for sha in dict.fromkeys(photos)]
-    present = set(db.session.scalars(select(Photo.sha256).where(Photo.sha256.in_(hashes))))
-    missing = [sha for sha in hashes if sha not in present]
-    if missing:
-        raise Invalid("请先上传照片 / upload the photos first", {"photos": missing})
+    if len(set(photos)) > MAX_PHOTOS_PER_ANSWER:
+        raise Invalid(
+            f"最多{MAX_PHOTOS_PER_ANSWER}张照片 / at most {MAX_PHOTOS_PER_ANSWER} photos an answer",
+            {"photos": [f"at most {MAX_PHOTOS_PER_ANSWER}"]},
+        )
+    hashes = photo_access.citable(user, photos)
     transition(finding, FindingStatus.ANSWERED, user, text.strip())
     db.session.add(
         FindingResponse(
@@ -242,84 +236,6 @@ def verify(user: User, finding_id: int, accepted: bool, comment: str) -> Finding
     audit.record_finding(user, "finding.verified", finding)
     db.session.commit()
     return finding
-
-
-def photos_to_send(store: PhotoStore, user: User, hashes: Sequence[str]) -> list[str]:
-    """Which of these photos the user should send: the batch form of asking `HEAD` for each.
-
-    A photo counts as present only when, as for `HEAD /api/v1/photos/{sha256}`, it arrived
-    completely (its row and its bytes are there) and this user may see it
-    (`readable_hashes`: e.g. an inspector, what they sent or their inspections
-    cite). Anything else is answered missing, so the answer never reveals that a photo the
-    user may not see exists; sending it is harmless, since an upload of bytes the server
-    already holds changes nothing. Hashes come back once each, in the order asked.
-    """
-    wanted = list(dict.fromkeys(photo_files.valid_hash(sha) for sha in hashes))
-    if not wanted:
-        return []
-    stored = set(db.session.scalars(select(Photo.sha256).where(Photo.sha256.in_(wanted))))
-    present = {sha for sha in readable_hashes(user, stored) if store.exists(sha)}
-    return [sha for sha in wanted if sha not in present]
-
-
-def readable_photo(user: User, sha256: str) -> Photo | None:
-    """The stored photo when this user may see it, else None (its existence stays hidden)."""
-    photo = db.session.get(Photo, photo_files.valid_hash(sha256))
-    return photo if photo is not None and may_read_photo(user, sha256) else None
-
-
-def may_read_photo(user: User, sha256: str) -> bool:
-    """Whether this user may see the photo (the rule is `readable_hashes`)."""
-    return bool(readable_hashes(user, [sha256]))
-
-
-def readable_hashes(user: User, hashes: Collection[str]) -> set[str]:
-    """Which of these photos the user may see: whoever sent it; admins and supervisors of
-    every city, any; a city's supervisor, those of that city's inspections and answers; an
-    inspector, those of their own inspections; an enterprise, those of its own visible
-    findings and answers. One query per way of seeing, until every hash is decided."""
-    wanted = set(hashes)
-    city = visible_city(user)
-    if not wanted or user.role == Role.ADMIN or (user.role == Role.SUPERVISOR and not city):
-        return wanted
-    queries: list[Select[Any]] = [
-        select(Photo.sha256).where(Photo.sha256.in_(wanted), Photo.uploaded_by == user.id)
-    ]
-    cited = (
-        select(AnswerPhoto.photo_sha256)
-        .join(Answer, Answer.id == AnswerPhoto.answer_id)
-        .join(Inspection, Inspection.uuid == Answer.inspection_uuid)
-        .where(AnswerPhoto.photo_sha256.in_(wanted))
-    )
-    answered = (
-        select(ResponsePhoto.photo_sha256)
-        .join(FindingResponse, FindingResponse.id == ResponsePhoto.response_id)
-        .join(Finding, Finding.id == FindingResponse.finding_id)
-        .where(ResponsePhoto.photo_sha256.in_(wanted))
-    )
-    if user.role == Role.ENTERPRISE:
-        queries.append(
-            scoped(user)
-            .with_only_columns(AnswerPhoto.photo_sha256, maintain_column_froms=True)
-            .join(AnswerPhoto, AnswerPhoto.answer_id == Finding.answer_id)
-            .where(AnswerPhoto.photo_sha256.in_(wanted))
-        )
-        queries.append(answered.where(Finding.enterprise_id == user.enterprise_id))
-    elif user.role == Role.INSPECTOR:
-        queries.append(cited.where(Inspection.inspector_id == user.id))
-    else:
-        in_city = (
-            cited.join(Site, Site.id == Inspection.site_id)
-            .join(Enterprise, Enterprise.id == Site.enterprise_id)
-            .where(Enterprise.city == city)
-        )
-        queries += [in_city, answered.where(Finding.city == city)]
-    seen: set[str] = set()
-    for query in queries:
-        seen.update(db.session.scalars(query.distinct()))
-        if seen >= wanted:
-            break
-    return seen
 
 
 def describe(finding: Finding) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services import audit, law
+from server.services import audit, law, photo_access
 from server.services import checklists as checklist_store
 from server.services.errors import (
     Conflict,
@@ -519,15 +519,10 @@ def get_for(user: User, inspection_id: uuid_module.UUID) -> Inspection:
 
 
 def stored_photos(inspection: Inspection) -> dict[str, Photo]:
-    """The photos the inspection cites that have arrived, by hash, in one query: what the
-    missing photos and the evidence checks are both read from."""
-    cited = inspection.cited_photos + inspection.cited_signatures
-    if not cited:
-        return {}
-    return {
-        photo.sha256: photo
-        for photo in db.session.scalars(select(Photo).where(Photo.sha256.in_(cited)))
-    }
+    """The photos the inspection cites that its inspector has sent, by hash, in one query:
+    what the missing photos and the evidence checks are both read from. A photo someone
+    else sent counts as not arrived (`photo_access`)."""
+    return photo_access.inspection_photos(inspection)
 
 
 def missing_photos(inspection: Inspection, stored: Mapping[str, Photo]) -> list[str]:

@@ -8,7 +8,7 @@ checked, with 1/64 of the memory. A PNG's chunk checksums are verified, and noth
 follow the image's end marker, so a file cannot smuggle a second payload (an HTML page,
 a ZIP archive) behind a picture. Pillow's decompression-bomb guard is turned into a
 refusal rather than a warning, and anything larger than `MAX_PIXELS` is refused before
-it is decoded.
+it is decoded. A decode takes its pixels from the process's budget (`decode_budget`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from datetime import datetime
 from PIL import Image, UnidentifiedImageError
 
 from evidence.exif import read_facts
+from server.services.decode_budget import decoding
 from server.services.errors import TooLarge, UnsupportedMedia
 
 # Pillow reads an MPO (a JPEG with further images, as many phones write) with its JPEG
@@ -111,14 +112,18 @@ def inspect_photo(data: bytes) -> PhotoFacts:
                         f"图像尺寸过大 / image too large: {width}×{height} pixels "
                         f"(limit {MAX_PIXELS})"
                     )
-                facts = read_facts(image)
                 if content_type == "image/jpeg":
                     # Decode at 1/8 scale: libjpeg still reads and entropy-decodes every
                     # scan, so a truncated or corrupt file fails just the same, but skips
                     # most of the inverse DCT and colour work (a full decode was the
-                    # largest server cost of a photo upload: bench/RESULTS.md, sync).
+                    # largest server cost of a photo upload: bench/RESULTS.md, sync), and
+                    # holds 1/64 of the pixels. A PNG has no reduced decode.
                     image.draft(None, (max(1, width // 8), max(1, height // 8)))
-                image.load()  # a truncated or corrupt file fails here, not later
+                with decoding(*image.size):
+                    # A PNG's EXIF may follow its pixels: reading it decodes them.
+                    facts = read_facts(image)
+                    image.load()  # a truncated or corrupt file fails here, not later
+                    image.close()  # the pixels go before the budget is given back
             if content_type == "image/png":
                 with Image.open(io.BytesIO(data), formats=["PNG"]) as png:
                     png.verify()  # every chunk's CRC, which decoding does not check

@@ -7,7 +7,7 @@ import hashlib
 from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
-from server.models import Photo, User
+from server.models import Photo, PhotoUpload, User
 from server.services.errors import BadRequest, NotFound, TooLarge
 from server.services.photo_meta import inspect_photo
 from server.storage import PhotoStore, check_hash
@@ -29,12 +29,44 @@ def has_photo(sha256: str) -> Photo | None:
 
 def receive(
     store: PhotoStore, user: User, sha256: str, data: bytes, max_bytes: int
-) -> tuple[Photo, bool]:
-    """Store an uploaded photo; returns it and whether it was new.
+) -> tuple[Photo, PhotoUpload, bool]:
+    """Store an uploaded photo and note that `user` sent it; returns the photo, the user's
+    upload and whether it is new *to this user* (whether anyone else sent the same bytes
+    is never revealed: see `photo_access`).
 
     Order matters: the blob is written before the row, so a row always means the bytes are
     there; a crash in between leaves an orphan blob that the next upload simply reuses.
     """
+    theirs = db.session.get(PhotoUpload, (valid_hash(sha256), user.id)) is not None
+    photo = _store(store, user, sha256, data, max_bytes, theirs)
+    sent, new = record_upload(user, photo.sha256)
+    return photo, sent, new
+
+
+def record_upload(user: User, sha256: str) -> tuple[PhotoUpload, bool]:
+    """Note that `user` sent these (stored) bytes; returns the row and whether it is new.
+
+    Committed at once; a concurrent identical upload by the same user makes one row."""
+    existing = db.session.get(PhotoUpload, (sha256, user.id))
+    if existing is not None:
+        return existing, False
+    row = PhotoUpload(sha256=sha256, user_id=user.id)
+    db.session.add(row)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return db.session.get(PhotoUpload, (sha256, user.id)), False  # type: ignore[return-value]
+    return row, True
+
+
+def _store(
+    store: PhotoStore, user: User, sha256: str, data: bytes, max_bytes: int, theirs: bool
+) -> Photo:
+    """The photo row for these checked bytes, the bytes in the store.
+
+    Only bytes this user sent before skip the decode: for anyone else an upload of stored
+    bytes takes as long as a new one, so its timing does not tell that they exist."""
     valid_hash(sha256)
     if len(data) > max_bytes:
         raise TooLarge(f"照片过大 / photo larger than {max_bytes} bytes")
@@ -47,12 +79,14 @@ def receive(
             {"sha256": [f"expected {sha256}, received bytes hash to {actual}"]},
         )
     existing = db.session.get(Photo, sha256)
-    if existing is not None and store.exists(sha256):
-        return existing, False
+    held = existing is not None and store.exists(sha256)
+    if held and theirs:
+        return existing  # type: ignore[return-value]
     facts = inspect_photo(data)
-    store.put(sha256, data)
+    if not held:
+        store.put(sha256, data)
     if existing is not None:
-        return existing, True
+        return existing
     photo = Photo(
         sha256=sha256,
         size=len(data),
@@ -69,8 +103,8 @@ def receive(
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        return db.session.get(Photo, sha256), False  # type: ignore[return-value]
-    return photo, True
+        return db.session.get(Photo, sha256)  # type: ignore[return-value]
+    return photo
 
 
 def read(store: PhotoStore, sha256: str) -> bytes:

@@ -1,8 +1,10 @@
 """Small JPEG previews of stored photos, for the web pages and the notice PDF.
 
 Evidence photos are 3–12 MB; a page of findings shows dozens. Previews are decoded in draft
-mode (the JPEG decoder scales by 1/2–1/8 while decoding), turned upright by their EXIF
-orientation, and kept in a bounded in-memory cache: photos never change under their hash.
+mode (the JPEG decoder scales by 1/2–1/8 while decoding), reduced in place, turned upright by
+their EXIF orientation, and kept in a bounded in-memory cache: photos never change under
+their hash. A PNG has no reduced decode, so its full decode waits for the process's decode
+budget (`decode_budget`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections import OrderedDict
 
 from PIL import Image, ImageOps
 
+from server.services.decode_budget import decoding
 from server.services.errors import NotFound
 from server.storage import PhotoStore
 
@@ -23,10 +26,15 @@ _lock = threading.Lock()
 
 
 def _render(data: bytes, edge: int) -> bytes:
+    """Reduce first, then turn and convert the small image: the only full-size pixels are
+    the decode itself (a JPEG's already scaled down by draft), held under the process's
+    decode budget. Turning or converting first would copy the full image twice more."""
     with Image.open(io.BytesIO(data)) as image:
         image.draft("RGB", (edge, edge))
+        with decoding(*image.size):
+            # In place: load, reduce() by an integer factor, then resample the rest.
+            image.thumbnail((edge, edge), reducing_gap=2.0)
         upright = ImageOps.exif_transpose(image).convert("RGB")
-    upright.thumbnail((edge, edge))
     buffer = io.BytesIO()
     upright.save(buffer, format="JPEG", quality=80)
     return buffer.getvalue()

@@ -11,6 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
 
 from server.extensions import db
 from server.models import Photo, Upload, User, utcnow
@@ -30,6 +33,19 @@ class OffsetConflict(Conflict):
         self.headers = {"Upload-Offset": str(held)}
 
 
+class TooManyUnfinished(DomainError):
+    """A user holds as many unfinished uploads as allowed: each is a partial file on disk."""
+
+    status = 429
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"未完成的上传已达 {limit} 个，请先完成或等待其过期 / you have {limit} unfinished "
+            "uploads, the most allowed: finish them (or wait until they expire) first",
+            {"unfinished_uploads": [f"at most {limit}"]},
+        )
+
+
 def parse_metadata(header: str | None) -> dict[str, str]:
     """`Upload-Metadata`: comma-separated `key base64value` pairs."""
     metadata: dict[str, str] = {}
@@ -46,13 +62,39 @@ def parse_metadata(header: str | None) -> dict[str, str]:
     return metadata
 
 
-def create(user: User, length: int, metadata: dict[str, str], max_bytes: int) -> Upload:
-    """A new upload for a photo of `length` bytes whose SHA-256 is in the metadata."""
+def create(
+    user: User,
+    length: int,
+    metadata: dict[str, str],
+    max_bytes: int,
+    max_unfinished: int,
+    expiry: timedelta,
+) -> Upload:
+    """A new upload for a photo of `length` bytes whose SHA-256 is in the metadata.
+
+    A user may hold at most `max_unfinished` unfinished uploads younger than `expiry` (older
+    ones are about to be expired and no longer count). The user's row is locked while
+    counting, so concurrent creations cannot pass the cap together (PostgreSQL; SQLite
+    writes one transaction at a time).
+    """
     sha256 = valid_hash(metadata.get("sha256", ""))
     if length > max_bytes:
         raise TooLarge(f"照片过大 / photo larger than {max_bytes} bytes")
     if length <= 0:
         raise BadRequest("Upload-Length 须为正整数 / Upload-Length must be positive")
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    unfinished = db.session.scalar(
+        select(func.count())
+        .select_from(Upload)
+        .where(
+            Upload.user_id == user.id,
+            Upload.completed_at.is_(None),
+            Upload.created_at >= utcnow() - expiry,
+        )
+    )
+    if (unfinished or 0) >= max_unfinished:
+        db.session.rollback()
+        raise TooManyUnfinished(max_unfinished)
     upload = Upload(id=secrets.token_urlsafe(24), sha256=sha256, length=length, user_id=user.id)
     db.session.add(upload)
     db.session.commit()
@@ -126,7 +168,7 @@ def finalise(store: PhotoStore, user: User, upload: Upload, max_bytes: int) -> P
         return None
     data = store.read_partial(upload.id)
     try:
-        photo, _ = receive(store, user, upload.sha256, data, max_bytes)
+        photo, _, _ = receive(store, user, upload.sha256, data, max_bytes)
     except DomainError:
         store.drop_partial(upload.id)
         raise
@@ -134,3 +176,17 @@ def finalise(store: PhotoStore, user: User, upload: Upload, max_bytes: int) -> P
     upload.completed_at = utcnow()
     db.session.commit()
     return photo
+
+
+def expire(store: PhotoStore, older_than: timedelta) -> int:
+    """Drop unfinished uploads created more than `older_than` ago, their partial bytes
+    first; returns how many. A device that comes back later gets 404 for the upload and
+    simply sends the photo again."""
+    unfinished_and_old = (Upload.completed_at.is_(None), Upload.created_at < utcnow() - older_than)
+    stale = list(db.session.scalars(select(Upload.id).where(*unfinished_and_old)))
+    for upload_id in stale:
+        store.drop_partial(upload_id)
+    # One statement, so several workers starting at once cannot trip over each other.
+    dropped = db.session.execute(delete(Upload).where(Upload.id.in_(stale), *unfinished_and_old))
+    db.session.commit()
+    return dropped.rowcount

@@ -34,7 +34,7 @@ setup_blueprint(blp)
 enterprise_only = require(Role.ENTERPRISE, login_endpoint="portal.login")
 add_area_routes(blp, "portal", enterprise_only)
 ANSWERABLE = (FindingStatus.NOTIFIED, FindingStatus.REOPENED)
-MAX_PHOTOS_PER_ANSWER = 9
+MAX_PHOTOS_PER_ANSWER = findings.MAX_PHOTOS_PER_ANSWER
 
 
 @blp.get("/")
