@@ -4,8 +4,8 @@ Backfilled from what the database already proves: each photo's first uploader an
 completed tus upload. A second user who sent the same bytes with a plain PUT before this
 revision was not recorded; their client finds the photo missing and sends it again.
 
-Revision ID: 0007_photos_limits
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-29 04:30:00
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007_photos_limits'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
