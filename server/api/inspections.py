@@ -20,7 +20,7 @@ from server.api.schemas import (
 )
 from server.models import Inspection, Role
 from server.services import evidence_checks, inspections, reviews
-from server.services.errors import BadRequest
+from server.services.errors import BadRequest, ErrorCode
 
 DEVICE_TIME_HEADER = "Lantian-Device-Time"
 DEVICE_TIME_DOC = {
@@ -87,6 +87,7 @@ def _device_time() -> datetime | None:
         moment = None
     if moment is None or moment.tzinfo is None:
         raise BadRequest(
+            ErrorCode.INSPECTION_DEVICE_TIME_INVALID,
             f"{DEVICE_TIME_HEADER} 须为带时区的ISO时间 / must be an ISO 8601 time with an offset",
             {DEVICE_TIME_HEADER: [raw[:64]]},
         )

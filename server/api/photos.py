@@ -13,7 +13,7 @@ from server.api.blueprint import Blueprint
 from server.api.schemas import MissingPhotosOut, PhotoOut, PhotoQuestionIn
 from server.models import Role
 from server.services import findings, photos
-from server.services.errors import NotFound, TooLarge
+from server.services.errors import ErrorCode, NotFound, TooLarge
 from server.storage import photo_store
 
 blp = Blueprint("photos", __name__, url_prefix="/api/v1/photos", description="照片 / Photos")
@@ -68,7 +68,7 @@ class PhotoResource(MethodView):
         if photo is None or (request.method == "HEAD" and not photo_store().exists(sha256)):
             if request.method == "HEAD":
                 return Response(status=404)
-            raise NotFound(f"照片不存在 / no photo {sha256}")
+            raise NotFound(ErrorCode.PHOTO_NOT_FOUND, f"照片不存在 / no photo {sha256}")
         if request.method == "HEAD":
             return Response(
                 status=200, mimetype=photo.content_type, headers={"Content-Length": photo.size}
@@ -95,7 +95,7 @@ class PhotoResource(MethodView):
         """Upload a photo's bytes under their SHA-256."""
         limit = current_app.config["MAX_PHOTO_BYTES"]
         if request.content_length is not None and request.content_length > limit:
-            raise TooLarge(f"照片过大 / photo larger than {limit} bytes")
+            raise TooLarge(ErrorCode.PHOTO_TOO_LARGE, f"照片过大 / photo larger than {limit} bytes")
         photo, created = photos.receive(
             photo_store(), current_user(), sha256, request.get_data(cache=False), limit
         )

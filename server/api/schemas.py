@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from server.http_common.bounds import MAX_ROW_ID
+from server.services.errors import ErrorCode
 
 SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="须为小写SHA-256 / must be a lowercase SHA-256")
 # Row ids are 32-bit integers in PostgreSQL: a larger number is refused here as a field
@@ -19,6 +20,22 @@ class StrictSchema(Schema):
 
     class Meta:
         unknown = RAISE
+
+
+class ErrorOut(Schema):
+    """Every error body (flask-smorest's shape plus `error`, the stable machine code)."""
+
+    code = fields.Integer(metadata={"description": "HTTP 状态码 / the HTTP status"})
+    status = fields.String(metadata={"description": "HTTP 状态短语 / the HTTP status phrase"})
+    error = fields.String(
+        validate=validate.OneOf([code.value for code in ErrorCode]),
+        metadata={
+            "description": "稳定的机器代码，客户端据此分支 / the stable machine code clients "
+            "branch on (README: Error codes); new codes may be added, none renamed"
+        },
+    )
+    message = fields.String(metadata={"description": "中文 / English"})
+    errors = fields.Dict(metadata={"description": "字段错误 / errors by field"})
 
 
 class TokenIn(StrictSchema):

@@ -37,7 +37,7 @@ from server.services import audit
 from server.services import checklists as checklist_store
 from server.services import photos as photo_files
 from server.services.clock import today
-from server.services.errors import Conflict, Forbidden, Invalid, NotFound
+from server.services.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
 from server.services.registry import visible_city
 from server.services.wording import answer_text
 from server.storage import PhotoStore
@@ -63,7 +63,8 @@ def transition(finding: Finding, to: FindingStatus, actor: User, reason: str = "
     current = FindingStatus(finding.status)
     if (current, to) not in ALLOWED:
         raise Conflict(
-            f"问题状态为 {current}，不能变为 {to} / a {current} finding cannot become {to}"
+            ErrorCode.FINDING_CONFLICT,
+            f"问题状态为 {current}，不能变为 {to} / a {current} finding cannot become {to}",
         )
     finding.status = to.value
     finding.updated_at = utcnow()
@@ -190,22 +191,30 @@ def get(user: User, finding_id: int) -> Finding:
     """One finding the user may see (404 otherwise: its existence is not revealed)."""
     finding = db.session.scalar(scoped(user).where(Finding.id == finding_id))
     if finding is None:
-        raise NotFound(f"问题不存在 / no finding {finding_id}")
+        raise NotFound(ErrorCode.FINDING_NOT_FOUND, f"问题不存在 / no finding {finding_id}")
     return finding
 
 
 def respond(user: User, finding_id: int, text: str, photos: list[str]) -> Finding:
     """The enterprise answers a notified (or reopened) finding with what it did and photos."""
     if user.role != Role.ENTERPRISE:
-        raise Forbidden("仅企业用户可答复 / only the enterprise answers its findings")
+        raise Forbidden(
+            ErrorCode.AUTH_FORBIDDEN, "仅企业用户可答复 / only the enterprise answers its findings"
+        )
     finding = get(user, finding_id)
     if not text.strip():
-        raise Invalid("须说明整改情况 / describe what was done", {"text": ["required"]})
+        raise Invalid(
+            ErrorCode.FINDING_INVALID,
+            "须说明整改情况 / describe what was done",
+            {"text": ["required"]},
+        )
     hashes = [photo_files.valid_hash(sha) for sha in dict.fromkeys(photos)]
     present = set(db.session.scalars(select(Photo.sha256).where(Photo.sha256.in_(hashes))))
     missing = [sha for sha in hashes if sha not in present]
     if missing:
-        raise Invalid("请先上传照片 / upload the photos first", {"photos": missing})
+        raise Invalid(
+            ErrorCode.PHOTO_MISSING, "请先上传照片 / upload the photos first", {"photos": missing}
+        )
     transition(finding, FindingStatus.ANSWERED, user, text.strip())
     db.session.add(
         FindingResponse(
@@ -223,7 +232,9 @@ def respond(user: User, finding_id: int, text: str, photos: list[str]) -> Findin
 def verify(user: User, finding_id: int, accepted: bool, comment: str) -> Finding:
     """The supervisor closes an answered finding (销号) or reopens it with a reason."""
     if user.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden("仅监管人员可核验 / only supervisors verify rectification")
+        raise Forbidden(
+            ErrorCode.AUTH_FORBIDDEN, "仅监管人员可核验 / only supervisors verify rectification"
+        )
     finding = get(user, finding_id)
     if accepted:
         transition(finding, FindingStatus.CLOSED, user, comment.strip())
@@ -232,6 +243,7 @@ def verify(user: User, finding_id: int, accepted: bool, comment: str) -> Finding
     else:
         if not comment.strip():
             raise Invalid(
+                ErrorCode.FINDING_INVALID,
                 "退回须说明原因 / say why the evidence is not enough",
                 {"comment": ["required when not accepted"]},
             )

@@ -42,6 +42,7 @@ from server.services import audit
 from server.services import checklists as checklist_store
 from server.services.errors import (
     Conflict,
+    ErrorCode,
     Forbidden,
     Invalid,
     NotFound,
@@ -127,7 +128,9 @@ def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluate
         checklist = checklist_store.get_rules(body["checklist_id"], body["checklist_version"])
     except NotFound as error:
         errors["checklist_version"] = [error.message]
-        raise Invalid("检查记录有误 / invalid inspection", errors) from None
+        raise Invalid(
+            ErrorCode.INSPECTION_INVALID, "检查记录有误 / invalid inspection", errors
+        ) from None
     if site is not None and "site_id" not in errors and site.kind not in checklist.site_kinds:
         errors["checklist_id"] = [
             f"检查表不适用于此类场所 / checklist {checklist.id} does not apply to "
@@ -175,7 +178,7 @@ def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluate
     if answer_errors:
         errors["answers"] = answer_errors
     if errors:
-        raise Invalid("检查记录有误 / invalid inspection", errors)
+        raise Invalid(ErrorCode.INSPECTION_INVALID, "检查记录有误 / invalid inspection", errors)
     assert site is not None
     return Evaluated(site=site, checklist=checklist, verdicts=verdicts)
 
@@ -197,7 +200,10 @@ def _existing_outcome(
 ) -> Outcome:
     """A body sent under an id that is already stored: resend, revision, or conflict."""
     if inspection.inspector_id != user.id:
-        raise Conflict("此检查编号属于其他检查员 / this inspection id belongs to another inspector")
+        raise Conflict(
+            ErrorCode.INSPECTION_NOT_OWNER,
+            "此检查编号属于其他检查员 / this inspection id belongs to another inspector",
+        )
     latest = inspection.revisions[-1]
     if latest.body_hash == digest:
         return Outcome.UNCHANGED
@@ -206,12 +212,14 @@ def _existing_outcome(
         if inspection.status == InspectionStatus.RETURNED:
             hint = f'; to revise the returned inspection send If-Match: "{inspection.etag}"'
         raise Conflict(
+            ErrorCode.INSPECTION_CONFLICT,
             "该检查已提交，内容不同，不能覆盖 / this inspection was already submitted with a "
             f"different body; it is never overwritten{hint}",
             {"differences": describe_difference(latest.body, body), "revision": latest.number},
         )
     if if_match != inspection.etag or inspection.status != InspectionStatus.RETURNED:
         raise PreconditionFailed(
+            ErrorCode.INSPECTION_STALE_REVISION,
             "修订依据的版本已过时 / the revision you amend is not the current returned one "
             f"(current: {inspection.etag}, status {inspection.status})",
             {"current_etag": inspection.etag, "status": inspection.status},
@@ -220,6 +228,7 @@ def _existing_outcome(
         body["checklist_id"] != latest.body["checklist_id"]
     ):
         raise Invalid(
+            ErrorCode.INSPECTION_INVALID,
             "修订不能更换场所或检查表 / a revision keeps its site and checklist",
             {"site_id": ["must stay the same"], "checklist_id": ["must stay the same"]},
         )
@@ -392,13 +401,16 @@ def submit(
     revision it brings (a resend of the same body changes nothing).
     """
     if user.role != Role.INSPECTOR:
-        raise Forbidden("仅检查员可提交检查 / only inspectors submit inspections")
+        raise Forbidden(
+            ErrorCode.AUTH_FORBIDDEN, "仅检查员可提交检查 / only inspectors submit inspections"
+        )
     body = canonical_body(raw)
     digest = body_hash(body)
     existing = db.session.get(Inspection, inspection_id)
     if existing is None and if_match is not None:
         raise PreconditionFailed(
-            "没有可修订的检查 / there is no stored inspection to revise under this id"
+            ErrorCode.INSPECTION_NOTHING_TO_REVISE,
+            "没有可修订的检查 / there is no stored inspection to revise under this id",
         )
     if existing is not None:
         outcome = _existing_outcome(user, existing, digest, body, raw, if_match, device_clock)
@@ -424,13 +436,18 @@ def submit(
 def get_for(user: User, inspection_id: uuid_module.UUID) -> Inspection:
     """An inspection its reader may see: its inspector, supervisors of its city, admins."""
     inspection = db.session.get(Inspection, inspection_id)
-    missing = NotFound(f"检查记录不存在 / no inspection {inspection_id}")
+    missing = NotFound(
+        ErrorCode.INSPECTION_NOT_FOUND, f"检查记录不存在 / no inspection {inspection_id}"
+    )
     if inspection is None:
         raise missing
     if user.role == Role.INSPECTOR and inspection.inspector_id != user.id:
         raise missing
     if user.role == Role.ENTERPRISE:
-        raise Forbidden("企业用户不能查看检查记录 / enterprises do not read inspections")
+        raise Forbidden(
+            ErrorCode.AUTH_FORBIDDEN,
+            "企业用户不能查看检查记录 / enterprises do not read inspections",
+        )
     scope = visible_city(user)
     if user.role == Role.SUPERVISOR and scope and inspection.site.enterprise.city != scope:
         raise missing

@@ -21,7 +21,7 @@ from server.models import (
 )
 from server.services import audit
 from server.services.clock import today
-from server.services.errors import Forbidden, Invalid, NotFound
+from server.services.errors import ErrorCode, Forbidden, Invalid, NotFound
 from server.services.feeds import next_change_seq
 from server.services.findings import transition
 from server.services.registry import visible_city
@@ -42,14 +42,22 @@ def issue(user: User, enterprise_id: int, finding_ids: list[int], deadline: date
     Each finding is due `days_to_rectify` after today, or on `deadline` when one is given.
     """
     if user.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden("仅监管人员可下发整改通知 / only supervisors issue notices")
+        raise Forbidden(
+            ErrorCode.AUTH_FORBIDDEN, "仅监管人员可下发整改通知 / only supervisors issue notices"
+        )
     enterprise = db.session.get(Enterprise, enterprise_id)
     scope = visible_city(user)
     if enterprise is None or (scope and enterprise.city != scope):
-        raise NotFound(f"企业不存在 / no enterprise {enterprise_id}")
+        raise NotFound(
+            ErrorCode.ENTERPRISE_NOT_FOUND, f"企业不存在 / no enterprise {enterprise_id}"
+        )
     ids = list(dict.fromkeys(finding_ids))
     if not ids:
-        raise Invalid("至少选择一个问题 / choose at least one finding", {"finding_ids": ["empty"]})
+        raise Invalid(
+            ErrorCode.NOTICE_INVALID,
+            "至少选择一个问题 / choose at least one finding",
+            {"finding_ids": ["empty"]},
+        )
     findings = list(
         db.session.scalars(
             select(Finding).where(Finding.id.in_(ids)).order_by(Finding.id).with_for_update()
@@ -69,7 +77,11 @@ def issue(user: User, enterprise_id: int, finding_ids: list[int], deadline: date
     if deadline is not None and deadline < issued_on:
         problems["deadline"] = ["不能早于今天 / must not be in the past"]
     if problems:
-        raise Invalid("无法下发整改通知 / cannot issue the notice", {"finding_ids": problems})
+        raise Invalid(
+            ErrorCode.NOTICE_INVALID,
+            "无法下发整改通知 / cannot issue the notice",
+            {"finding_ids": problems},
+        )
     # The increment commits or rolls back with the notice itself: numbers have no gaps.
     seq = next_change_seq(f"notice:{enterprise.city}:{issued_on.year}")
     due = {f.id: deadline or issued_on + timedelta(days=f.days_to_rectify) for f in findings}
@@ -96,13 +108,15 @@ def issue(user: User, enterprise_id: int, finding_ids: list[int], deadline: date
 def get(user: User, notice_id: int) -> Notice:
     """A notice its reader may see: the enterprise's own users, supervisors of its city."""
     notice = db.session.get(Notice, notice_id)
-    hidden = NotFound(f"通知不存在 / no notice {notice_id}")
+    hidden = NotFound(ErrorCode.NOTICE_NOT_FOUND, f"通知不存在 / no notice {notice_id}")
     if notice is None:
         raise hidden
     if user.role == Role.ENTERPRISE and user.enterprise_id != notice.enterprise_id:
         raise hidden
     if user.role == Role.INSPECTOR:
-        raise Forbidden("检查员不查看整改通知 / inspectors do not read notices")
+        raise Forbidden(
+            ErrorCode.AUTH_FORBIDDEN, "检查员不查看整改通知 / inspectors do not read notices"
+        )
     scope = visible_city(user) if user.role != Role.ENTERPRISE else None
     if scope and notice.city != scope:
         raise hidden
@@ -113,7 +127,7 @@ def by_portal_token(user: User, token: str) -> Notice:
     """The notice a QR code points to; the reader must still be allowed to see it."""
     notice = db.session.scalar(select(Notice).where(Notice.portal_token == token))
     if notice is None:
-        raise NotFound("通知不存在 / no such notice")
+        raise NotFound(ErrorCode.NOTICE_NOT_FOUND, "通知不存在 / no such notice")
     return get(user, notice.id)
 
 
@@ -150,7 +164,9 @@ def visible(user: User, limit: int = 200) -> list[Notice]:
     if user.role == Role.ENTERPRISE:
         query = query.where(Notice.enterprise_id == user.enterprise_id)
     elif user.role == Role.INSPECTOR:
-        raise Forbidden("检查员不查看整改通知 / inspectors do not read notices")
+        raise Forbidden(
+            ErrorCode.AUTH_FORBIDDEN, "检查员不查看整改通知 / inspectors do not read notices"
+        )
     elif scope := visible_city(user):
         query = query.where(Notice.city == scope)
     return list(db.session.scalars(query.options(selectinload(Notice.findings))))

@@ -25,7 +25,7 @@ from server.models import (
 )
 from server.services import audit
 from server.services import checklists as checklist_store
-from server.services.errors import Conflict, Forbidden, Invalid
+from server.services.errors import Conflict, ErrorCode, Forbidden, Invalid
 from server.services.feeds import next_change_seq, parse_cursor
 from server.services.inspections import get_for
 from server.services.registry import visible_city
@@ -36,16 +36,20 @@ REVIEWS_FEED = "reviews"
 def review(user: User, inspection_id: uuid_module.UUID, decision: str, comment: str) -> Inspection:
     """Approve a submitted inspection, or return it to its inspector with a comment."""
     if user.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden("仅监管人员可审核 / only supervisors review inspections")
+        raise Forbidden(
+            ErrorCode.AUTH_FORBIDDEN, "仅监管人员可审核 / only supervisors review inspections"
+        )
     inspection = get_for(user, inspection_id)
     if inspection.status != InspectionStatus.SUBMITTED:
         raise Conflict(
+            ErrorCode.INSPECTION_NOT_REVIEWABLE,
             f"该检查已审核（{inspection.status}）/ this inspection was already reviewed "
-            f"({inspection.status}); only a submitted revision can be reviewed"
+            f"({inspection.status}); only a submitted revision can be reviewed",
         )
     comment = comment.strip()
     if decision == ReviewDecision.RETURN and not comment:
         raise Invalid(
+            ErrorCode.INSPECTION_INVALID,
             "退回须说明原因 / a returned inspection needs a comment",
             {"comment": ["退回时必填 / required when returning"]},
         )

@@ -14,7 +14,7 @@ import secrets
 
 from server.extensions import db
 from server.models import Photo, Upload, User, utcnow
-from server.services.errors import BadRequest, Conflict, DomainError, NotFound, TooLarge
+from server.services.errors import BadRequest, Conflict, DomainError, ErrorCode, NotFound, TooLarge
 from server.services.photos import receive, valid_hash
 from server.storage import OffsetMismatch, PhotoStore
 
@@ -24,6 +24,7 @@ class OffsetConflict(Conflict):
 
     def __init__(self, held: int) -> None:
         super().__init__(
+            ErrorCode.UPLOAD_OFFSET_CONFLICT,
             f"上传位置不符，服务器已有 {held} 字节 / wrong offset: the server holds {held} bytes",
             {"upload_offset": held},
         )
@@ -41,7 +42,8 @@ def parse_metadata(header: str | None) -> dict[str, str]:
             metadata[key] = base64.b64decode(encoded, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError) as error:
             raise BadRequest(
-                f"Upload-Metadata 无法解析 / bad Upload-Metadata value for {key!r}"
+                ErrorCode.UPLOAD_INVALID,
+                f"Upload-Metadata 无法解析 / bad Upload-Metadata value for {key!r}",
             ) from error
     return metadata
 
@@ -50,9 +52,11 @@ def create(user: User, length: int, metadata: dict[str, str], max_bytes: int) ->
     """A new upload for a photo of `length` bytes whose SHA-256 is in the metadata."""
     sha256 = valid_hash(metadata.get("sha256", ""))
     if length > max_bytes:
-        raise TooLarge(f"照片过大 / photo larger than {max_bytes} bytes")
+        raise TooLarge(ErrorCode.PHOTO_TOO_LARGE, f"照片过大 / photo larger than {max_bytes} bytes")
     if length <= 0:
-        raise BadRequest("Upload-Length 须为正整数 / Upload-Length must be positive")
+        raise BadRequest(
+            ErrorCode.UPLOAD_INVALID, "Upload-Length 须为正整数 / Upload-Length must be positive"
+        )
     upload = Upload(id=secrets.token_urlsafe(24), sha256=sha256, length=length, user_id=user.id)
     db.session.add(upload)
     db.session.commit()
@@ -63,7 +67,7 @@ def get(user: User, upload_id: str) -> Upload:
     """An upload of this user (others' uploads do not exist for them)."""
     upload = db.session.get(Upload, upload_id)
     if upload is None or upload.user_id != user.id:
-        raise NotFound(f"上传不存在 / no upload {upload_id}")
+        raise NotFound(ErrorCode.UPLOAD_NOT_FOUND, f"上传不存在 / no upload {upload_id}")
     return upload
 
 
@@ -80,9 +84,12 @@ def append(
             return upload.length, db.session.get(Photo, upload.sha256)
         raise OffsetConflict(upload.length)
     if not chunk:
-        raise BadRequest("空的数据块 / empty chunk: send at least one byte")
+        raise BadRequest(
+            ErrorCode.UPLOAD_INVALID, "空的数据块 / empty chunk: send at least one byte"
+        )
     if at + len(chunk) > upload.length:
         raise BadRequest(
+            ErrorCode.UPLOAD_INVALID,
             "数据超出声明长度 / the chunk goes past Upload-Length",
             {"upload_length": [f"{at} + {len(chunk)} > {upload.length}"]},
         )

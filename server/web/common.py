@@ -26,7 +26,7 @@ from server.extensions import csrf, db
 from server.http_common.throttle import TOO_MANY_FAILED_LOGINS, login_throttle
 from server.models import Notice, User
 from server.services import findings, notices, photos, thumbnails
-from server.services.errors import DomainError, NotFound, Unauthorized
+from server.services.errors import DomainError, ErrorCode, NotFound, Unauthorized
 from server.storage import photo_store
 from server.web.session import F, landing, safe_next, sign_in, sign_out, signed_in_user, web_user
 
@@ -104,7 +104,7 @@ def photo_view(user: User, sha256: str, preview: bool) -> Response:
     """A photo the user may see, full size or as a preview; 404 for anything else."""
     photo = findings.readable_photo(user, sha256)
     if photo is None:
-        raise NotFound(f"照片不存在 / no photo {sha256}")
+        raise NotFound(ErrorCode.PHOTO_NOT_FOUND, f"照片不存在 / no photo {sha256}")
     if preview:
         data, mimetype = thumbnails.preview(photo_store(), sha256), "image/jpeg"
     else:

@@ -23,7 +23,7 @@ from flask.typing import ResponseReturnValue
 from server.extensions import db
 from server.models import Enterprise, FindingStatus, Role, Site, User
 from server.services import findings, notices, photos
-from server.services.errors import Conflict, Invalid, TooLarge
+from server.services.errors import Conflict, ErrorCode, Invalid, TooLarge
 from server.services.photo_meta import inspect_photo
 from server.storage import photo_store
 from server.web.common import add_area_routes, by_id, pdf_response, setup_blueprint
@@ -92,7 +92,10 @@ def respond(finding_id: int) -> ResponseReturnValue:
     user = web_user()
     finding = findings.get(user, finding_id)
     if finding.status not in ANSWERABLE:
-        raise Conflict(f"该问题当前不能答复 / this finding is {finding.status}, not awaiting")
+        raise Conflict(
+            ErrorCode.FINDING_NOT_ANSWERABLE,
+            f"该问题当前不能答复 / this finding is {finding.status}, not awaiting",
+        )
     text = request.form.get("text", "").strip()
     uploads = [f for f in request.files.getlist("photos") if f.filename]
     errors: dict[str, list[str]] = {}
@@ -103,12 +106,15 @@ def respond(finding_id: int) -> ResponseReturnValue:
     if len(uploads) > MAX_PHOTOS_PER_ANSWER:
         errors["photos"] = [f"最多{MAX_PHOTOS_PER_ANSWER}张 / at most {MAX_PHOTOS_PER_ANSWER}"]
     if errors:
-        raise Invalid("答复不完整 / the answer is incomplete", errors)
+        raise Invalid(ErrorCode.FINDING_INVALID, "答复不完整 / the answer is incomplete", errors)
     limit = current_app.config["MAX_PHOTO_BYTES"]
     contents = [upload.read(limit + 1) for upload in uploads]
     for upload, data in zip(uploads, contents, strict=True):
         if len(data) > limit:
-            raise TooLarge(f"照片过大 / {upload.filename} is larger than {limit} bytes")
+            raise TooLarge(
+                ErrorCode.PHOTO_TOO_LARGE,
+                f"照片过大 / {upload.filename} is larger than {limit} bytes",
+            )
         inspect_photo(data)  # every photo decodes before any is stored
     hashes = [hashlib.sha256(data).hexdigest() for data in contents]
     for sha256, data in zip(hashes, contents, strict=True):

@@ -26,7 +26,7 @@ from server.models import Enterprise, FindingStatus, InspectionStatus, ReviewDec
 from server.services import checklists as checklist_store
 from server.services import dashboard as dashboard_service
 from server.services import evidence_checks, findings, inspections, ledger, notices, reviews
-from server.services.errors import Invalid
+from server.services.errors import ErrorCode, Invalid
 from server.services.registry import visible_city
 from server.web.common import (
     add_area_routes,
@@ -88,7 +88,11 @@ def inspection(inspection_id: uuid.UUID) -> ResponseReturnValue:
 def decide(inspection_id: uuid.UUID) -> ResponseReturnValue:
     decision = request.form.get("decision", "")
     if decision not in {d.value for d in ReviewDecision}:
-        raise Invalid("请选择通过或退回 / choose approve or return", {"decision": [decision]})
+        raise Invalid(
+            ErrorCode.REQUEST_INVALID,
+            "请选择通过或退回 / choose approve or return",
+            {"decision": [decision]},
+        )
     reviews.review(web_user(), inspection_id, decision, request.form.get("comment", ""))
     flash(
         "已通过 / approved"
@@ -126,7 +130,7 @@ def _finding_filter() -> findings.FindingFilter:
         created_to=parse_date(args.get("created_to"), "created_to", errors),
     )
     if errors:
-        raise Invalid("筛选条件有误 / invalid filter", errors)
+        raise Invalid(ErrorCode.REQUEST_INVALID, "筛选条件有误 / invalid filter", errors)
     return wanted
 
 
@@ -136,7 +140,11 @@ def finding_list() -> ResponseReturnValue:
     wanted = _finding_filter()
     number = max(1, request.args.get("page", 1, type=int) or 1)
     if number > MAX_PAGE:
-        raise Invalid("页码过大 / page too large", {"page": [f"至多 / at most {MAX_PAGE}"]})
+        raise Invalid(
+            ErrorCode.REQUEST_INVALID,
+            "页码过大 / page too large",
+            {"page": [f"至多 / at most {MAX_PAGE}"]},
+        )
     found = findings.page(
         web_user(), wanted, number, PAGE_SIZE, current_app.config["FINDINGS_COUNT_CAP"]
     )
@@ -197,7 +205,9 @@ def issue_notice() -> ResponseReturnValue:
         errors["enterprise_id"] = ["请先按企业筛选 / filter by one enterprise first"]
     deadline = parse_date(form.get("deadline"), "deadline", errors)
     if errors or enterprise_id is None:
-        raise Invalid("无法下发整改通知 / cannot issue the notice", errors)
+        raise Invalid(
+            ErrorCode.NOTICE_INVALID, "无法下发整改通知 / cannot issue the notice", errors
+        )
     chosen = [finding_id for finding_id in ids if finding_id is not None]
     notice = notices.issue(web_user(), enterprise_id, chosen, deadline)
     flash(f"已下发 {notice.number} / notice issued")
@@ -239,7 +249,11 @@ def notice_pdf(notice_id: int) -> Response:
 def verify(finding_id: int) -> ResponseReturnValue:
     accepted = request.form.get("accepted")
     if accepted not in ("1", "0"):
-        raise Invalid("请选择销号或退回 / choose close or reopen", {"accepted": [str(accepted)]})
+        raise Invalid(
+            ErrorCode.REQUEST_INVALID,
+            "请选择销号或退回 / choose close or reopen",
+            {"accepted": [str(accepted)]},
+        )
     finding = findings.verify(
         web_user(), finding_id, accepted == "1", request.form.get("comment", "")
     )
