@@ -21,6 +21,7 @@ from server.api.schemas import (
 from server.models import Inspection, Role
 from server.services import evidence_checks, inspections, reviews
 from server.services.errors import BadRequest, ErrorCode
+from server.services.lifecycles import review as review_lifecycle
 
 DEVICE_TIME_HEADER = "Lantian-Device-Time"
 DEVICE_TIME_DOC = {
@@ -64,6 +65,7 @@ def present(record: Inspection) -> dict[str, Any]:
         "missing_photos": inspections.missing_photos(record, stored),
         "clock_skew_s": record.clock_skew_s,
         "evidence_flags": evidence_checks.flags(record, stored),
+        "actions": review_lifecycle.actions(current_user(), record),
     }
 
 
@@ -137,7 +139,7 @@ class InspectionReviewResource(MethodView):
     @blp.alt_response(409, description="已审核 / already reviewed")
     def post(self, decision: dict[str, str], inspection_id: uuid.UUID) -> tuple[Any, ...]:
         """Approve a submitted inspection or return it to its inspector with a comment."""
-        record = reviews.review(
+        record = review_lifecycle.review(
             current_user(), inspection_id, decision["decision"], decision["comment"]
         )
         return present(record), 200, _etag_header(record)

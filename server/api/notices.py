@@ -9,9 +9,11 @@ from flask.views import MethodView
 
 from server.api.auth import current_user, roles
 from server.api.blueprint import Blueprint
+from server.api.findings import present as present_finding
 from server.api.schemas import NoticeIn, NoticeOut
 from server.models import Notice, Role
-from server.services import findings, notices
+from server.services import notices
+from server.services.lifecycles import notice as notice_lifecycle
 from server.storage import photo_store
 
 blp = Blueprint(
@@ -25,7 +27,8 @@ def present(notice: Notice) -> dict[str, Any]:
         "notice": notice,
         "enterprise": notices.enterprise_of(notice),
         "portal_url": notices.portal_url(current_app.config["PUBLIC_URL"], notice),
-        "findings": [findings.describe(finding) for finding in notice.findings],
+        "findings": [present_finding(finding) for finding in notice.findings],
+        "actions": notice_lifecycle.actions(current_user(), notice),
     }
 
 
@@ -37,7 +40,7 @@ class Notices(MethodView):
     @blp.alt_response(422, description="问题不可下发 / findings that cannot be notified")
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Issue a numbered notice for open findings of one enterprise."""
-        notice = notices.issue(
+        notice = notice_lifecycle.issue(
             current_user(), body["enterprise_id"], body["finding_ids"], body.get("deadline")
         )
         return present(notice)

@@ -1,8 +1,7 @@
-"""The finding lifecycle and the queries supervisors and enterprises make of findings.
+"""The queries supervisors and enterprises make of findings.
 
-open → notified (in a notice) → answered (the enterprise sent evidence) → closed (销号), or
-reopened (the evidence was not enough; waiting again for the enterprise). Every move goes
-through `transition`, which records who, when and why.
+How a finding's status changes, who may change it and what pages may offer: the finding
+lifecycle, `server/services/lifecycles/finding.py`, the only code that writes it.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from server.models import (
     AnswerPhoto,
     Enterprise,
     Finding,
-    FindingEvent,
     FindingResponse,
     FindingStatus,
     Inspection,
@@ -31,52 +29,21 @@ from server.models import (
     Role,
     Site,
     User,
-    utcnow,
 )
-from server.services import audit
 from server.services import checklists as checklist_store
 from server.services import photos as photo_files
 from server.services.clock import today
-from server.services.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
+from server.services.errors import ErrorCode, NotFound
 from server.services.registry import visible_city
 from server.services.wording import answer_text
 from server.storage import PhotoStore
 
-# Which moves the lifecycle allows, and who makes them.
-ALLOWED = {
-    (FindingStatus.OPEN, FindingStatus.NOTIFIED),
-    (FindingStatus.NOTIFIED, FindingStatus.ANSWERED),
-    (FindingStatus.REOPENED, FindingStatus.ANSWERED),
-    (FindingStatus.ANSWERED, FindingStatus.CLOSED),
-    (FindingStatus.ANSWERED, FindingStatus.REOPENED),
-}
 VISIBLE_TO_ENTERPRISE = (
     FindingStatus.NOTIFIED,
     FindingStatus.ANSWERED,
     FindingStatus.CLOSED,
     FindingStatus.REOPENED,
 )
-
-
-def transition(finding: Finding, to: FindingStatus, actor: User, reason: str = "") -> None:
-    """Move a finding and record the move; Conflict when the lifecycle does not allow it."""
-    current = FindingStatus(finding.status)
-    if (current, to) not in ALLOWED:
-        raise Conflict(
-            ErrorCode.FINDING_CONFLICT,
-            f"问题状态为 {current}，不能变为 {to} / a {current} finding cannot become {to}",
-        )
-    finding.status = to.value
-    finding.updated_at = utcnow()
-    db.session.add(
-        FindingEvent(
-            finding=finding,
-            from_status=current.value,
-            to_status=to.value,
-            actor_id=actor.id,
-            reason=reason,
-        )
-    )
 
 
 def is_overdue(finding: Finding, on: date | None = None) -> bool:
@@ -192,64 +159,6 @@ def get(user: User, finding_id: int) -> Finding:
     finding = db.session.scalar(scoped(user).where(Finding.id == finding_id))
     if finding is None:
         raise NotFound(ErrorCode.FINDING_NOT_FOUND, f"问题不存在 / no finding {finding_id}")
-    return finding
-
-
-def respond(user: User, finding_id: int, text: str, photos: list[str]) -> Finding:
-    """The enterprise answers a notified (or reopened) finding with what it did and photos."""
-    if user.role != Role.ENTERPRISE:
-        raise Forbidden(
-            ErrorCode.AUTH_FORBIDDEN, "仅企业用户可答复 / only the enterprise answers its findings"
-        )
-    finding = get(user, finding_id)
-    if not text.strip():
-        raise Invalid(
-            ErrorCode.FINDING_INVALID,
-            "须说明整改情况 / describe what was done",
-            {"text": ["required"]},
-        )
-    hashes = [photo_files.valid_hash(sha) for sha in dict.fromkeys(photos)]
-    present = set(db.session.scalars(select(Photo.sha256).where(Photo.sha256.in_(hashes))))
-    missing = [sha for sha in hashes if sha not in present]
-    if missing:
-        raise Invalid(
-            ErrorCode.PHOTO_MISSING, "请先上传照片 / upload the photos first", {"photos": missing}
-        )
-    transition(finding, FindingStatus.ANSWERED, user, text.strip())
-    db.session.add(
-        FindingResponse(
-            finding=finding,
-            user_id=user.id,
-            text=text.strip(),
-            evidence=[ResponsePhoto(photo_sha256=sha, position=i) for i, sha in enumerate(hashes)],
-        )
-    )
-    audit.record_finding(user, "finding.answered", finding)
-    db.session.commit()
-    return finding
-
-
-def verify(user: User, finding_id: int, accepted: bool, comment: str) -> Finding:
-    """The supervisor closes an answered finding (销号) or reopens it with a reason."""
-    if user.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden(
-            ErrorCode.AUTH_FORBIDDEN, "仅监管人员可核验 / only supervisors verify rectification"
-        )
-    finding = get(user, finding_id)
-    if accepted:
-        transition(finding, FindingStatus.CLOSED, user, comment.strip())
-        finding.closed_at = utcnow()
-        finding.closed_by = user.id
-    else:
-        if not comment.strip():
-            raise Invalid(
-                ErrorCode.FINDING_INVALID,
-                "退回须说明原因 / say why the evidence is not enough",
-                {"comment": ["required when not accepted"]},
-            )
-        transition(finding, FindingStatus.REOPENED, user, comment.strip())
-    audit.record_finding(user, "finding.verified", finding)
-    db.session.commit()
     return finding
 
 

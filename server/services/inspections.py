@@ -48,6 +48,8 @@ from server.services.errors import (
     NotFound,
     PreconditionFailed,
 )
+from server.services.lifecycles import finding as finding_lifecycle
+from server.services.lifecycles import review as review_lifecycle
 from server.services.registry import visible_city
 from server.services.timeutil import iso_utc, local_date
 from server.storage import check_hash
@@ -183,6 +185,10 @@ def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluate
     return Evaluated(site=site, checklist=checklist, verdicts=verdicts)
 
 
+class _RevisedMeanwhile(Exception):
+    """Another request stored a revision of this inspection between our read and our move."""
+
+
 class Outcome(StrEnum):
     CREATED = "created"
     UNCHANGED = "unchanged"
@@ -275,9 +281,10 @@ def _store_revision(
     passes are withdrawn (kept, never deleted); newly failing items get new findings.
     """
     number = inspection.revisions[-1].number + 1 if inspection.revisions else 1
+    if number > 1 and not review_lifecycle.claim_revision(inspection, number):
+        raise _RevisedMeanwhile()
     existing = _open_findings(inspection) if number > 1 else {}
     inspection.revision = number
-    inspection.status = InspectionStatus.SUBMITTED.value
     inspection.checklist_version = evaluated.checklist.version
     _set_times_and_place(inspection, raw, device_clock)
     db.session.add(
@@ -339,7 +346,7 @@ def _store_revision(
         new_findings.append(finding)
     for code, finding in existing.items():
         if code not in failing:
-            finding.status = FindingStatus.WITHDRAWN.value
+            finding_lifecycle.withdraw(finding, user)
     # The current revision's answers are these rows, in order: known without a query. So
     # are a new inspection's findings: all made here, in answer order, as their ids will be.
     set_committed_value(inspection, "answers", stored)
@@ -413,7 +420,15 @@ def submit(
             "没有可修订的检查 / there is no stored inspection to revise under this id",
         )
     if existing is not None:
-        outcome = _existing_outcome(user, existing, digest, body, raw, if_match, device_clock)
+        try:
+            outcome = _existing_outcome(user, existing, digest, body, raw, if_match, device_clock)
+        except _RevisedMeanwhile:
+            # The same revision sent twice at once: answer this one as a resend of what is
+            # stored now (200 if identical, else 409/412), never a second revision.
+            db.session.rollback()
+            existing = db.session.get(Inspection, inspection_id)
+            assert existing is not None
+            outcome = _existing_outcome(user, existing, digest, body, raw, if_match, device_clock)
         if outcome is Outcome.REVISED:
             db.session.commit()
         return existing, outcome

@@ -21,9 +21,10 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from server.extensions import db
-from server.models import Enterprise, FindingStatus, Role, Site, User
+from server.models import Enterprise, Role, Site, User
 from server.services import findings, notices, photos
-from server.services.errors import Conflict, ErrorCode, Invalid, TooLarge
+from server.services.errors import ErrorCode, Invalid, TooLarge
+from server.services.lifecycles import finding as finding_lifecycle
 from server.services.photo_meta import inspect_photo
 from server.storage import photo_store
 from server.web.common import add_area_routes, by_id, pdf_response, setup_blueprint
@@ -33,7 +34,6 @@ blp = Blueprint("portal", __name__, url_prefix="/portal")
 setup_blueprint(blp)
 enterprise_only = require(Role.ENTERPRISE, login_endpoint="portal.login")
 add_area_routes(blp, "portal", enterprise_only)
-ANSWERABLE = (FindingStatus.NOTIFIED, FindingStatus.REOPENED)
 MAX_PHOTOS_PER_ANSWER = 9
 
 
@@ -41,11 +41,14 @@ MAX_PHOTOS_PER_ANSWER = 9
 @enterprise_only
 def home() -> ResponseReturnValue:
     user = web_user()
+    listed = notices.visible(user)
     return render_template(
         "portal/home.html",
         enterprise=db.session.get(Enterprise, user.enterprise_id),
-        notices=notices.visible(user),
-        answerable={s.value for s in ANSWERABLE},
+        notices=listed,
+        to_answer={
+            n.id: sum(finding_lifecycle.can_answer(user, f) for f in n.findings) for n in listed
+        },
     )
 
 
@@ -72,7 +75,7 @@ def _enterprise_notice(token: str) -> ResponseReturnValue:
         rows=rows,
         users=users,
         sites=sites,
-        answerable={s.value for s in ANSWERABLE},
+        actions_of=lambda finding: finding_lifecycle.actions(web_user(), finding),
         max_photos=MAX_PHOTOS_PER_ANSWER,
     )
 
@@ -91,10 +94,9 @@ def respond(finding_id: int) -> ResponseReturnValue:
     stored, so a refused answer leaves no stray photos behind."""
     user = web_user()
     finding = findings.get(user, finding_id)
-    if finding.status not in ANSWERABLE:
-        raise Conflict(
-            ErrorCode.FINDING_NOT_ANSWERABLE,
-            f"该问题当前不能答复 / this finding is {finding.status}, not awaiting",
+    if not finding_lifecycle.can_answer(user, finding):
+        raise finding_lifecycle.not_now(
+            finding, ErrorCode.FINDING_NOT_ANSWERABLE, "答复 / answered"
         )
     text = request.form.get("text", "").strip()
     uploads = [f for f in request.files.getlist("photos") if f.filename]
@@ -119,7 +121,7 @@ def respond(finding_id: int) -> ResponseReturnValue:
     hashes = [hashlib.sha256(data).hexdigest() for data in contents]
     for sha256, data in zip(hashes, contents, strict=True):
         photos.receive(photo_store(), user, sha256, data, limit)
-    findings.respond(user, finding_id, text, hashes)
+    finding_lifecycle.answer(user, finding_id, text, hashes)
     flash("已提交整改答复，等待核验 / answer sent; the supervisor will verify it")
     notice_token = finding.notice.portal_token if finding.notice else ""
     return redirect(

@@ -22,11 +22,14 @@ from sqlalchemy import select
 from checklists import Severity
 from server.extensions import db
 from server.http_common.bounds import MAX_PAGE, MAX_ROW_ID, row_id
-from server.models import Enterprise, FindingStatus, InspectionStatus, ReviewDecision, Site, User
+from server.models import Enterprise, FindingStatus, ReviewDecision, Site, User
 from server.services import checklists as checklist_store
 from server.services import dashboard as dashboard_service
 from server.services import evidence_checks, findings, inspections, ledger, notices, reviews
 from server.services.errors import ErrorCode, Invalid
+from server.services.lifecycles import finding as finding_lifecycle
+from server.services.lifecycles import notice as notice_lifecycle
+from server.services.lifecycles import review as review_lifecycle
 from server.services.registry import visible_city
 from server.web.common import (
     add_area_routes,
@@ -79,7 +82,7 @@ def inspection(inspection_id: uuid.UUID) -> ResponseReturnValue:
         missing=set(inspections.missing_photos(record, stored)),
         flags=evidence_checks.flags(record, stored),
         title=checklist_store.titles().get(record.checklist_id, record.checklist_id),
-        can_review=record.status == InspectionStatus.SUBMITTED,
+        can_review=review_lifecycle.can_review(web_user(), record),
     )
 
 
@@ -93,7 +96,7 @@ def decide(inspection_id: uuid.UUID) -> ResponseReturnValue:
             "请选择通过或退回 / choose approve or return",
             {"decision": [decision]},
         )
-    reviews.review(web_user(), inspection_id, decision, request.form.get("comment", ""))
+    review_lifecycle.review(web_user(), inspection_id, decision, request.form.get("comment", ""))
     flash(
         "已通过 / approved"
         if decision == ReviewDecision.APPROVE
@@ -152,11 +155,7 @@ def finding_list() -> ResponseReturnValue:
     enterprises = _enterprises_of(web_user())
     chosen = enterprises.get(wanted.enterprise_id) if wanted.enterprise_id else None
     issuable = [
-        f.id
-        for f in rows
-        if chosen is not None
-        and f.status == FindingStatus.OPEN
-        and f.inspection.status == InspectionStatus.APPROVED
+        f.id for f in rows if chosen is not None and finding_lifecycle.can_notify(web_user(), f)
     ]
     query = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
@@ -209,7 +208,7 @@ def issue_notice() -> ResponseReturnValue:
             ErrorCode.NOTICE_INVALID, "无法下发整改通知 / cannot issue the notice", errors
         )
     chosen = [finding_id for finding_id in ids if finding_id is not None]
-    notice = notices.issue(web_user(), enterprise_id, chosen, deadline)
+    notice = notice_lifecycle.issue(web_user(), enterprise_id, chosen, deadline)
     flash(f"已下发 {notice.number} / notice issued")
     return redirect(url_for("review.notice", notice_id=notice.id), code=303)
 
@@ -233,6 +232,7 @@ def notice(notice_id: int) -> ResponseReturnValue:
         rows=[findings.describe(f) for f in record.findings],
         sites=by_id(Site, {f.site_id for f in record.findings}),
         actors=_actors(record.findings),
+        actions_of=lambda finding: finding_lifecycle.actions(web_user(), finding),
         portal_url=notices.portal_url(current_app.config["PUBLIC_URL"], record),
     )
 
@@ -254,7 +254,7 @@ def verify(finding_id: int) -> ResponseReturnValue:
             "请选择销号或退回 / choose close or reopen",
             {"accepted": [str(accepted)]},
         )
-    finding = findings.verify(
+    finding = finding_lifecycle.verify(
         web_user(), finding_id, accepted == "1", request.form.get("comment", "")
     )
     flash(
