@@ -212,6 +212,10 @@ def _existing_outcome(
         )
     latest = inspection.revisions[-1]
     if latest.body_hash == digest:
+        if latest.number != inspection.revision:
+            # The revisions were read after another request stored this very revision, the
+            # inspection before: read it again, so the answer shows what is stored now.
+            db.session.refresh(inspection)
         return Outcome.UNCHANGED
     if if_match is None:
         hint = ""
