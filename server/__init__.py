@@ -9,7 +9,8 @@ from flask import Flask
 from sqlalchemy import event
 
 from server.config import load_config
-from server.extensions import csrf, db, hook_only_limits, init_limiter, limiter, migrate
+from server.extensions import db, hook_only_limits, init_limiter, limiter, migrate
+from server.http_common.extensions import csrf
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

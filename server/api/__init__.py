@@ -23,7 +23,7 @@ from server.api import (
 from server.api.blueprint import RowIdConverter, refuse_nul_in_url
 from server.api.errors import register_error_handlers
 from server.api.schemas import ErrorOut
-from server.extensions import api
+from server.http_common.extensions import api
 
 BLUEPRINTS = (
     auth.blp,

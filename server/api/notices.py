@@ -12,9 +12,8 @@ from server.api.blueprint import Blueprint
 from server.api.findings import present as present_finding
 from server.api.schemas import NoticeIn, NoticeOut
 from server.models import Notice, Role
-from server.services import notices
+from server.services import notices, photos
 from server.services.lifecycles import notice as notice_lifecycle
-from server.storage import photo_store
 
 blp = Blueprint(
     "notices", __name__, url_prefix="/api/v1/notices", description="整改通知书 / Notices"
@@ -71,7 +70,7 @@ class NoticePdf(MethodView):
     def get(self, notice_id: int) -> Response:
         """The printable notice (PDF) with its QR code to the enterprise portal."""
         notice = notices.get(current_user(), notice_id)
-        data = notices.pdf(notice, current_app.config["PUBLIC_URL"], photo_store())
+        data = notices.pdf(notice, current_app.config["PUBLIC_URL"], photos.current_store())
         filename = f"notice-{notice.id}.pdf"
         return Response(
             data,

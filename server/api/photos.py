@@ -14,7 +14,6 @@ from server.api.schemas import MissingPhotosOut, PhotoOut, PhotoQuestionIn
 from server.models import Role
 from server.services import findings, photos
 from server.services.errors import ErrorCode, NotFound, TooLarge
-from server.storage import photo_store
 
 blp = Blueprint("photos", __name__, url_prefix="/api/v1/photos", description="照片 / Photos")
 UPLOAD_DOC = {
@@ -53,7 +52,9 @@ class MissingPhotos(MethodView):
         is harmless. Open to the roles that upload photos; at most 1000 hashes a question.
         """
         return {
-            "missing": findings.photos_to_send(photo_store(), current_user(), question["sha256"])
+            "missing": findings.photos_to_send(
+                photos.current_store(), current_user(), question["sha256"]
+            )
         }
 
 
@@ -65,7 +66,9 @@ class PhotoResource(MethodView):
     def get(self, sha256: str) -> Response:
         """The photo's bytes (HEAD answers whether the server has it)."""
         photo = findings.readable_photo(current_user(), sha256)
-        if photo is None or (request.method == "HEAD" and not photo_store().exists(sha256)):
+        if photo is None or (
+            request.method == "HEAD" and not photos.current_store().exists(sha256)
+        ):
             if request.method == "HEAD":
                 return Response(status=404)
             raise NotFound(ErrorCode.PHOTO_NOT_FOUND, f"照片不存在 / no photo {sha256}")
@@ -73,7 +76,7 @@ class PhotoResource(MethodView):
             return Response(
                 status=200, mimetype=photo.content_type, headers={"Content-Length": photo.size}
             )
-        data = photos.read(photo_store(), sha256)
+        data = photos.read(photos.current_store(), sha256)
         return Response(
             data,
             mimetype=photo.content_type,
@@ -97,6 +100,6 @@ class PhotoResource(MethodView):
         if request.content_length is not None and request.content_length > limit:
             raise TooLarge(ErrorCode.PHOTO_TOO_LARGE, f"照片过大 / photo larger than {limit} bytes")
         photo, created = photos.receive(
-            photo_store(), current_user(), sha256, request.get_data(cache=False), limit
+            photos.current_store(), current_user(), sha256, request.get_data(cache=False), limit
         )
         return photo, 201 if created else 200

@@ -15,9 +15,8 @@ from flask.views import MethodView
 from server.api.auth import current_user, roles
 from server.api.blueprint import Blueprint
 from server.models import Role
-from server.services import uploads
+from server.services import photos, uploads
 from server.services.errors import BadRequest, DomainError, ErrorCode, UnsupportedMedia
-from server.storage import photo_store
 
 TUS_VERSION = "1.0.0"
 blp = Blueprint(
@@ -137,7 +136,7 @@ class UploadResource(MethodView):
         return Response(
             status=200,
             headers={
-                "Upload-Offset": str(uploads.offset(photo_store(), upload)),
+                "Upload-Offset": str(uploads.offset(photos.current_store(), upload)),
                 "Upload-Length": str(upload.length),
             },
         )
@@ -178,7 +177,7 @@ class UploadResource(MethodView):
             )
         upload = uploads.get(current_user(), upload_id)
         held, _ = uploads.append(
-            photo_store(),
+            photos.current_store(),
             current_user(),
             upload,
             _int_header("Upload-Offset"),

@@ -10,7 +10,13 @@ from server.extensions import db
 from server.models import Photo, User
 from server.services.errors import BadRequest, ErrorCode, NotFound, TooLarge
 from server.services.photo_meta import inspect_photo
-from server.storage import PhotoStore, check_hash
+from server.storage import PhotoStore, check_hash, photo_store
+
+
+def current_store() -> PhotoStore:
+    """The app's photo store (local directory or S3), for the API and the pages, which
+    leave storage to the services."""
+    return photo_store()
 
 
 def valid_hash(sha256: str) -> str:

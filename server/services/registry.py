@@ -40,6 +40,15 @@ def list_enterprises(user: User, city: str | None, page: int, per_page: int) -> 
     return list(rows), total
 
 
+def enterprises_in_scope(user: User) -> dict[int, Enterprise]:
+    """Every enterprise the user may pick from, by name: a city's supervisor, their city's."""
+    query = select(Enterprise).order_by(Enterprise.name)
+    city = visible_city(user)
+    if city:
+        query = query.where(Enterprise.city == city)
+    return {e.id: e for e in db.session.scalars(query)}
+
+
 def get_enterprise(user: User, enterprise_id: int) -> Enterprise:
     enterprise = db.session.get(Enterprise, enterprise_id)
     if enterprise is None:

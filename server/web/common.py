@@ -19,15 +19,13 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from server.extensions import csrf, db
+from server.http_common.extensions import csrf
 from server.http_common.throttle import TOO_MANY_FAILED_LOGINS, login_throttle
 from server.models import Notice, User
-from server.services import findings, notices, photos, thumbnails
+from server.services import findings, lookup, notices, photos, thumbnails
 from server.services.errors import DomainError, ErrorCode, NotFound, Unauthorized
-from server.storage import photo_store
 from server.web.session import F, landing, safe_next, sign_in, sign_out, signed_in_user, web_user
 
 PAGE_MESSAGES = {
@@ -106,9 +104,9 @@ def photo_view(user: User, sha256: str, preview: bool) -> Response:
     if photo is None:
         raise NotFound(ErrorCode.PHOTO_NOT_FOUND, f"照片不存在 / no photo {sha256}")
     if preview:
-        data, mimetype = thumbnails.preview(photo_store(), sha256), "image/jpeg"
+        data, mimetype = thumbnails.preview(photos.current_store(), sha256), "image/jpeg"
     else:
-        data, mimetype = photos.read(photo_store(), sha256), photo.content_type
+        data, mimetype = photos.read(photos.current_store(), sha256), photo.content_type
     return Response(
         data,
         mimetype=mimetype,
@@ -149,7 +147,7 @@ def add_area_routes(blp: Blueprint, area: str, guard: Callable[[F], F]) -> None:
 
 def pdf_response(notice: Notice) -> Response:
     """The printable notice, opened in the browser rather than downloaded."""
-    data = notices.pdf(notice, current_app.config["PUBLIC_URL"], photo_store())
+    data = notices.pdf(notice, current_app.config["PUBLIC_URL"], photos.current_store())
     return Response(
         data,
         mimetype="application/pdf",
@@ -159,6 +157,4 @@ def pdf_response(notice: Notice) -> Response:
 
 def by_id(model: Any, ids: set[int]) -> dict[int, Any]:
     """Rows of a model by id, in one query, for pages that name many of them."""
-    if not ids:
-        return {}
-    return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))}
+    return lookup.by_id(model, ids)

@@ -20,13 +20,11 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from server.extensions import db
 from server.models import Enterprise, Role, Site, User
-from server.services import findings, notices, photos
+from server.services import findings, lookup, notices, photos
 from server.services.errors import ErrorCode, Invalid, TooLarge
 from server.services.lifecycles import finding as finding_lifecycle
 from server.services.photo_meta import inspect_photo
-from server.storage import photo_store
 from server.web.common import add_area_routes, by_id, pdf_response, setup_blueprint
 from server.web.session import require, signed_in_user, web_user
 
@@ -44,7 +42,7 @@ def home() -> ResponseReturnValue:
     listed = notices.visible(user)
     return render_template(
         "portal/home.html",
-        enterprise=db.session.get(Enterprise, user.enterprise_id),
+        enterprise=lookup.one(Enterprise, user.enterprise_id),
         notices=listed,
         to_answer={
             n.id: sum(finding_lifecycle.can_answer(user, f) for f in n.findings) for n in listed
@@ -120,7 +118,7 @@ def respond(finding_id: int) -> ResponseReturnValue:
         inspect_photo(data)  # every photo decodes before any is stored
     hashes = [hashlib.sha256(data).hexdigest() for data in contents]
     for sha256, data in zip(hashes, contents, strict=True):
-        photos.receive(photo_store(), user, sha256, data, limit)
+        photos.receive(photos.current_store(), user, sha256, data, limit)
     finding_lifecycle.answer(user, finding_id, text, hashes)
     flash("已提交整改答复，等待核验 / answer sent; the supervisor will verify it")
     notice_token = finding.notice.portal_token if finding.notice else ""

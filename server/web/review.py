@@ -17,20 +17,26 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from checklists import Severity
-from server.extensions import db
 from server.http_common.bounds import MAX_PAGE, MAX_ROW_ID, row_id
 from server.models import Enterprise, FindingStatus, ReviewDecision, Site, User
 from server.services import checklists as checklist_store
 from server.services import dashboard as dashboard_service
-from server.services import evidence_checks, findings, inspections, ledger, notices, reviews
+from server.services import (
+    evidence_checks,
+    findings,
+    inspections,
+    ledger,
+    lookup,
+    notices,
+    registry,
+    reviews,
+)
 from server.services.errors import ErrorCode, Invalid
 from server.services.lifecycles import finding as finding_lifecycle
 from server.services.lifecycles import notice as notice_lifecycle
 from server.services.lifecycles import review as review_lifecycle
-from server.services.registry import visible_city
 from server.web.common import (
     add_area_routes,
     by_id,
@@ -76,7 +82,7 @@ def inspection(inspection_id: uuid.UUID) -> ResponseReturnValue:
         "review/inspection.html",
         inspection=record,
         site=site,
-        inspector=db.session.get(User, record.inspector_id),
+        inspector=lookup.one(User, record.inspector_id),
         answers=reviews.answers_with_items(record),
         findings={f.item_code: f for f in inspections.findings_of(record)},
         missing=set(inspections.missing_photos(record, stored)),
@@ -271,11 +277,7 @@ def verify(finding_id: int) -> ResponseReturnValue:
 
 
 def _enterprises_of(user: User) -> dict[int, Enterprise]:
-    query = select(Enterprise).order_by(Enterprise.name)
-    city = visible_city(user)
-    if city:
-        query = query.where(Enterprise.city == city)
-    return {e.id: e for e in db.session.scalars(query)}
+    return registry.enterprises_in_scope(user)
 
 
 def _actors(rows: list[Any]) -> dict[int, User]:
