@@ -18,7 +18,7 @@ from typing import Any
 from field_client.api import SyncApi
 from field_client.capture import wire_body
 from field_client.errors import FieldError, ServerRefused
-from field_client.store import OUTBOX, Store, now_iso
+from field_client.store import OUTBOX, Store
 
 Progress = Callable[[str, int], None]
 # Whole photo uploads in flight at once (see _send_together).
@@ -83,26 +83,13 @@ def pull_outcomes(store: Store, api: SyncApi, report: PullReport) -> None:
                 ).fetchone()
                 if row is None:
                     continue  # made on another device
-                if outcome["status"] == "returned" and row["state"] == "synced":
-                    db.execute(
-                        "UPDATE inspections SET state = 'returned', revising = ?, "
-                        "server_etag = ?, review_status = 'returned', review_comment = ?, "
-                        "updated_at = ? WHERE uuid = ?",
-                        (
-                            outcome["etag"],
-                            outcome["etag"],
-                            outcome["comment"],
-                            now_iso(),
-                            outcome["uuid"],
-                        ),
-                    )
-                    report.returned.append(outcome["uuid"])
+                if outcome["status"] == "returned":
+                    if store.mark_returned(
+                        db, outcome["uuid"], outcome["etag"], outcome["comment"]
+                    ):
+                        report.returned.append(outcome["uuid"])
                 elif outcome["status"] == "approved":
-                    db.execute(
-                        "UPDATE inspections SET review_status = 'approved', review_comment = ?, "
-                        "updated_at = ? WHERE uuid = ?",
-                        (outcome["comment"], now_iso(), outcome["uuid"]),
-                    )
+                    store.note_approved(db, outcome["uuid"], outcome["comment"])
                     report.approved.append(outcome["uuid"])
             store.set_meta("outcomes_cursor", page["cursor"], db)
         if not page["has_more"]:
@@ -223,8 +210,7 @@ def push_one(
 
     `asked`: the server was just asked about every photo not marked uploaded (`ask_missing`).
     """
-    with store.transaction() as db:
-        db.execute("UPDATE inspections SET state = 'uploading' WHERE uuid = ?", (uuid,))
+    store.begin_upload(uuid)
     body = wire_body(store, uuid)
     hashes = list(dict.fromkeys(sha for answer in body["answers"] for sha in answer["photos"]))
     sent = _send_photos(store, api, hashes, progress, ask=not asked)
@@ -242,12 +228,7 @@ def push_one(
         stored = api.put_inspection(uuid, body, row["revising"])
         if stored["missing_photos"]:
             raise FieldError(f"服务器仍缺照片 / the server still lacks photos of {uuid}")
-    with store.transaction() as db:
-        db.execute(
-            "UPDATE inspections SET state = 'synced', server_etag = ?, revising = NULL, "
-            "last_error = NULL, synced_at = ?, updated_at = ? WHERE uuid = ?",
-            (stored["etag"], now_iso(), now_iso(), uuid),
-        )
+    store.mark_synced(uuid, stored["etag"])
     return sent
 
 
@@ -270,11 +251,7 @@ def push(
             report.photos_sent += push_one(store, api, uuid, progress, asked)
         except ServerRefused as refused:
             detail = f"{refused} {refused.errors or ''}".strip()
-            with store.transaction() as db:
-                db.execute(
-                    "UPDATE inspections SET state = 'queued', last_error = ? WHERE uuid = ?",
-                    (detail, uuid),
-                )
+            store.requeue(uuid, detail)
             report.refused[uuid] = detail
             continue
         report.synced.append(uuid)
