@@ -18,9 +18,8 @@ class ServerRefused(FieldError):
     def __init__(
         self, status: int, message: str, errors: object = None, code: str | None = None
     ) -> None:
-        super().__init__(
-            f"服务器拒绝（{code or status}）/ server refused ({code or status}): {message}"
-        )
+        said = f"{status} {code}" if code else str(status)
+        super().__init__(f"服务器拒绝（{said}）/ server refused ({said}): {message}")
         self.status = status
         self.code = code
         self.errors = errors
