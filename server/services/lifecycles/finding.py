@@ -94,11 +94,6 @@ def can_notify(user: User, finding: Finding) -> bool:
     )
 
 
-def answerable_statuses() -> set[str]:
-    """The statuses in which a finding waits for its enterprise (for counting on pages)."""
-    return {status.value for status in MOVES[FindingAction.ANSWER].sources}
-
-
 def actions(user: User, finding: Finding) -> list[str]:
     """What this user may do with this finding now, in the order pages show them."""
     allowed = []
@@ -119,10 +114,12 @@ def _move(
     code: ErrorCode,
     **values: object,
 ) -> None:
-    """Make the move if the stored status still allows it, and record its event; else 409
-    with the current state (the transaction is rolled back)."""
-    current = finding.status
-    if not claim(finding, Finding.id, move.sources, move.target, updated_at=utcnow(), **values):
+    """Make the move if the stored status is still the one read (and the move starts from
+    it), and record its event; else 409 with the current state (all rolled back). Claiming
+    from the status read, not any source, keeps the event's `from` true."""
+    current = FindingStatus(finding.status)
+    expected = (current,) if current in move.sources else ()
+    if not claim(finding, Finding.id, expected, move.target, updated_at=utcnow(), **values):
         now = lost(finding, Finding.id)
         raise Conflict(
             code,
@@ -132,7 +129,7 @@ def _move(
     db.session.add(
         FindingEvent(
             finding=finding,
-            from_status=current,
+            from_status=current.value,
             to_status=move.target.value,
             actor_id=actor.id,
             reason=reason,
