@@ -38,6 +38,11 @@ WHOLE_PHOTO_BYTES = 1024 * 1024
 QUESTION_HASHES = 500
 TUS = {"Tus-Resumable": "1.0.0"}
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+# The server's machine codes (README "Error codes") the client acts on.
+WRONG_PASSWORD = "auth.bad_credentials"
+LOG_IN_AGAIN = {"auth.required", "auth.token_invalid", "auth.token_expired"}
+ACCOUNT_DISABLED = "auth.account_disabled"
+OFFSET_CONFLICT = "upload.offset_conflict"
 
 
 class Retryable(Exception):
@@ -92,18 +97,36 @@ class RetryPolicy:
         )(function)
 
 
+def error_code(response: httpx.Response) -> str | None:
+    """The machine code of an error response (None: no JSON body, e.g. a proxy's page)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) else None
+
+
 def _refuse(response: httpx.Response) -> None:
-    """Raise for a response the caller does not handle itself."""
+    """Raise for a response the caller does not handle itself: transient statuses (429,
+    5xx, which a proxy may send without a body) are retried, the rest are told apart by
+    the server's machine code."""
     if response.status_code in RETRYABLE_STATUS:
         raise Retryable(response.status_code, _retry_after(response))
-    if response.status_code == 401:
+    if response.status_code < 400:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"message": response.text[:200]}
+    body = body if isinstance(body, dict) else {"message": str(body)[:200]}
+    code = body.get("error")
+    if code == WRONG_PASSWORD:
+        raise FieldError("用户名或密码错误 / wrong username or password")
+    if code == ACCOUNT_DISABLED:
+        raise NotLoggedIn("账号已停用 / this account is disabled")
+    if code in LOG_IN_AGAIN or (code is None and response.status_code == 401):
         raise NotLoggedIn("登录已失效，请重新登录 / not logged in or token expired: run login")
-    if response.status_code >= 400:
-        try:
-            body = response.json()
-        except ValueError:
-            body = {"message": response.text[:200]}
-        raise ServerRefused(response.status_code, body.get("message", ""), body.get("errors"))
+    raise ServerRefused(response.status_code, body.get("message", ""), body.get("errors"), code)
 
 
 class SyncApi:
@@ -160,13 +183,8 @@ class SyncApi:
 
     def login(self, username: str, password: str) -> dict[str, Any]:
         response = self.call(
-            "POST",
-            "/api/v1/auth/token",
-            json={"username": username, "password": password},
-            expect=(200, 401),
+            "POST", "/api/v1/auth/token", json={"username": username, "password": password}
         )
-        if response.status_code == 401:
-            raise FieldError("用户名或密码错误 / wrong username or password")
         return response.json()
 
     def get_json(
@@ -335,7 +353,7 @@ class SyncApi:
                     "Content-Type": "application/offset+octet-stream",
                 },
             )
-            if response.status_code == 409:  # the server holds a different amount
+            if error_code(response) == OFFSET_CONFLICT:  # the server holds a different amount
                 offset = int(response.headers.get("Upload-Offset", "0"))
                 continue
             if response.status_code != 204:

@@ -104,26 +104,7 @@ def start(
             f"{site['city']} today says any item of {checklist_id}"
         )
     inspection_id = str(uuid_module.uuid4())
-    lat, lon, accuracy = location if location else (None, None, None)
-    stamp = now_iso()
-    with store.transaction() as db:
-        db.execute(
-            "INSERT INTO inspections (uuid, site_id, checklist_id, checklist_version, state, "
-            "started_at, lat, lon, accuracy_m, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?)",
-            (
-                inspection_id,
-                site_id,
-                checklist.id,
-                checklist.version,
-                stamp,
-                lat,
-                lon,
-                accuracy,
-                stamp,
-                stamp,
-            ),
-        )
+    store.start_draft(inspection_id, site_id, checklist, location or (None, None, None))
     return inspection_id
 
 
@@ -266,7 +247,7 @@ def attach_photos(
                 "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (uuid, item_code, photo.sha256, position + offset),
             )
-        db.execute("UPDATE inspections SET updated_at = ? WHERE uuid = ?", (now_iso(), uuid))
+        store.touch_editable(db, uuid)
     return [photo.sha256 for photo, _ in processed]
 
 
@@ -316,7 +297,7 @@ def answer(
                 now_iso(),
             ),
         )
-        db.execute("UPDATE inspections SET updated_at = ? WHERE uuid = ?", (now_iso(), uuid))
+        store.touch_editable(db, uuid)
     return verdict
 
 
@@ -352,13 +333,7 @@ def finish(store: Store, uuid: str) -> None:
         ).fetchone()
         if located:
             lat, lon, accuracy = located[0], located[1], None
-    stamp = now_iso()
-    with store.transaction() as db:
-        db.execute(
-            "UPDATE inspections SET state = 'queued', finished_at = ?, device_time = ?, "
-            "lat = ?, lon = ?, accuracy_m = ?, last_error = NULL, updated_at = ? WHERE uuid = ?",
-            (stamp, stamp, lat, lon, accuracy, stamp, uuid),
-        )
+    store.queue(uuid, (lat, lon, accuracy))
 
 
 def wire_body(store: Store, uuid: str) -> dict[str, Any]:

@@ -12,9 +12,14 @@ class NotLoggedIn(FieldError):
 
 
 class ServerRefused(FieldError):
-    """The server answered with a 4xx that retrying cannot fix."""
+    """The server answered with a 4xx that retrying cannot fix; `code` is its machine code
+    (the server's error table, README "Error codes"), what the client branches on."""
 
-    def __init__(self, status: int, message: str, errors: object = None) -> None:
-        super().__init__(f"服务器拒绝（{status}）/ server refused ({status}): {message}")
+    def __init__(
+        self, status: int, message: str, errors: object = None, code: str | None = None
+    ) -> None:
+        said = f"{status} {code}" if code else str(status)
+        super().__init__(f"服务器拒绝（{said}）/ server refused ({said}): {message}")
         self.status = status
+        self.code = code
         self.errors = errors

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,33 @@ CREATE TABLE answer_photos (
 );
 """
 
-EDITABLE = ("draft", "returned")
-OUTBOX = ("queued", "uploading")
-STATES = ("draft", "queued", "uploading", "synced", "returned")
+
+class LocalState(StrEnum):
+    """A local inspection's state; only the Store's transition methods below change it.
+
+    draft ──queue──▶ queued ──begin_upload──▶ uploading ──mark_synced──▶ synced
+      ▲                ▲  └──────────────────────┘ requeue (refused)       │
+      └─ (start)       └──────queue── returned ◀──mark_returned (pulled)───┘
+    """
+
+    DRAFT = "draft"
+    QUEUED = "queued"
+    UPLOADING = "uploading"
+    SYNCED = "synced"
+    RETURNED = "returned"
+
+
+EDITABLE = (LocalState.DRAFT, LocalState.RETURNED)
+OUTBOX = (LocalState.QUEUED, LocalState.UPLOADING)
+STATES = tuple(LocalState)
+# Each transition: the states it starts from and the state it ends in.
+MOVES: dict[str, tuple[tuple[LocalState, ...], LocalState]] = {
+    "queue": (EDITABLE, LocalState.QUEUED),
+    "begin_upload": (OUTBOX, LocalState.UPLOADING),
+    "mark_synced": ((LocalState.UPLOADING,), LocalState.SYNCED),
+    "requeue": (OUTBOX, LocalState.QUEUED),
+    "mark_returned": ((LocalState.SYNCED,), LocalState.RETURNED),
+}
 
 
 def now_iso() -> str:
@@ -321,8 +346,138 @@ class Store:
         marks = ",".join("?" * len(states))
         return self.db.execute(
             f"SELECT * FROM inspections WHERE state IN ({marks}) ORDER BY created_at, uuid",
-            states,
+            [str(state) for state in states],
         ).fetchall()
+
+    # ---- the local inspection's lifecycle: the only statements that write its state
+
+    def _move(self, db: sqlite3.Connection, move: str, uuid: str, values: dict[str, Any]) -> bool:
+        """One transition as a conditional update: it happens only from its source states.
+        False when the inspection is not in one of them (nothing changes)."""
+        sources, target = MOVES[move]
+        assignments = "".join(f", {column} = ?" for column in values)
+        marks = ",".join("?" * len(sources))
+        cursor = db.execute(
+            f"UPDATE inspections SET state = ?{assignments} WHERE uuid = ? AND state IN ({marks})",
+            [target.value, *values.values(), uuid, *(source.value for source in sources)],
+        )
+        return cursor.rowcount == 1
+
+    def _refuse_move(self, move: str, uuid: str) -> FieldError:
+        state = self.inspection(uuid)["state"]
+        return FieldError(
+            f"检查状态为 {state}，不能 {move} / the inspection is {state}: cannot {move}"
+        )
+
+    def touch_editable(self, db: sqlite3.Connection, uuid: str) -> None:
+        """Inside the transaction that changes an answer or its photos: mark the change, and
+        refuse it (rolling all of it back) unless the inspection is still editable, so a
+        sync that froze it meanwhile never sends a body that changes afterwards."""
+        marks = ",".join("?" * len(EDITABLE))
+        cursor = db.execute(
+            f"UPDATE inspections SET updated_at = ? WHERE uuid = ? AND state IN ({marks})",
+            [now_iso(), uuid, *(state.value for state in EDITABLE)],
+        )
+        if cursor.rowcount != 1:
+            state = self.inspection(uuid)["state"]
+            raise FieldError(
+                f"检查已完成（{state}），不能修改 / the inspection is {state} and can no "
+                "longer be changed"
+            )
+
+    def start_draft(
+        self,
+        uuid: str,
+        site_id: int,
+        checklist: rules.Checklist,
+        location: tuple[float | None, float | None, float | None],
+    ) -> None:
+        """A new draft inspection with its checklist version pinned."""
+        stamp = now_iso()
+        lat, lon, accuracy = location
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO inspections (uuid, site_id, checklist_id, checklist_version, "
+                "state, started_at, lat, lon, accuracy_m, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    uuid,
+                    site_id,
+                    checklist.id,
+                    checklist.version,
+                    LocalState.DRAFT.value,
+                    stamp,
+                    lat,
+                    lon,
+                    accuracy,
+                    stamp,
+                    stamp,
+                ),
+            )
+
+    def queue(self, uuid: str, location: tuple[float | None, float | None, float | None]) -> None:
+        """draft/returned → queued: frozen as finished now, at its final location."""
+        stamp = now_iso()
+        lat, lon, accuracy = location
+        values = {
+            "finished_at": stamp,
+            "device_time": stamp,
+            "lat": lat,
+            "lon": lon,
+            "accuracy_m": accuracy,
+            "last_error": None,
+            "updated_at": stamp,
+        }
+        with self.transaction() as db:
+            if not self._move(db, "queue", uuid, values):
+                raise self._refuse_move("queue", uuid)
+
+    def begin_upload(self, uuid: str) -> None:
+        """queued → uploading: its photos and body are on their way."""
+        with self.transaction() as db:
+            if not self._move(db, "begin_upload", uuid, {}):
+                raise self._refuse_move("begin_upload", uuid)
+
+    def mark_synced(self, uuid: str, server_etag: str) -> None:
+        """uploading → synced: the server confirmed the inspection and every photo."""
+        stamp = now_iso()
+        values = {
+            "server_etag": server_etag,
+            "revising": None,
+            "last_error": None,
+            "synced_at": stamp,
+            "updated_at": stamp,
+        }
+        with self.transaction() as db:
+            if not self._move(db, "mark_synced", uuid, values):
+                raise self._refuse_move("mark_synced", uuid)
+
+    def requeue(self, uuid: str, reason: str) -> None:
+        """uploading → queued: the server refused it; the reason is kept for the user."""
+        with self.transaction() as db:
+            self._move(db, "requeue", uuid, {"last_error": reason})
+
+    def mark_returned(
+        self, db: sqlite3.Connection, uuid: str, server_etag: str, comment: str
+    ) -> bool:
+        """synced → returned (in the caller's transaction, with the feed's cursor): editable
+        again, to be revised against `server_etag`. False when it is not synced here."""
+        values = {
+            "revising": server_etag,
+            "server_etag": server_etag,
+            "review_status": "returned",
+            "review_comment": comment,
+            "updated_at": now_iso(),
+        }
+        return self._move(db, "mark_returned", uuid, values)
+
+    def note_approved(self, db: sqlite3.Connection, uuid: str, comment: str) -> None:
+        """The supervisor approved it: kept with the comment; its state stays synced."""
+        db.execute(
+            "UPDATE inspections SET review_status = 'approved', review_comment = ?, "
+            "updated_at = ? WHERE uuid = ?",
+            (comment, now_iso(), uuid),
+        )
 
     def answers(self, uuid: str) -> dict[str, tuple[Any, str]]:
         """Item code → (value, note)."""
@@ -354,6 +509,7 @@ class Store:
         rows = self.db.execute(
             "SELECT DISTINCT p.sha256 FROM photos p JOIN answer_photos a ON a.sha256 = p.sha256 "
             "JOIN inspections i ON i.uuid = a.inspection_uuid "
-            "WHERE p.uploaded = 0 AND i.state IN ('queued', 'uploading')"
+            f"WHERE p.uploaded = 0 AND i.state IN ({','.join('?' * len(OUTBOX))})",
+            [state.value for state in OUTBOX],
         )
         return [row[0] for row in rows]

@@ -19,7 +19,7 @@ from field_client import record
 from field_client.api import SyncApi
 from field_client.capture import wire_body
 from field_client.errors import FieldError, ServerRefused
-from field_client.store import OUTBOX, Store, now_iso
+from field_client.store import OUTBOX, Store
 
 Progress = Callable[[str, int], None]
 # Told the hash of each photo as the server confirms it, so counts survive a later failure.
@@ -103,26 +103,13 @@ def pull_outcomes(store: Store, api: SyncApi, report: PullReport) -> None:
                 ).fetchone()
                 if row is None:
                     continue  # made on another device
-                if outcome["status"] == "returned" and row["state"] == "synced":
-                    db.execute(
-                        "UPDATE inspections SET state = 'returned', revising = ?, "
-                        "server_etag = ?, review_status = 'returned', review_comment = ?, "
-                        "updated_at = ? WHERE uuid = ?",
-                        (
-                            outcome["etag"],
-                            outcome["etag"],
-                            outcome["comment"],
-                            now_iso(),
-                            outcome["uuid"],
-                        ),
-                    )
-                    report.returned.append(outcome["uuid"])
+                if outcome["status"] == "returned":
+                    if store.mark_returned(
+                        db, outcome["uuid"], outcome["etag"], outcome["comment"]
+                    ):
+                        report.returned.append(outcome["uuid"])
                 elif outcome["status"] == "approved":
-                    db.execute(
-                        "UPDATE inspections SET review_status = 'approved', review_comment = ?, "
-                        "updated_at = ? WHERE uuid = ?",
-                        (outcome["comment"], now_iso(), outcome["uuid"]),
-                    )
+                    store.note_approved(db, outcome["uuid"], outcome["comment"])
                     report.approved.append(outcome["uuid"])
             store.set_meta("outcomes_cursor", page["cursor"], db)
         if not page["has_more"]:
@@ -263,8 +250,7 @@ def push_one(
     `asked`: the server was just asked about every photo not marked uploaded (`ask_missing`).
     `confirmed` hears of each photo as it is confirmed, even if sending the inspection fails.
     """
-    with store.transaction() as db:
-        db.execute("UPDATE inspections SET state = 'uploading' WHERE uuid = ?", (uuid,))
+    store.begin_upload(uuid)
     body = wire_body(store, uuid)
     cited = [sha for answer in body["answers"] for sha in answer["photos"]]
     hashes = list(dict.fromkeys(cited + record.hashes(body.get("record"))))
@@ -285,12 +271,7 @@ def push_one(
         stored = api.put_inspection(uuid, body, row["revising"])
         if stored["missing_photos"]:
             raise FieldError(f"服务器仍缺照片 / the server still lacks photos of {uuid}")
-    with store.transaction() as db:
-        db.execute(
-            "UPDATE inspections SET state = 'synced', server_etag = ?, revising = NULL, "
-            "last_error = NULL, synced_at = ?, updated_at = ? WHERE uuid = ?",
-            (stored["etag"], now_iso(), now_iso(), uuid),
-        )
+    store.mark_synced(uuid, stored["etag"])
     return sent
 
 
@@ -313,11 +294,7 @@ def push(
             push_one(store, api, uuid, progress, asked, report.photo_confirmed)
         except ServerRefused as refused:
             detail = f"{refused} {refused.errors or ''}".strip()
-            with store.transaction() as db:
-                db.execute(
-                    "UPDATE inspections SET state = 'queued', last_error = ? WHERE uuid = ?",
-                    (detail, uuid),
-                )
+            store.requeue(uuid, detail)
             report.refused[uuid] = detail
             continue
         report.synced.append(uuid)

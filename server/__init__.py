@@ -11,7 +11,8 @@ from sqlalchemy import event, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 from server.config import load_config
-from server.extensions import csrf, db, hook_only_limits, init_limiter, limiter, migrate
+from server.extensions import db, hook_only_limits, init_limiter, limiter, migrate
+from server.http_common.extensions import csrf
 
 # Inside the package, so an installed wheel carries its migrations (`db upgrade` from it).
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

@@ -1,12 +1,10 @@
 """Unbound extensions, created at import and bound to an app in `create_app`."""
 
-import flask_smorest
 from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -26,22 +24,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class Api(flask_smorest.Api):
-    """flask-smorest's Api, without its `X-Pagination` header component: our API blueprint
-    documents the header with the fields it really sends (server/api/blueprint.py), and
-    flask-smorest's would leave an unused, stricter `PaginationMetadata` in the spec."""
-
-    def _register_pagination_header(self) -> None:
-        pass
-
-
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-api = Api()
 
-# Web forms: CSRF is checked by the web blueprints only (the API uses bearer tokens, which a
-# browser never sends on its own, so it needs no CSRF token).
-csrf = CSRFProtect()
 # Login attempts per client address and username; memory by default, Redis when configured.
 limiter = Limiter(key_func=get_remote_address)
 

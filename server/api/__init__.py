@@ -23,7 +23,8 @@ from server.api import (
 )
 from server.api.blueprint import RowIdConverter, refuse_nul_in_url
 from server.api.errors import register_error_handlers
-from server.extensions import api
+from server.api.schemas import ErrorOut
+from server.http_common.extensions import api
 
 BLUEPRINTS = (
     auth.blp,
@@ -45,6 +46,7 @@ def init_api(app: Flask) -> None:
     """Bind flask-smorest, the blueprints, bearer auth and the JSON error handlers."""
     # Before any rule is added: rules bind their converters when they are added.
     app.url_map.converters["int"] = RowIdConverter
+    api.ERROR_SCHEMA = ErrorOut  # documents `error`, the machine code, in every error response
     api.init_app(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]

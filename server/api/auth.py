@@ -19,7 +19,7 @@ from server.api.schemas import TokenIn, TokenOut
 from server.http_common.throttle import TOO_MANY_FAILED_LOGINS, login_throttle
 from server.models import Role, User
 from server.services import accounts
-from server.services.errors import Forbidden, Unauthorized
+from server.services.errors import ErrorCode, Forbidden, Unauthorized
 
 PUBLIC_PATHS = ("/api/v1/auth/token", "/api/v1/openapi.json")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,7 +35,9 @@ def _authenticate() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("需要登录 / Authorization: Bearer <token> required")
+        raise Unauthorized(
+            ErrorCode.AUTH_REQUIRED, "需要登录 / Authorization: Bearer <token> required"
+        )
     g.user = accounts.user_for_token(token.strip())
 
 
@@ -52,7 +54,9 @@ def roles(*allowed: Role) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if current_user().role not in allowed:
                 names = ", ".join(role.value for role in allowed)
-                raise Forbidden(f"无权访问 / this needs one of the roles: {names}")
+                raise Forbidden(
+                    ErrorCode.AUTH_FORBIDDEN, f"无权访问 / this needs one of the roles: {names}"
+                )
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

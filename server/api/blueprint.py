@@ -34,13 +34,13 @@ import marshmallow as ma
 from apispec import APISpec
 from flask import Request, Response, request
 from flask_smorest import pagination
-from flask_smorest.error_handler import ErrorSchema
 from flask_smorest.exceptions import NotModified
 from flask_smorest.utils import resolve_schema_instance
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort
 from werkzeug.routing import IntegerConverter, Map
 
+from server.api.schemas import ErrorOut
 from server.http_common.bounds import MAX_PAGE, MAX_ROW_ID
 
 MAX_JSON_DEPTH = 32  # the deepest real body (inspection → answers → photos) is 3
@@ -263,7 +263,7 @@ class Blueprint(flask_smorest.Blueprint):
     ) -> Any:
         """As flask-smorest's; an error without a schema is documented with the error shape."""
         if response is None and schema is None and int(status_code) >= 400:
-            schema = ErrorSchema
+            schema = ErrorOut
         return super().alt_response(status_code, response, schema=schema, **kwargs)
 
     def _set_pagination_metadata(self, page_params: Any, result: Any, headers: Any) -> Any:
@@ -283,7 +283,7 @@ class Blueprint(flask_smorest.Blueprint):
 
     def _document_pagination_metadata(self, spec: APISpec, resp_doc: dict[str, Any]) -> None:
         """The header documented with our schema, as one `PAGINATION` header component (the
-        Api leaves flask-smorest's out: server/extensions.py)."""
+        Api leaves flask-smorest's out: server/http_common/extensions.py)."""
         if "PAGINATION" not in spec.components.headers:
             spec.components.header("PAGINATION", PAGINATION_HEADER)
         resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = "PAGINATION"

@@ -1,7 +1,9 @@
 """One place that turns domain errors into HTTP responses, in flask-smorest's error shape.
 
-Every error body is `{"code", "status", "message", "errors"?}` — the same shape flask-smorest
-uses for its own 4xx (validation 422, 304/412 ETag errors), so clients parse one form.
+Every error body is `{"code", "status", "error", "message", "errors"?}`: `code` and
+`status` are the HTTP status and its phrase, the shape flask-smorest uses for its own 4xx
+(validation 422, 304/412 ETag errors), so clients parse one form; `error` is the stable
+machine code from `server.services.errors.ErrorCode`, which clients branch on.
 """
 
 from __future__ import annotations
@@ -12,18 +14,23 @@ from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from server.services.errors import DomainError, Unauthorized
+from server.services.errors import DomainError, ErrorCode, Unauthorized, generic_code
 
 
-def error_body(code: int, message: str, errors: dict | None = None) -> dict:
-    body: dict = {"code": code, "status": HTTPStatus(code).phrase, "message": message}
+def error_body(code: int, error: ErrorCode, message: str, errors: dict | None = None) -> dict:
+    body: dict = {
+        "code": code,
+        "status": HTTPStatus(code).phrase,
+        "error": error.value,
+        "message": message,
+    }
     if errors:
         body["errors"] = errors
     return body
 
 
 def _domain_error(error: DomainError) -> ResponseReturnValue:
-    response = jsonify(error_body(error.status, error.message, error.errors))
+    response = jsonify(error_body(error.status, error.code, error.message, error.errors))
     response.status_code = error.status
     response.headers.update(error.headers)
     if isinstance(error, Unauthorized):
@@ -51,7 +58,12 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     errors = data.get("messages") if isinstance(data, dict) else None
     message = data.get("message") if isinstance(data, dict) and data.get("message") else None
     response = jsonify(
-        error_body(code, message or messages.get(code, error.description or ""), errors)
+        error_body(
+            code,
+            generic_code(code),
+            message or messages.get(code, error.description or ""),
+            errors,
+        )
     )
     response.status_code = code
     for key, value in error.get_headers() or []:

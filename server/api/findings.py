@@ -10,8 +10,9 @@ from flask.views import MethodView
 from server.api.auth import current_user, roles
 from server.api.blueprint import Blueprint, count_is_lower_bound
 from server.api.schemas import FindingOut, FindingQuery, ResponseIn, VerifyIn
-from server.models import Role
+from server.models import Finding, Role
 from server.services import findings
+from server.services.lifecycles import finding as finding_lifecycle
 
 blp = Blueprint(
     "findings",
@@ -20,6 +21,14 @@ blp = Blueprint(
     description="问题清单 / Findings and their rectification",
 )
 READERS = (Role.SUPERVISOR, Role.ADMIN, Role.INSPECTOR, Role.ENTERPRISE)
+
+
+def present(finding: Finding) -> dict[str, Any]:
+    """A finding as people read it, with what the caller may do with it now (`actions`)."""
+    return {
+        **findings.describe(finding),
+        "actions": finding_lifecycle.actions(current_user(), finding),
+    }
 
 
 @blp.route("")
@@ -45,7 +54,7 @@ class Findings(MethodView):
         pagination_parameters.item_count = found.total
         if found.total_is_lower_bound:
             count_is_lower_bound(pagination_parameters, has_next=found.has_next)
-        return [findings.describe(row) for row in found.rows]
+        return [present(row) for row in found.rows]
 
 
 @blp.route("/<int:finding_id>")
@@ -54,7 +63,7 @@ class FindingResource(MethodView):
     @blp.response(200, FindingOut)
     def get(self, finding_id: int) -> dict[str, Any]:
         """One finding with the plan's words, the remedy, its history and the answers."""
-        return findings.describe(findings.get(current_user(), finding_id))
+        return present(findings.get(current_user(), finding_id))
 
 
 @blp.route("/<int:finding_id>/responses")
@@ -65,8 +74,10 @@ class FindingResponses(MethodView):
     @blp.alt_response(409, description="当前状态不能答复 / not waiting for an answer")
     def post(self, answer: dict[str, Any], finding_id: int) -> dict[str, Any]:
         """The enterprise's answer: what it did, with photos uploaded beforehand."""
-        finding = findings.respond(current_user(), finding_id, answer["text"], answer["photos"])
-        return findings.describe(finding)
+        finding = finding_lifecycle.answer(
+            current_user(), finding_id, answer["text"], answer["photos"]
+        )
+        return present(finding)
 
 
 @blp.route("/<int:finding_id>/verify")
@@ -77,7 +88,7 @@ class FindingVerify(MethodView):
     @blp.alt_response(409, description="尚未答复 / not answered yet")
     def post(self, decision: dict[str, Any], finding_id: int) -> dict[str, Any]:
         """Close (销号) an answered finding, or reopen it with the reason."""
-        finding = findings.verify(
+        finding = finding_lifecycle.verify(
             current_user(), finding_id, decision["accepted"], decision["comment"]
         )
-        return findings.describe(finding)
+        return present(finding)

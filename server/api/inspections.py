@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask.views import MethodView
 
 from server.api.auth import current_user, roles
@@ -18,10 +18,11 @@ from server.api.schemas import (
     OutcomesPage,
     ReviewIn,
 )
+from server.http_common.public_url import public_url
 from server.models import Inspection, Role
-from server.services import evidence_checks, inspections, reviews
-from server.services.errors import BadRequest
-from server.storage import photo_store
+from server.services import evidence_checks, inspections, photos, reviews
+from server.services.errors import BadRequest, ErrorCode
+from server.services.lifecycles import review as review_lifecycle
 
 DEVICE_TIME_HEADER = "Lantian-Device-Time"
 DEVICE_TIME_DOC = {
@@ -65,6 +66,7 @@ def present(record: Inspection) -> dict[str, Any]:
         "missing_photos": inspections.missing_photos(record, stored),
         "clock_skew_s": record.clock_skew_s,
         "evidence_flags": evidence_checks.flags(record, stored),
+        "actions": review_lifecycle.actions(current_user(), record),
     }
 
 
@@ -88,6 +90,7 @@ def _device_time() -> datetime | None:
         moment = None
     if moment is None or moment.tzinfo is None:
         raise BadRequest(
+            ErrorCode.INSPECTION_DEVICE_TIME_INVALID,
             f"{DEVICE_TIME_HEADER} 须为带时区的ISO时间 / must be an ISO 8601 time with an offset",
             {DEVICE_TIME_HEADER: [raw[:64]]},
         )
@@ -137,7 +140,7 @@ class InspectionRecordPdf(MethodView):
         """The signed on-site record (现场检查笔录) as a PDF, for any inspection: one synced
         without a record (from the CLI) says it carries no signatures."""
         record = inspections.get_for(current_user(), inspection_id)
-        data = inspections.record_pdf(record, current_app.config["PUBLIC_URL"], photo_store())
+        data = inspections.record_pdf(record, public_url(), photos.current_store())
         return Response(
             data,
             mimetype="application/pdf",
@@ -153,7 +156,7 @@ class InspectionReviewResource(MethodView):
     @blp.alt_response(409, description="已审核 / already reviewed")
     def post(self, decision: dict[str, str], inspection_id: uuid.UUID) -> tuple[Any, ...]:
         """Approve a submitted inspection or return it to its inspector with a comment."""
-        record = reviews.review(
+        record = review_lifecycle.review(
             current_user(), inspection_id, decision["decision"], decision["comment"]
         )
         return present(record), 200, _etag_header(record)

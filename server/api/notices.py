@@ -9,12 +9,13 @@ from flask.views import MethodView
 
 from server.api.auth import current_user, roles
 from server.api.blueprint import Blueprint
+from server.api.findings import present as present_finding
 from server.api.schemas import NoticeIn, NoticeOut
 from server.http_common.disposition import content_disposition
 from server.http_common.public_url import public_url
 from server.models import Notice, Role
-from server.services import findings, notices
-from server.storage import photo_store
+from server.services import notices, photos
+from server.services.lifecycles import notice as notice_lifecycle
 
 blp = Blueprint(
     "notices", __name__, url_prefix="/api/v1/notices", description="整改通知书 / Notices"
@@ -27,7 +28,8 @@ def present(notice: Notice) -> dict[str, Any]:
         "notice": notice,
         "enterprise": notices.enterprise_of(notice),
         "portal_url": notices.portal_url(public_url(), notice),
-        "findings": [findings.describe(finding) for finding in notice.findings],
+        "findings": [present_finding(finding) for finding in notice.findings],
+        "actions": notice_lifecycle.actions(current_user(), notice),
     }
 
 
@@ -39,7 +41,7 @@ class Notices(MethodView):
     @blp.alt_response(422, description="问题不可下发 / findings that cannot be notified")
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Issue a numbered notice for open findings of one enterprise."""
-        notice = notices.issue(
+        notice = notice_lifecycle.issue(
             current_user(), body["enterprise_id"], body["finding_ids"], body.get("deadline")
         )
         return present(notice)
@@ -70,7 +72,7 @@ class NoticePdf(MethodView):
     def get(self, notice_id: int) -> Response:
         """The printable notice (PDF) with its QR code to the enterprise portal."""
         notice = notices.get(current_user(), notice_id)
-        data = notices.pdf(notice, public_url(), photo_store())
+        data = notices.pdf(notice, public_url(), photos.current_store())
         filename = f"notice-{notice.id}.pdf"
         return Response(
             data,

@@ -13,8 +13,7 @@ from server.api.blueprint import Blueprint
 from server.api.schemas import MissingPhotosOut, PhotoOut, PhotoQuestionIn
 from server.models import Role
 from server.services import photo_access, photos
-from server.services.errors import NotFound, TooLarge
-from server.storage import photo_store
+from server.services.errors import ErrorCode, NotFound, TooLarge
 
 blp = Blueprint("photos", __name__, url_prefix="/api/v1/photos", description="照片 / Photos")
 UPLOAD_DOC = {
@@ -54,7 +53,7 @@ class MissingPhotos(MethodView):
         """
         return {
             "missing": photo_access.photos_to_send(
-                photo_store(), current_user(), question["sha256"]
+                photos.current_store(), current_user(), question["sha256"]
             )
         }
 
@@ -67,15 +66,17 @@ class PhotoResource(MethodView):
     def get(self, sha256: str) -> Response:
         """The photo's bytes (HEAD answers whether the server has it)."""
         photo = photo_access.readable_photo(current_user(), sha256)
-        if photo is None or (request.method == "HEAD" and not photo_store().exists(sha256)):
+        if photo is None or (
+            request.method == "HEAD" and not photos.current_store().exists(sha256)
+        ):
             if request.method == "HEAD":
                 return Response(status=404)
-            raise NotFound(f"照片不存在 / no photo {sha256}")
+            raise NotFound(ErrorCode.PHOTO_NOT_FOUND, f"照片不存在 / no photo {sha256}")
         if request.method == "HEAD":
             return Response(
                 status=200, mimetype=photo.content_type, headers={"Content-Length": photo.size}
             )
-        data = photos.read(photo_store(), sha256)
+        data = photos.read(photos.current_store(), sha256)
         return Response(
             data,
             mimetype=photo.content_type,
@@ -97,9 +98,9 @@ class PhotoResource(MethodView):
         """Upload a photo's bytes under their SHA-256."""
         limit = current_app.config["MAX_PHOTO_BYTES"]
         if request.content_length is not None and request.content_length > limit:
-            raise TooLarge(f"照片过大 / photo larger than {limit} bytes")
+            raise TooLarge(ErrorCode.PHOTO_TOO_LARGE, f"照片过大 / photo larger than {limit} bytes")
         photo, sent, created = photos.receive(
-            photo_store(), current_user(), sha256, request.get_data(cache=False), limit
+            photos.current_store(), current_user(), sha256, request.get_data(cache=False), limit
         )
         # The time this caller sent it: the first sender's time would tell that one exists.
         mine = {field: getattr(photo, field) for field in PhotoOut().fields}

@@ -8,7 +8,22 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from server.http_common.bounds import MAX_ROW_ID
+from server.services.errors import ErrorCode
 from server.services.findings import MAX_PHOTOS_PER_ANSWER
+from server.services.lifecycles.finding import FindingAction
+from server.services.lifecycles.review import InspectionAction
+
+
+def actions_field(values: type, what: str) -> fields.List:
+    """`actions`: what the caller may do with the resource now, as its lifecycle says."""
+    return fields.List(
+        fields.String(validate=validate.OneOf([value.value for value in values])),
+        metadata={
+            "description": f"此时调用者可做的操作 / what the caller may do with the {what} now "
+            "(its lifecycle decides; pages ask the same)"
+        },
+    )
+
 
 SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="须为小写SHA-256 / must be a lowercase SHA-256")
 # Row ids are 32-bit integers in PostgreSQL: a larger number is refused here as a field
@@ -49,6 +64,22 @@ class StrictSchema(Schema):
 
     class Meta:
         unknown = RAISE
+
+
+class ErrorOut(Schema):
+    """Every error body (flask-smorest's shape plus `error`, the stable machine code)."""
+
+    code = fields.Integer(metadata={"description": "HTTP 状态码 / the HTTP status"})
+    status = fields.String(metadata={"description": "HTTP 状态短语 / the HTTP status phrase"})
+    error = fields.String(
+        validate=validate.OneOf([code.value for code in ErrorCode]),
+        metadata={
+            "description": "稳定的机器代码，客户端据此分支 / the stable machine code clients "
+            "branch on (README: Error codes); new codes may be added, none renamed"
+        },
+    )
+    message = fields.String(metadata={"description": "中文 / English"})
+    errors = fields.Dict(metadata={"description": "字段错误 / errors by field"})
 
 
 class TokenIn(StrictSchema):
@@ -423,6 +454,7 @@ class InspectionOut(Schema):
         allow_none=True,
         metadata={"description": "server time minus device time when received (seconds)"},
     )
+    actions = actions_field(InspectionAction, "inspection")
     evidence_flags = fields.List(
         fields.Nested(EvidenceFlagOut),
         metadata={"description": "证据核查 / what a reviewer should look at twice; never rejects"},
@@ -547,6 +579,7 @@ class FindingOut(Schema):
     answer = fields.Nested(FindingAnswerOut, attribute="finding.answer")
     events = fields.List(fields.Nested(FindingEventOut), attribute="finding.events")
     responses = fields.List(fields.Nested(FindingResponseOut))
+    actions = actions_field(FindingAction, "finding")
 
 
 class ResponseIn(StrictSchema):
@@ -588,3 +621,4 @@ class NoticeOut(Schema):
     deadline = fields.Date(attribute="notice.deadline")
     portal_url = fields.String()
     findings = fields.List(fields.Nested(FindingOut))
+    actions = actions_field(FindingAction, "notice's findings")

@@ -17,9 +17,8 @@ from flask.views import MethodView
 from server.api.auth import current_user, roles
 from server.api.blueprint import Blueprint
 from server.models import Role
-from server.services import uploads
-from server.services.errors import BadRequest, DomainError, UnsupportedMedia
-from server.storage import photo_store
+from server.services import photos, uploads
+from server.services.errors import BadRequest, DomainError, ErrorCode, UnsupportedMedia
 
 TUS_VERSION = "1.0.0"
 blp = Blueprint(
@@ -41,7 +40,8 @@ class TusVersionMismatch(DomainError):
 
     def __init__(self) -> None:
         super().__init__(
-            f"需要 Tus-Resumable: {TUS_VERSION} / this server speaks tus {TUS_VERSION}"
+            ErrorCode.UPLOAD_TUS_VERSION,
+            f"需要 Tus-Resumable: {TUS_VERSION} / this server speaks tus {TUS_VERSION}",
         )
         self.headers = {"Tus-Version": TUS_VERSION}
 
@@ -68,9 +68,11 @@ def _int_header(name: str) -> int:
     try:
         value = int(request.headers[name])
     except (KeyError, ValueError):
-        raise BadRequest(f"需要整数头 {name} / the {name} header must be an integer") from None
+        raise BadRequest(
+            ErrorCode.UPLOAD_INVALID, f"需要整数头 {name} / the {name} header must be an integer"
+        ) from None
     if value < 0:
-        raise BadRequest(f"{name} 不能为负 / {name} must not be negative")
+        raise BadRequest(ErrorCode.UPLOAD_INVALID, f"{name} 不能为负 / {name} must not be negative")
     return value
 
 
@@ -144,7 +146,9 @@ class UploadResource(MethodView):
         _require_tus()
         user = current_user()
         upload = uploads.get(user, upload_id)
-        held = uploads.settle(photo_store(), user, upload, current_app.config["MAX_PHOTO_BYTES"])
+        held = uploads.settle(
+            photos.current_store(), user, upload, current_app.config["MAX_PHOTO_BYTES"]
+        )
         return Response(
             status=200,
             headers={
@@ -184,10 +188,11 @@ class UploadResource(MethodView):
         _require_tus()
         if request.mimetype != "application/offset+octet-stream":
             raise UnsupportedMedia(
+                ErrorCode.REQUEST_UNSUPPORTED_MEDIA,
                 "须为 application/offset+octet-stream / PATCH needs Content-Type "
-                "application/offset+octet-stream"
+                "application/offset+octet-stream",
             )
-        user, store = current_user(), photo_store()
+        user, store = current_user(), photos.current_store()
         upload = uploads.get(user, upload_id)
         held = uploads.append_chunk(
             store, upload, _int_header("Upload-Offset"), request.get_data(cache=False)

@@ -19,7 +19,7 @@ from server.extensions import db
 from server.models import ApiToken, Enterprise, Role, User, utcnow
 from server.services import audit
 from server.services.app_state import per_app
-from server.services.errors import Invalid, NotFound, Unauthorized
+from server.services.errors import ErrorCode, Invalid, NotFound, Unauthorized
 
 # Checked against when the user does not exist, so a wrong name costs as much as a wrong
 # password and response times do not reveal which usernames exist.
@@ -68,7 +68,7 @@ def add_user(
     if enterprise_id is not None and db.session.get(Enterprise, enterprise_id) is None:
         errors["enterprise"] = [f"企业不存在 / no enterprise with id {enterprise_id}"]
     if errors:
-        raise Invalid("用户信息有误 / invalid user", errors)
+        raise Invalid(ErrorCode.USER_INVALID, "用户信息有误 / invalid user", errors)
     user = User(
         username=username,
         role=role,
@@ -89,9 +89,13 @@ def issue_token(username: str, password: str, ttl: timedelta) -> tuple[str, User
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         check_password_hash(_DUMMY_HASH, password)
-        raise Unauthorized("用户名或密码错误 / wrong username or password")
+        raise Unauthorized(
+            ErrorCode.AUTH_BAD_CREDENTIALS, "用户名或密码错误 / wrong username or password"
+        )
     if not check_password_hash(user.password_hash, password):
-        raise Unauthorized("用户名或密码错误 / wrong username or password")
+        raise Unauthorized(
+            ErrorCode.AUTH_BAD_CREDENTIALS, "用户名或密码错误 / wrong username or password"
+        )
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + ttl
     db.session.add(
@@ -173,16 +177,20 @@ def user_for_token(token: str) -> User:
         generation = checked.generation
     if known is not None:
         if known.expires_at <= utcnow():
-            raise Unauthorized("令牌已过期，请重新登录 / token expired, log in again")
+            raise Unauthorized(
+                ErrorCode.AUTH_TOKEN_EXPIRED, "令牌已过期，请重新登录 / token expired, log in again"
+            )
         return _attached(known.user)
     row = db.session.execute(_USER_BY_TOKEN, {"digest": digest}).first()
     if row is None or row.revoked_at is not None:
-        raise Unauthorized("令牌无效 / invalid token")
+        raise Unauthorized(ErrorCode.AUTH_TOKEN_INVALID, "令牌无效 / invalid token")
     user, _, expires_at = row
     if expires_at <= utcnow():
-        raise Unauthorized("令牌已过期，请重新登录 / token expired, log in again")
+        raise Unauthorized(
+            ErrorCode.AUTH_TOKEN_EXPIRED, "令牌已过期，请重新登录 / token expired, log in again"
+        )
     if not user.active:
-        raise Unauthorized("账号已停用 / account disabled")
+        raise Unauthorized(ErrorCode.AUTH_ACCOUNT_DISABLED, "账号已停用 / account disabled")
     entry = _CheckedToken(_detached_copy(user), expires_at)
     with checked.lock:
         if checked.generation == generation:  # nothing was revoked while we read
@@ -205,7 +213,7 @@ def revoke_tokens(username: str) -> int:
     """Revoke every live token of a user; returns how many were revoked."""
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"用户不存在 / no user {username!r}")
+        raise NotFound(ErrorCode.USER_NOT_FOUND, f"用户不存在 / no user {username!r}")
     now = utcnow()
     count = 0
     for token in user.tokens:

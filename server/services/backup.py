@@ -31,7 +31,7 @@ from sqlalchemy.engine import URL
 from server.extensions import db
 from server.models import utcnow
 from server.services import audit
-from server.services.errors import DomainError
+from server.services.errors import DomainError, ErrorCode
 from server.storage import LocalPhotoStore, PhotoStore
 
 FORMAT = "lantian-backup/1"
@@ -41,7 +41,13 @@ DUMPS = {"sqlite": "lantian.sqlite3", "postgresql": "lantian.pgdump"}
 
 
 class BackupError(DomainError):
-    """A backup or restore that cannot go ahead; the message says why and what to do."""
+    """A backup or restore that cannot go ahead; the message says why and what to do.
+
+    Its code is `backup.invalid` unless the site says otherwise (`backup.tampered` when the
+    contents do not match what the manifest recorded)."""
+
+    def __init__(self, message: str, code: ErrorCode = ErrorCode.BACKUP_INVALID) -> None:
+        super().__init__(code, message)
 
 
 @dataclass
@@ -134,7 +140,10 @@ def _current_revision() -> str | None:
 def backup(target: Path, store: PhotoStore) -> dict[str, Any]:
     """Back up the database and the photos into `target` (new or empty); the manifest."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise BackupError(f"目标目录非空 / {target} exists and is not empty: choose a new one")
+        raise BackupError(
+            f"目标目录非空 / {target} exists and is not empty: choose a new one",
+            ErrorCode.BACKUP_TARGET_NOT_EMPTY,
+        )
     kind = _kind()
     if _current_revision() is None:
         raise BackupError("数据库尚未迁移 / the database has no schema: run `db upgrade` first")
@@ -258,14 +267,16 @@ def _check_photos(source: Path, manifest: dict[str, Any]) -> list[str]:
     if damaged:
         raise BackupError(
             f"备份中的照片已损坏 / {len(damaged)} photo(s) in the backup do not hash to their "
-            f"names, e.g. {damaged[0]}"
+            f"names, e.g. {damaged[0]}",
+            ErrorCode.BACKUP_TAMPERED,
         )
     if len(names) != manifest["photo_count"] or (
         audit.sha256_hex("\n".join(names)) != manifest["photos_sha256"]
     ):
         raise BackupError(
             f"备份中的照片与清单不符 / the backup holds {len(names)} photo(s), the manifest "
-            f"lists {manifest['photo_count']} (or other ones)"
+            f"lists {manifest['photo_count']} (or other ones)",
+            ErrorCode.BACKUP_TAMPERED,
         )
     return names
 
@@ -290,7 +301,8 @@ def restore(source: Path, store: PhotoStore, force: bool = False) -> RestoreResu
     if _file_sha256(dump) != manifest["dump_sha256"]:
         raise BackupError(
             f"数据库文件与清单不符 / {dump.name} does not hash to the manifest's dump_sha256: "
-            "the backup is damaged"
+            "the backup is damaged",
+            ErrorCode.BACKUP_TAMPERED,
         )
     known, head_revision = _known_revisions()
     if manifest["alembic_revision"] not in known:
@@ -368,7 +380,8 @@ def restore(source: Path, store: PhotoStore, force: bool = False) -> RestoreResu
         if found != expected["entry_hash"]:
             raise BackupError(
                 f"恢复后的审计日志不符 / restored audit entry #{expected['seq']} does not carry "
-                "the hash the manifest recorded"
+                "the hash the manifest recorded",
+                ErrorCode.BACKUP_TAMPERED,
             )
     if revision != head_revision:
         result.notes.append(

@@ -15,7 +15,7 @@ import checklists as rules
 from server.extensions import db
 from server.models import ChecklistVersion
 from server.services.app_state import per_app
-from server.services.errors import NotFound
+from server.services.errors import ErrorCode, NotFound
 
 
 def load_rule_files(directory: Path = rules.CHECKLISTS_DIR) -> list[tuple[str, str, bool]]:
@@ -65,7 +65,9 @@ def current_version_of(checklist_id: str) -> str:
         )
     )
     if version is None:
-        raise NotFound(f"检查表不存在 / no checklist {checklist_id!r}")
+        raise NotFound(
+            ErrorCode.CHECKLIST_NOT_FOUND, f"检查表不存在 / no checklist {checklist_id!r}"
+        )
     return version
 
 
@@ -109,7 +111,10 @@ def get_version(checklist_id: str, version: str | None) -> ChecklistVersion:
     version = version or current_version_of(checklist_id)
     row = db.session.get(ChecklistVersion, (checklist_id, version))
     if row is None:
-        raise NotFound(f"检查表版本不存在 / no version {version!r} of checklist {checklist_id!r}")
+        raise NotFound(
+            ErrorCode.CHECKLIST_NOT_FOUND,
+            f"检查表版本不存在 / no version {version!r} of checklist {checklist_id!r}",
+        )
     return row
 
 

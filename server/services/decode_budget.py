@@ -27,7 +27,7 @@ from flask import current_app, has_app_context
 from PIL import Image
 
 from server.services.app_state import per_app
-from server.services.errors import DomainError
+from server.services.errors import DomainError, ErrorCode
 
 DEFAULT_MAX_DECODE_PIXELS = 60_000_000  # photo_meta.MAX_PIXELS: one image at the cap
 DEFAULT_MAX_DECODE_WAIT_S = 120.0
@@ -47,8 +47,9 @@ class DecoderBusy(DomainError):
 
     def __init__(self) -> None:
         super().__init__(
+            ErrorCode.PHOTO_DECODER_BUSY,
             "服务器正忙于处理其他照片，请稍后重试 / the server is busy decoding other photos: "
-            "try again shortly"
+            "try again shortly",
         )
         self.headers = {"Retry-After": "10"}
 

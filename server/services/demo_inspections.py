@@ -21,9 +21,11 @@ from PIL import Image, ImageDraw
 from evidence.exif import DATETIME_ORIGINAL, EXIF_IFD, GPS_IFD
 from server.extensions import db
 from server.models import Enterprise, Inspection, Site, User
-from server.services import inspections, notices, photos, reviews
+from server.services import inspections, photos
 from server.services.checklists import current_version_of
 from server.services.clock import today
+from server.services.lifecycles import notice as notice_lifecycle
+from server.services.lifecycles import review as review_lifecycle
 from server.services.timeutil import LOCAL_ZONE
 from server.storage import photo_store
 
@@ -108,9 +110,9 @@ def load(enterprise: Enterprise, inspector: User, supervisor: User) -> int:
                 ("CD-07", "compliant", "冲洗设施运行正常 / wheel wash working", True),
             ],
         )
-        reviews.review(supervisor, APPROVED, "approve", "证据清楚 / clear evidence")
+        review_lifecycle.review(supervisor, APPROVED, "approve", "证据清楚 / clear evidence")
         finding_ids = [f.id for f in inspections.findings_of(inspection)]
-        notices.issue(supervisor, enterprise.id, finding_ids, None)
+        notice_lifecycle.issue(supervisor, enterprise.id, finding_ids, None)
         made += 1
     if db.session.get(Inspection, WAITING) is None:
         _submit(

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from server.extensions import db
 from server.models import ChangeCounter
-from server.services.errors import BadRequest
+from server.services.errors import BadRequest, ErrorCode
 
 MAX_CURSOR = 2**63 - 1
 
@@ -51,7 +51,15 @@ def parse_cursor(cursor: str | None) -> int:
     try:
         value = int(cursor)  # type: ignore[arg-type]
     except ValueError as error:
-        raise BadRequest("游标无效 / invalid cursor", {"since": ["not a cursor"]}) from error
+        raise BadRequest(
+            ErrorCode.REQUEST_CURSOR_INVALID,
+            "游标无效 / invalid cursor",
+            {"since": ["not a cursor"]},
+        ) from error
     if not 0 <= value <= MAX_CURSOR:  # beyond a bigint, the database could not compare it
-        raise BadRequest("游标无效 / invalid cursor", {"since": ["not a cursor"]})
+        raise BadRequest(
+            ErrorCode.REQUEST_CURSOR_INVALID,
+            "游标无效 / invalid cursor",
+            {"since": ["not a cursor"]},
+        )
     return value

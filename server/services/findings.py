@@ -1,8 +1,7 @@
-"""The finding lifecycle and the queries supervisors and enterprises make of findings.
+"""The queries supervisors and enterprises make of findings.
 
-open → notified (in a notice) → answered (the enterprise sent evidence) → closed (销号), or
-reopened (the evidence was not enough; waiting again for the enterprise). Every move goes
-through `transition`, which records who, when and why.
+How a finding's status changes, who may change it and what pages may offer: the finding
+lifecycle, `server/services/lifecycles/finding.py`, the only code that writes it.
 """
 
 from __future__ import annotations
@@ -20,20 +19,17 @@ from server.models import (
     VISIBLE_TO_ENTERPRISE,
     Answer,
     Finding,
-    FindingEvent,
     FindingResponse,
     FindingStatus,
     Inspection,
     Photo,
-    ResponsePhoto,
     Role,
     User,
-    utcnow,
 )
-from server.services import audit, evidence_checks, law, photo_access
 from server.services import checklists as checklist_store
+from server.services import evidence_checks, law
 from server.services.clock import today
-from server.services.errors import Conflict, Forbidden, Invalid, NotFound
+from server.services.errors import ErrorCode, NotFound
 from server.services.registry import visible_city
 from server.services.timeutil import local_day_after, local_day_start
 from server.services.wording import answer_text
@@ -41,35 +37,6 @@ from server.services.wording import answer_text
 # Photos one answer of an enterprise may carry, in the portal's form and in the API: each is
 # decoded on arrival (issue 16 item 5).
 MAX_PHOTOS_PER_ANSWER = 9
-
-# Which moves the lifecycle allows, and who makes them.
-ALLOWED = {
-    (FindingStatus.OPEN, FindingStatus.NOTIFIED),
-    (FindingStatus.NOTIFIED, FindingStatus.ANSWERED),
-    (FindingStatus.REOPENED, FindingStatus.ANSWERED),
-    (FindingStatus.ANSWERED, FindingStatus.CLOSED),
-    (FindingStatus.ANSWERED, FindingStatus.REOPENED),
-}
-
-
-def transition(finding: Finding, to: FindingStatus, actor: User, reason: str = "") -> None:
-    """Move a finding and record the move; Conflict when the lifecycle does not allow it."""
-    current = FindingStatus(finding.status)
-    if (current, to) not in ALLOWED:
-        raise Conflict(
-            f"问题状态为 {current}，不能变为 {to} / a {current} finding cannot become {to}"
-        )
-    finding.status = to.value
-    finding.updated_at = utcnow()
-    db.session.add(
-        FindingEvent(
-            finding=finding,
-            from_status=current.value,
-            to_status=to.value,
-            actor_id=actor.id,
-            reason=reason,
-        )
-    )
 
 
 def is_overdue(finding: Finding, on: date | None = None) -> bool:
@@ -186,55 +153,7 @@ def get(user: User, finding_id: int) -> Finding:
     """One finding the user may see (404 otherwise: its existence is not revealed)."""
     finding = db.session.scalar(scoped(user).where(Finding.id == finding_id))
     if finding is None:
-        raise NotFound(f"问题不存在 / no finding {finding_id}")
-    return finding
-
-
-def respond(user: User, finding_id: int, text: str, photos: list[str]) -> Finding:
-    """The enterprise answers a notified (or reopened) finding with what it did and photos."""
-    if user.role != Role.ENTERPRISE:
-        raise Forbidden("仅企业用户可答复 / only the enterprise answers its findings")
-    finding = get(user, finding_id)
-    if not text.strip():
-        raise Invalid("须说明整改情况 / describe what was done", {"text": ["required"]})
-    if len(set(photos)) > MAX_PHOTOS_PER_ANSWER:
-        raise Invalid(
-            f"最多{MAX_PHOTOS_PER_ANSWER}张照片 / at most {MAX_PHOTOS_PER_ANSWER} photos an answer",
-            {"photos": [f"at most {MAX_PHOTOS_PER_ANSWER}"]},
-        )
-    hashes = photo_access.citable(user, photos)
-    transition(finding, FindingStatus.ANSWERED, user, text.strip())
-    db.session.add(
-        FindingResponse(
-            finding=finding,
-            user_id=user.id,
-            text=text.strip(),
-            evidence=[ResponsePhoto(photo_sha256=sha, position=i) for i, sha in enumerate(hashes)],
-        )
-    )
-    audit.record_finding(user, "finding.answered", finding)
-    db.session.commit()
-    return finding
-
-
-def verify(user: User, finding_id: int, accepted: bool, comment: str) -> Finding:
-    """The supervisor closes an answered finding (销号) or reopens it with a reason."""
-    if user.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden("仅监管人员可核验 / only supervisors verify rectification")
-    finding = get(user, finding_id)
-    if accepted:
-        transition(finding, FindingStatus.CLOSED, user, comment.strip())
-        finding.closed_at = utcnow()
-        finding.closed_by = user.id
-    else:
-        if not comment.strip():
-            raise Invalid(
-                "退回须说明原因 / say why the evidence is not enough",
-                {"comment": ["required when not accepted"]},
-            )
-        transition(finding, FindingStatus.REOPENED, user, comment.strip())
-    audit.record_finding(user, "finding.verified", finding)
-    db.session.commit()
+        raise NotFound(ErrorCode.FINDING_NOT_FOUND, f"问题不存在 / no finding {finding_id}")
     return finding
 
 

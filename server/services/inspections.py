@@ -44,11 +44,14 @@ from server.services import audit, law, photo_access
 from server.services import checklists as checklist_store
 from server.services.errors import (
     Conflict,
+    ErrorCode,
     Forbidden,
     Invalid,
     NotFound,
     PreconditionFailed,
 )
+from server.services.lifecycles import finding as finding_lifecycle
+from server.services.lifecycles import review as review_lifecycle
 from server.services.registry import visible_city
 from server.services.timeutil import iso_utc, local_date
 from server.storage import PhotoStore, check_hash
@@ -186,7 +189,9 @@ def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluate
         checklist = checklist_store.get_rules(body["checklist_id"], body["checklist_version"])
     except NotFound as error:
         errors["checklist_version"] = [error.message]
-        raise Invalid("检查记录有误 / invalid inspection", errors) from None
+        raise Invalid(
+            ErrorCode.INSPECTION_INVALID, "检查记录有误 / invalid inspection", errors
+        ) from None
     if site is not None and "site_id" not in errors and site.kind not in checklist.site_kinds:
         errors["checklist_id"] = [
             f"检查表不适用于此类场所 / checklist {checklist.id} does not apply to "
@@ -196,7 +201,11 @@ def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluate
         errors["finished_at"] = ["结束时间早于开始时间 / finished before it started"]
     if implausible := _implausible_times(raw):
         # Refused at once: the rules below date the inspection by its start.
-        raise Invalid("检查记录有误 / invalid inspection", {**errors, **implausible})
+        raise Invalid(
+            ErrorCode.INSPECTION_INVALID,
+            "检查记录有误 / invalid inspection",
+            {**errors, **implausible},
+        )
     answer_errors: dict[str, dict[str, list[str]]] = {}
     values: dict[str, Any] = {}
     # The law it is judged under: the plans governing the site's city on the local date.
@@ -255,9 +264,13 @@ def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluate
     if answer_errors:
         errors["answers"] = answer_errors
     if errors:
-        raise Invalid("检查记录有误 / invalid inspection", errors)
+        raise Invalid(ErrorCode.INSPECTION_INVALID, "检查记录有误 / invalid inspection", errors)
     assert site is not None and scope is not None
     return Evaluated(site=site, checklist=checklist, verdicts=verdicts, scope=scope)
+
+
+class _RevisedMeanwhile(Exception):
+    """Another request stored a revision of this inspection between our read and our move."""
 
 
 class Outcome(StrEnum):
@@ -277,21 +290,30 @@ def _existing_outcome(
 ) -> Outcome:
     """A body sent under an id that is already stored: resend, revision, or conflict."""
     if inspection.inspector_id != user.id:
-        raise Conflict("此检查编号属于其他检查员 / this inspection id belongs to another inspector")
+        raise Conflict(
+            ErrorCode.INSPECTION_NOT_OWNER,
+            "此检查编号属于其他检查员 / this inspection id belongs to another inspector",
+        )
     latest = inspection.revisions[-1]
     if latest.body_hash == digest:
+        if latest.number != inspection.revision:
+            # The revisions were read after another request stored this very revision, the
+            # inspection before: read it again, so the answer shows what is stored now.
+            db.session.refresh(inspection)
         return Outcome.UNCHANGED
     if if_match is None:
         hint = ""
         if inspection.status == InspectionStatus.RETURNED:
             hint = f'; to revise the returned inspection send If-Match: "{inspection.etag}"'
         raise Conflict(
+            ErrorCode.INSPECTION_CONFLICT,
             "该检查已提交，内容不同，不能覆盖 / this inspection was already submitted with a "
             f"different body; it is never overwritten{hint}",
             {"differences": describe_difference(latest.body, body), "revision": latest.number},
         )
     if if_match != inspection.etag or inspection.status != InspectionStatus.RETURNED:
         raise PreconditionFailed(
+            ErrorCode.INSPECTION_STALE_REVISION,
             "修订依据的版本已过时 / the revision you amend is not the current returned one "
             f"(current: {inspection.etag}, status {inspection.status})",
             {"current_etag": inspection.etag, "status": inspection.status},
@@ -300,6 +322,7 @@ def _existing_outcome(
         body["checklist_id"] != latest.body["checklist_id"]
     ):
         raise Invalid(
+            ErrorCode.INSPECTION_INVALID,
             "修订不能更换场所或检查表 / a revision keeps its site and checklist",
             {"site_id": ["must stay the same"], "checklist_id": ["must stay the same"]},
         )
@@ -346,9 +369,10 @@ def _store_revision(
     passes are withdrawn (kept, never deleted); newly failing items get new findings.
     """
     number = inspection.revisions[-1].number + 1 if inspection.revisions else 1
+    if number > 1 and not review_lifecycle.claim_revision(inspection, number):
+        raise _RevisedMeanwhile()
     existing = _open_findings(inspection) if number > 1 else {}
     inspection.revision = number
-    inspection.status = InspectionStatus.SUBMITTED.value
     inspection.checklist_version = evaluated.checklist.version
     inspection.scope = evaluated.scope.to_dict()
     _set_times_and_place(inspection, raw, device_clock)
@@ -411,7 +435,7 @@ def _store_revision(
         new_findings.append(finding)
     for code, finding in existing.items():
         if code not in failing:
-            finding.status = FindingStatus.WITHDRAWN.value
+            finding_lifecycle.withdraw(finding, user)
     # The current revision's answers are these rows, in order: known without a query. So
     # are a new inspection's findings: all made here, in answer order, as their ids will be.
     set_committed_value(inspection, "answers", stored)
@@ -473,16 +497,27 @@ def submit(
     revision it brings (a resend of the same body changes nothing).
     """
     if user.role != Role.INSPECTOR:
-        raise Forbidden("仅检查员可提交检查 / only inspectors submit inspections")
+        raise Forbidden(
+            ErrorCode.AUTH_FORBIDDEN, "仅检查员可提交检查 / only inspectors submit inspections"
+        )
     body = canonical_body(raw)
     digest = body_hash(body)
     existing = db.session.get(Inspection, inspection_id)
     if existing is None and if_match is not None:
         raise PreconditionFailed(
-            "没有可修订的检查 / there is no stored inspection to revise under this id"
+            ErrorCode.INSPECTION_NOTHING_TO_REVISE,
+            "没有可修订的检查 / there is no stored inspection to revise under this id",
         )
     if existing is not None:
-        outcome = _existing_outcome(user, existing, digest, body, raw, if_match, device_clock)
+        try:
+            outcome = _existing_outcome(user, existing, digest, body, raw, if_match, device_clock)
+        except _RevisedMeanwhile:
+            # The same revision sent twice at once: answer this one as a resend of what is
+            # stored now (200 if identical, else 409/412), never a second revision.
+            db.session.rollback()
+            existing = db.session.get(Inspection, inspection_id)
+            assert existing is not None
+            outcome = _existing_outcome(user, existing, digest, body, raw, if_match, device_clock)
         if outcome is Outcome.REVISED:
             db.session.commit()
         return existing, outcome
@@ -505,13 +540,18 @@ def submit(
 def get_for(user: User, inspection_id: uuid_module.UUID) -> Inspection:
     """An inspection its reader may see: its inspector, supervisors of its city, admins."""
     inspection = db.session.get(Inspection, inspection_id)
-    missing = NotFound(f"检查记录不存在 / no inspection {inspection_id}")
+    missing = NotFound(
+        ErrorCode.INSPECTION_NOT_FOUND, f"检查记录不存在 / no inspection {inspection_id}"
+    )
     if inspection is None:
         raise missing
     if user.role == Role.INSPECTOR and inspection.inspector_id != user.id:
         raise missing
     if user.role == Role.ENTERPRISE:
-        raise Forbidden("企业用户不能查看检查记录 / enterprises do not read inspections")
+        raise Forbidden(
+            ErrorCode.AUTH_FORBIDDEN,
+            "企业用户不能查看检查记录 / enterprises do not read inspections",
+        )
     scope = visible_city(user)
     if user.role == Role.SUPERVISOR and scope and inspection.site.enterprise.city != scope:
         raise missing

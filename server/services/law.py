@@ -23,7 +23,7 @@ from checklists.scope import Scope, item_scope
 from server.models import Inspection, Site
 from server.services import checklists as checklist_store
 from server.services.app_state import per_app
-from server.services.errors import Invalid
+from server.services.errors import ErrorCode, Invalid
 from server.services.timeutil import local_date
 
 
@@ -91,7 +91,9 @@ def parse_on(raw: str | None) -> date:
         return date.fromisoformat(raw)
     except ValueError:
         raise Invalid(
-            "日期有误 / invalid date", {"on": ["须为 YYYY-MM-DD / must be YYYY-MM-DD"]}
+            ErrorCode.REQUEST_INVALID,
+            "日期有误 / invalid date",
+            {"on": ["须为 YYYY-MM-DD / must be YYYY-MM-DD"]},
         ) from None
 
 
@@ -193,6 +195,7 @@ def rules_view(city_name: str | None, on: date) -> dict[str, Any]:
     city = declaration.city(city_name) if city_name else declaration.cities[0]
     if city is None:
         raise Invalid(
+            ErrorCode.REGISTRY_UNKNOWN_CITY,
             f"未知城市 / unknown city {city_name!r}",
             {"city": [", ".join(c.name for c in declaration.cities)]},
         )

@@ -37,7 +37,7 @@ from server.models import (
     Site,
     User,
 )
-from server.services.errors import Invalid
+from server.services.errors import ErrorCode, Invalid
 from server.services.photos import valid_hash
 from server.services.registry import visible_city
 from server.storage import PhotoStore
@@ -160,5 +160,7 @@ def citable(user: User, hashes: Sequence[str]) -> list[str]:
     allowed = readable_hashes(user, stored)
     missing = [sha for sha in wanted if sha not in allowed]
     if missing:
-        raise Invalid("请先上传照片 / upload the photos first", {"photos": missing})
+        raise Invalid(
+            ErrorCode.PHOTO_MISSING, "请先上传照片 / upload the photos first", {"photos": missing}
+        )
     return wanted

@@ -23,7 +23,7 @@ from PIL import Image, UnidentifiedImageError
 
 from evidence.exif import read_facts
 from server.services.decode_budget import decoding
-from server.services.errors import TooLarge, UnsupportedMedia
+from server.services.errors import ErrorCode, TooLarge, UnsupportedMedia
 
 # Pillow reads an MPO (a JPEG with further images, as many phones write) with its JPEG
 # reader; its first image is an ordinary JPEG.
@@ -65,10 +65,13 @@ def _unsupported(data: bytes) -> UnsupportedMedia:
     """Why Pillow could not identify the bytes, in words an uploader can act on."""
     claimed = _format_named_by_prefix(data)
     if claimed is None:
-        return UnsupportedMedia("不是JPEG或PNG图片 / not a JPEG or PNG image")
+        return UnsupportedMedia(
+            ErrorCode.PHOTO_UNREADABLE, "不是JPEG或PNG图片 / not a JPEG or PNG image"
+        )
     if claimed not in READERS:
         return UnsupportedMedia(
-            f"仅接受JPEG或PNG / only JPEG or PNG photos are accepted, got {claimed}"
+            ErrorCode.PHOTO_UNREADABLE,
+            f"仅接受JPEG或PNG / only JPEG or PNG photos are accepted, got {claimed}",
         )
     # A JPEG or PNG signature with a header its reader refused: ask the reader why.
     factory = Image.OPEN[claimed][0]
@@ -77,7 +80,9 @@ def _unsupported(data: bytes) -> UnsupportedMedia:
         reason = "unreadable header"
     except DECODE_ERRORS as error:
         reason = str(error)
-    return UnsupportedMedia(f"不是可读取的图片 / not a readable {claimed} image: {reason}")
+    return UnsupportedMedia(
+        ErrorCode.PHOTO_UNREADABLE, f"不是可读取的图片 / not a readable {claimed} image: {reason}"
+    )
 
 
 def _check_end(data: bytes, content_type: str) -> None:
@@ -89,11 +94,14 @@ def _check_end(data: bytes, content_type: str) -> None:
     if body.endswith(marker):
         return
     if marker not in body:
-        raise UnsupportedMedia("图片缺少结束标记 / the image has no end marker")
+        raise UnsupportedMedia(
+            ErrorCode.PHOTO_UNREADABLE, "图片缺少结束标记 / the image has no end marker"
+        )
     extra = len(body) - body.rfind(marker) - len(marker)
     raise UnsupportedMedia(
+        ErrorCode.PHOTO_UNREADABLE,
         "图片结束标记之后还有其他数据 / other data follows the end of the image "
-        f"({extra} bytes after the last end marker)"
+        f"({extra} bytes after the last end marker)",
     )
 
 
@@ -109,8 +117,9 @@ def inspect_photo(data: bytes) -> PhotoFacts:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
                     raise TooLarge(
+                        ErrorCode.PHOTO_TOO_LARGE,
                         f"图像尺寸过大 / image too large: {width}×{height} pixels "
-                        f"(limit {MAX_PIXELS})"
+                        f"(limit {MAX_PIXELS})",
                     )
                 if content_type == "image/jpeg":
                     # Decode at 1/8 scale: libjpeg still reads and entropy-decodes every
@@ -129,11 +138,14 @@ def inspect_photo(data: bytes) -> PhotoFacts:
                     png.verify()  # every chunk's CRC, which decoding does not check
             _check_end(data, content_type)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise TooLarge(f"疑似解压炸弹 / decompression bomb refused: {error}") from error
+            raise TooLarge(
+                ErrorCode.PHOTO_TOO_LARGE, f"疑似解压炸弹 / decompression bomb refused: {error}"
+            ) from error
         except UnidentifiedImageError as error:
             raise _unsupported(data) from error
         except DECODE_ERRORS as error:
             raise UnsupportedMedia(
-                f"不是可读取的图片 / not a readable JPEG or PNG image: {error}"
+                ErrorCode.PHOTO_UNREADABLE,
+                f"不是可读取的图片 / not a readable JPEG or PNG image: {error}",
             ) from error
     return PhotoFacts(content_type, width, height, facts.taken_at, facts.lat, facts.lon)

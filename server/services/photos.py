@@ -8,9 +8,15 @@ from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
 from server.models import Photo, PhotoUpload, User
-from server.services.errors import BadRequest, NotFound, TooLarge
+from server.services.errors import BadRequest, ErrorCode, NotFound, TooLarge
 from server.services.photo_meta import inspect_photo
-from server.storage import PhotoStore, check_hash
+from server.storage import PhotoStore, check_hash, photo_store
+
+
+def current_store() -> PhotoStore:
+    """The app's photo store (local directory or S3), for the API and the pages, which
+    leave storage to the services."""
+    return photo_store()
 
 
 def valid_hash(sha256: str) -> str:
@@ -18,7 +24,8 @@ def valid_hash(sha256: str) -> str:
         return check_hash(sha256)
     except ValueError as error:
         raise BadRequest(
-            "照片名须为小写SHA-256 / the photo name must be a lowercase SHA-256 hex digest"
+            ErrorCode.PHOTO_NAME_INVALID,
+            "照片名须为小写SHA-256 / the photo name must be a lowercase SHA-256 hex digest",
         ) from error
 
 
@@ -69,12 +76,13 @@ def _store(
     bytes takes as long as a new one, so its timing does not tell that they exist."""
     valid_hash(sha256)
     if len(data) > max_bytes:
-        raise TooLarge(f"照片过大 / photo larger than {max_bytes} bytes")
+        raise TooLarge(ErrorCode.PHOTO_TOO_LARGE, f"照片过大 / photo larger than {max_bytes} bytes")
     if not data:
-        raise BadRequest("照片为空 / empty upload")
+        raise BadRequest(ErrorCode.PHOTO_EMPTY, "照片为空 / empty upload")
     actual = hashlib.sha256(data).hexdigest()
     if actual != sha256:
         raise BadRequest(
+            ErrorCode.PHOTO_HASH_MISMATCH,
             "内容与哈希不符 / the bytes do not hash to the name",
             {"sha256": [f"expected {sha256}, received bytes hash to {actual}"]},
         )
@@ -112,4 +120,4 @@ def read(store: PhotoStore, sha256: str) -> bytes:
     try:
         return store.get(valid_hash(sha256))
     except KeyError:
-        raise NotFound(f"照片不存在 / no photo {sha256}") from None
+        raise NotFound(ErrorCode.PHOTO_NOT_FOUND, f"照片不存在 / no photo {sha256}") from None

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import Enterprise, Role, Site, User
 from server.services import audit, law
-from server.services.errors import Forbidden, Invalid, NotFound
+from server.services.errors import ErrorCode, Forbidden, Invalid, NotFound
 from server.services.feeds import next_change_seq, parse_cursor
 
 SITES_FEED = "sites"
@@ -40,13 +40,26 @@ def list_enterprises(user: User, city: str | None, page: int, per_page: int) -> 
     return list(rows), total
 
 
+def enterprises_in_scope(user: User) -> dict[int, Enterprise]:
+    """Every enterprise the user may pick from, by name: a city's supervisor, their city's."""
+    query = select(Enterprise).order_by(Enterprise.name)
+    city = visible_city(user)
+    if city:
+        query = query.where(Enterprise.city == city)
+    return {e.id: e for e in db.session.scalars(query)}
+
+
 def get_enterprise(user: User, enterprise_id: int) -> Enterprise:
     enterprise = db.session.get(Enterprise, enterprise_id)
     if enterprise is None:
-        raise NotFound(f"企业不存在 / no enterprise {enterprise_id}")
+        raise NotFound(
+            ErrorCode.ENTERPRISE_NOT_FOUND, f"企业不存在 / no enterprise {enterprise_id}"
+        )
     scope = visible_city(user)
     if scope and enterprise.city != scope:
-        raise NotFound(f"企业不存在 / no enterprise {enterprise_id}")
+        raise NotFound(
+            ErrorCode.ENTERPRISE_NOT_FOUND, f"企业不存在 / no enterprise {enterprise_id}"
+        )
     return enterprise
 
 
@@ -76,10 +89,10 @@ def sites_since(user: User, cursor: str | None, limit: int) -> tuple[Sequence[Si
 def get_site(user: User, site_id: int) -> Site:
     site = db.session.get(Site, site_id)
     if site is None:
-        raise NotFound(f"场所不存在 / no site {site_id}")
+        raise NotFound(ErrorCode.SITE_NOT_FOUND, f"场所不存在 / no site {site_id}")
     scope = visible_city(user)
     if scope and site.enterprise.city != scope:
-        raise NotFound(f"场所不存在 / no site {site_id}")
+        raise NotFound(ErrorCode.SITE_NOT_FOUND, f"场所不存在 / no site {site_id}")
     return site
 
 
@@ -87,14 +100,16 @@ def site_by_qr(user: User, token: str) -> Site:
     """The site whose printed label carries this token."""
     site = db.session.scalar(select(Site).where(Site.qr_token == token))
     if site is None:
-        raise NotFound("二维码不对应任何场所 / this QR code resolves no site")
+        raise NotFound(
+            ErrorCode.SITE_NOT_FOUND, "二维码不对应任何场所 / this QR code resolves no site"
+        )
     return get_site(user, site.id)
 
 
 def require_enterprise_access(user: User, enterprise_id: int) -> None:
     """Enterprise users reach only their own enterprise."""
     if user.role == Role.ENTERPRISE and user.enterprise_id != enterprise_id:
-        raise Forbidden("无权访问其他企业 / not your enterprise")
+        raise Forbidden(ErrorCode.AUTH_FORBIDDEN, "无权访问其他企业 / not your enterprise")
 
 
 def save_enterprise(fields: dict[str, Any]) -> Enterprise:
@@ -106,6 +121,7 @@ def save_enterprise(fields: dict[str, Any]) -> Enterprise:
     city = law.governance().city(fields.get("city"))
     if city is None:
         raise Invalid(
+            ErrorCode.REGISTRY_UNKNOWN_CITY,
             f"未知城市 / unknown city {fields.get('city')!r}",
             {"city": [f"known: {', '.join(c.name for c in law.governance().cities)}"]},
         )

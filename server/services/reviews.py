@@ -1,8 +1,11 @@
-"""Supervisors' decisions on submitted inspections, and the feed that brings them to devices."""
+"""The feed that brings review decisions to devices, and what a reviewer reads.
+
+The decisions themselves (approve, return) are made by the review lifecycle,
+`server/services/lifecycles/review.py`.
+"""
 
 from __future__ import annotations
 
-import uuid as uuid_module
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,57 +20,13 @@ from server.models import (
     Inspection,
     InspectionReview,
     InspectionStatus,
-    ReviewDecision,
-    Role,
     Site,
     User,
-    utcnow,
 )
-from server.services import audit, law
 from server.services import checklists as checklist_store
-from server.services.errors import Conflict, Forbidden, Invalid
-from server.services.feeds import next_change_seq, parse_cursor
-from server.services.inspections import get_for
+from server.services import law
+from server.services.feeds import parse_cursor
 from server.services.registry import visible_city
-
-REVIEWS_FEED = "reviews"
-
-
-def review(user: User, inspection_id: uuid_module.UUID, decision: str, comment: str) -> Inspection:
-    """Approve a submitted inspection, or return it to its inspector with a comment."""
-    if user.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden("仅监管人员可审核 / only supervisors review inspections")
-    inspection = get_for(user, inspection_id)
-    if inspection.status != InspectionStatus.SUBMITTED:
-        raise Conflict(
-            f"该检查已审核（{inspection.status}）/ this inspection was already reviewed "
-            f"({inspection.status}); only a submitted revision can be reviewed"
-        )
-    comment = comment.strip()
-    if decision == ReviewDecision.RETURN and not comment:
-        raise Invalid(
-            "退回须说明原因 / a returned inspection needs a comment",
-            {"comment": ["退回时必填 / required when returning"]},
-        )
-    inspection.status = (
-        InspectionStatus.APPROVED.value
-        if decision == ReviewDecision.APPROVE
-        else InspectionStatus.RETURNED.value
-    )
-    inspection.review_seq = next_change_seq(REVIEWS_FEED)
-    inspection.updated_at = utcnow()
-    db.session.add(
-        InspectionReview(
-            inspection=inspection,
-            revision_number=inspection.revision,
-            decision=decision,
-            comment=comment,
-            reviewer_id=user.id,
-        )
-    )
-    audit.record_review(user, inspection)
-    db.session.commit()
-    return inspection
 
 
 def outcomes_since(

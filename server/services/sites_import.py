@@ -16,7 +16,7 @@ from checklists import SITE_KINDS
 from server.extensions import db
 from server.services import audit, law
 from server.services.credit_code import credit_code_problem
-from server.services.errors import Invalid
+from server.services.errors import ErrorCode, Invalid
 from server.services.registry import save_enterprise, save_site
 
 COLUMNS = (
@@ -134,6 +134,7 @@ def import_sites(data: bytes) -> ImportReport:
     missing = [name for name in REQUIRED if name not in (reader.fieldnames or [])]
     if missing:
         raise Invalid(
+            ErrorCode.REGISTRY_INVALID,
             f"表头缺少列 / header lacks columns: {', '.join(missing)}",
             {"header": [f"expected columns: {', '.join(COLUMNS)}"]},
         )

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from PIL import Image, ImageOps
 
 from server.services.decode_budget import decoding
-from server.services.errors import NotFound
+from server.services.errors import ErrorCode, NotFound
 from server.storage import PhotoStore
 
 PREVIEW_EDGE = 480
@@ -50,7 +50,7 @@ def preview(store: PhotoStore, sha256: str, edge: int = PREVIEW_EDGE) -> bytes:
     try:
         original = store.get(sha256)  # one round trip, also for a bucket
     except KeyError:
-        raise NotFound(f"照片不存在 / no photo {sha256}") from None
+        raise NotFound(ErrorCode.PHOTO_NOT_FOUND, f"照片不存在 / no photo {sha256}") from None
     data = _render(original, edge)
     with _lock:
         _cache[key] = data

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 
 from server.extensions import db
 from server.models import Photo, Upload, User, utcnow
-from server.services.errors import BadRequest, Conflict, DomainError, NotFound, TooLarge
+from server.services.errors import BadRequest, Conflict, DomainError, ErrorCode, NotFound, TooLarge
 from server.services.photos import receive, valid_hash
 from server.storage import OffsetMismatch, PhotoStore
 
@@ -27,6 +27,7 @@ class OffsetConflict(Conflict):
 
     def __init__(self, held: int) -> None:
         super().__init__(
+            ErrorCode.UPLOAD_OFFSET_CONFLICT,
             f"上传位置不符，服务器已有 {held} 字节 / wrong offset: the server holds {held} bytes",
             {"upload_offset": held},
         )
@@ -40,6 +41,7 @@ class TooManyUnfinished(DomainError):
 
     def __init__(self, limit: int) -> None:
         super().__init__(
+            ErrorCode.UPLOAD_TOO_MANY_UNFINISHED,
             f"未完成的上传已达 {limit} 个，请先完成或等待其过期 / you have {limit} unfinished "
             "uploads, the most allowed: finish them (or wait until they expire) first",
             {"unfinished_uploads": [f"at most {limit}"]},
@@ -57,7 +59,8 @@ def parse_metadata(header: str | None) -> dict[str, str]:
             metadata[key] = base64.b64decode(encoded, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError) as error:
             raise BadRequest(
-                f"Upload-Metadata 无法解析 / bad Upload-Metadata value for {key!r}"
+                ErrorCode.UPLOAD_INVALID,
+                f"Upload-Metadata 无法解析 / bad Upload-Metadata value for {key!r}",
             ) from error
     return metadata
 
@@ -79,9 +82,11 @@ def create(
     """
     sha256 = valid_hash(metadata.get("sha256", ""))
     if length > max_bytes:
-        raise TooLarge(f"照片过大 / photo larger than {max_bytes} bytes")
+        raise TooLarge(ErrorCode.PHOTO_TOO_LARGE, f"照片过大 / photo larger than {max_bytes} bytes")
     if length <= 0:
-        raise BadRequest("Upload-Length 须为正整数 / Upload-Length must be positive")
+        raise BadRequest(
+            ErrorCode.UPLOAD_INVALID, "Upload-Length 须为正整数 / Upload-Length must be positive"
+        )
     db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
     unfinished = db.session.scalar(
         select(func.count())
@@ -105,7 +110,7 @@ def get(user: User, upload_id: str) -> Upload:
     """An upload of this user (others' uploads do not exist for them)."""
     upload = db.session.get(Upload, upload_id)
     if upload is None or upload.user_id != user.id:
-        raise NotFound(f"上传不存在 / no upload {upload_id}")
+        raise NotFound(ErrorCode.UPLOAD_NOT_FOUND, f"上传不存在 / no upload {upload_id}")
     return upload
 
 
@@ -144,9 +149,12 @@ def append_chunk(store: PhotoStore, upload: Upload, at: int, chunk: bytes) -> in
         held = store.partial_size(upload.id)
         if at == upload.length and held == upload.length:
             return held
-        raise BadRequest("空的数据块 / empty chunk: send at least one byte")
+        raise BadRequest(
+            ErrorCode.UPLOAD_INVALID, "空的数据块 / empty chunk: send at least one byte"
+        )
     if at + len(chunk) > upload.length:
         raise BadRequest(
+            ErrorCode.UPLOAD_INVALID,
             "数据超出声明长度 / the chunk goes past Upload-Length",
             {"upload_length": [f"{at} + {len(chunk)} > {upload.length}"]},
         )

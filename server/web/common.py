@@ -18,17 +18,15 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from server.extensions import csrf, db
 from server.http_common.disposition import content_disposition
+from server.http_common.extensions import csrf
 from server.http_common.public_url import public_url
 from server.http_common.throttle import TOO_MANY_FAILED_LOGINS, login_throttle
 from server.models import Notice, User
-from server.services import accounts, notices, photo_access, photos, thumbnails
-from server.services.errors import DomainError, NotFound, Unauthorized
-from server.storage import photo_store
+from server.services import accounts, lookup, notices, photo_access, photos, thumbnails
+from server.services.errors import DomainError, ErrorCode, NotFound, Unauthorized
 from server.web.session import F, landing, safe_next, sign_in, sign_out, signed_in_user, web_user
 
 PAGE_MESSAGES = {
@@ -105,11 +103,11 @@ def photo_view(user: User, sha256: str, preview: bool) -> Response:
     """A photo the user may see, full size or as a preview; 404 for anything else."""
     photo = photo_access.readable_photo(user, sha256)
     if photo is None:
-        raise NotFound(f"照片不存在 / no photo {sha256}")
+        raise NotFound(ErrorCode.PHOTO_NOT_FOUND, f"照片不存在 / no photo {sha256}")
     if preview:
-        data, mimetype = thumbnails.preview(photo_store(), sha256), "image/jpeg"
+        data, mimetype = thumbnails.preview(photos.current_store(), sha256), "image/jpeg"
     else:
-        data, mimetype = photos.read(photo_store(), sha256), photo.content_type
+        data, mimetype = photos.read(photos.current_store(), sha256), photo.content_type
     return Response(
         data,
         mimetype=mimetype,
@@ -150,7 +148,7 @@ def add_area_routes(blp: Blueprint, area: str, guard: Callable[[F], F]) -> None:
 
 def pdf_response(notice: Notice) -> Response:
     """The printable notice, opened in the browser rather than downloaded."""
-    data = notices.pdf(notice, public_url(), photo_store())
+    data = notices.pdf(notice, public_url(), photos.current_store())
     return Response(
         data,
         mimetype="application/pdf",
@@ -160,6 +158,4 @@ def pdf_response(notice: Notice) -> Response:
 
 def by_id(model: Any, ids: set[int]) -> dict[int, Any]:
     """Rows of a model by id, in one query, for pages that name many of them."""
-    if not ids:
-        return {}
-    return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))}
+    return lookup.by_id(model, ids)

@@ -20,12 +20,11 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from server.extensions import db
-from server.models import Enterprise, FindingStatus, Role, Site, User
-from server.services import findings, notices, photos
-from server.services.errors import Conflict, Invalid, TooLarge
+from server.models import Enterprise, Role, Site, User
+from server.services import findings, lookup, notices, photos
+from server.services.errors import ErrorCode, Invalid, TooLarge
+from server.services.lifecycles import finding as finding_lifecycle
 from server.services.photo_meta import inspect_photo
-from server.storage import photo_store
 from server.web.common import add_area_routes, by_id, pdf_response, setup_blueprint
 from server.web.session import require, signed_in_user, web_user
 
@@ -33,7 +32,6 @@ blp = Blueprint("portal", __name__, url_prefix="/portal")
 setup_blueprint(blp)
 enterprise_only = require(Role.ENTERPRISE, login_endpoint="portal.login")
 add_area_routes(blp, "portal", enterprise_only)
-ANSWERABLE = (FindingStatus.NOTIFIED, FindingStatus.REOPENED)
 MAX_PHOTOS_PER_ANSWER = findings.MAX_PHOTOS_PER_ANSWER
 
 
@@ -41,11 +39,14 @@ MAX_PHOTOS_PER_ANSWER = findings.MAX_PHOTOS_PER_ANSWER
 @enterprise_only
 def home() -> ResponseReturnValue:
     user = web_user()
+    listed = notices.visible(user)
     return render_template(
         "portal/home.html",
-        enterprise=db.session.get(Enterprise, user.enterprise_id),
-        notices=notices.visible(user),
-        answerable={s.value for s in ANSWERABLE},
+        enterprise=lookup.one(Enterprise, user.enterprise_id),
+        notices=listed,
+        to_answer={
+            n.id: sum(finding_lifecycle.can_answer(user, f) for f in n.findings) for n in listed
+        },
     )
 
 
@@ -72,7 +73,7 @@ def _enterprise_notice(token: str) -> ResponseReturnValue:
         rows=rows,
         users=users,
         sites=sites,
-        answerable={s.value for s in ANSWERABLE},
+        actions_of=lambda finding: finding_lifecycle.actions(web_user(), finding),
         max_photos=MAX_PHOTOS_PER_ANSWER,
     )
 
@@ -91,8 +92,10 @@ def respond(finding_id: int) -> ResponseReturnValue:
     stored, so a refused answer leaves no stray photos behind."""
     user = web_user()
     finding = findings.get(user, finding_id)
-    if finding.status not in ANSWERABLE:
-        raise Conflict(f"该问题当前不能答复 / this finding is {finding.status}, not awaiting")
+    if not finding_lifecycle.can_answer(user, finding):
+        raise finding_lifecycle.not_now(
+            finding, ErrorCode.FINDING_NOT_ANSWERABLE, "答复 / answered"
+        )
     text = request.form.get("text", "").strip()
     uploads = [f for f in request.files.getlist("photos") if f.filename]
     errors: dict[str, list[str]] = {}
@@ -103,17 +106,20 @@ def respond(finding_id: int) -> ResponseReturnValue:
     if len(uploads) > MAX_PHOTOS_PER_ANSWER:
         errors["photos"] = [f"最多{MAX_PHOTOS_PER_ANSWER}张 / at most {MAX_PHOTOS_PER_ANSWER}"]
     if errors:
-        raise Invalid("答复不完整 / the answer is incomplete", errors)
+        raise Invalid(ErrorCode.FINDING_INVALID, "答复不完整 / the answer is incomplete", errors)
     limit = current_app.config["MAX_PHOTO_BYTES"]
     contents = [upload.read(limit + 1) for upload in uploads]
     for upload, data in zip(uploads, contents, strict=True):
         if len(data) > limit:
-            raise TooLarge(f"照片过大 / {upload.filename} is larger than {limit} bytes")
+            raise TooLarge(
+                ErrorCode.PHOTO_TOO_LARGE,
+                f"照片过大 / {upload.filename} is larger than {limit} bytes",
+            )
         inspect_photo(data)  # every photo decodes before any is stored
     hashes = [hashlib.sha256(data).hexdigest() for data in contents]
     for sha256, data in zip(hashes, contents, strict=True):
-        photos.receive(photo_store(), user, sha256, data, limit)
-    findings.respond(user, finding_id, text, hashes)
+        photos.receive(photos.current_store(), user, sha256, data, limit)
+    finding_lifecycle.answer(user, finding_id, text, hashes)
     flash("已提交整改答复，等待核验 / answer sent; the supervisor will verify it")
     notice_token = finding.notice.portal_token if finding.notice else ""
     return redirect(

@@ -17,19 +17,29 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from checklists import Severity
-from server.extensions import db
 from server.http_common.bounds import MAX_PAGE, MAX_ROW_ID, row_id
 from server.http_common.public_url import public_url
-from server.models import Enterprise, FindingStatus, InspectionStatus, ReviewDecision, Site, User
+from server.models import Enterprise, FindingStatus, ReviewDecision, Site, User
 from server.services import checklists as checklist_store
 from server.services import dashboard as dashboard_service
-from server.services import evidence_checks, findings, inspections, law, ledger, notices, reviews
-from server.services.errors import Invalid
-from server.services.registry import visible_city
-from server.storage import photo_store
+from server.services import (
+    evidence_checks,
+    findings,
+    inspections,
+    law,
+    ledger,
+    lookup,
+    notices,
+    photos,
+    registry,
+    reviews,
+)
+from server.services.errors import ErrorCode, Invalid
+from server.services.lifecycles import finding as finding_lifecycle
+from server.services.lifecycles import notice as notice_lifecycle
+from server.services.lifecycles import review as review_lifecycle
 from server.web.common import (
     add_area_routes,
     by_id,
@@ -61,8 +71,8 @@ def rules_in_force() -> ResponseReturnValue:
     errors: dict[str, list[str]] = {}
     on = parse_date(request.args.get("on"), "on", errors) or law.parse_on(None)
     if errors:
-        raise Invalid("日期有误 / invalid date", errors)
-    city = request.args.get("city") or visible_city(user) or None
+        raise Invalid(ErrorCode.REQUEST_INVALID, "日期有误 / invalid date", errors)
+    city = request.args.get("city") or registry.visible_city(user) or None
     return render_template("review/rules.html", view=law.rules_view(city, on))
 
 
@@ -88,13 +98,13 @@ def inspection(inspection_id: uuid.UUID) -> ResponseReturnValue:
         "review/inspection.html",
         inspection=record,
         site=site,
-        inspector=db.session.get(User, record.inspector_id),
+        inspector=lookup.one(User, record.inspector_id),
         answers=reviews.answers_with_items(record),
         findings={f.item_code: f for f in inspections.findings_of(record)},
         missing=set(inspections.missing_photos(record, stored)),
         flags=evidence_checks.flags(record, stored),
         title=checklist_store.titles().get(record.checklist_id, record.checklist_id),
-        can_review=record.status == InspectionStatus.SUBMITTED,
+        can_review=review_lifecycle.can_review(web_user(), record),
     )
 
 
@@ -103,7 +113,7 @@ def inspection(inspection_id: uuid.UUID) -> ResponseReturnValue:
 def inspection_record_pdf(inspection_id: uuid.UUID) -> Response:
     """The 现场检查笔录 as the API renders it, opened in the browser."""
     record = inspections.get_for(web_user(), inspection_id)
-    data = inspections.record_pdf(record, current_app.config["PUBLIC_URL"], photo_store())
+    data = inspections.record_pdf(record, public_url(), photos.current_store())
     return Response(
         data,
         mimetype="application/pdf",
@@ -116,8 +126,12 @@ def inspection_record_pdf(inspection_id: uuid.UUID) -> Response:
 def decide(inspection_id: uuid.UUID) -> ResponseReturnValue:
     decision = request.form.get("decision", "")
     if decision not in {d.value for d in ReviewDecision}:
-        raise Invalid("请选择通过或退回 / choose approve or return", {"decision": [decision]})
-    reviews.review(web_user(), inspection_id, decision, request.form.get("comment", ""))
+        raise Invalid(
+            ErrorCode.REQUEST_INVALID,
+            "请选择通过或退回 / choose approve or return",
+            {"decision": [decision]},
+        )
+    review_lifecycle.review(web_user(), inspection_id, decision, request.form.get("comment", ""))
     flash(
         "已通过 / approved"
         if decision == ReviewDecision.APPROVE
@@ -154,7 +168,7 @@ def _finding_filter() -> findings.FindingFilter:
         created_to=parse_date(args.get("created_to"), "created_to", errors),
     )
     if errors:
-        raise Invalid("筛选条件有误 / invalid filter", errors)
+        raise Invalid(ErrorCode.REQUEST_INVALID, "筛选条件有误 / invalid filter", errors)
     return wanted
 
 
@@ -164,7 +178,11 @@ def finding_list() -> ResponseReturnValue:
     wanted = _finding_filter()
     number = max(1, request.args.get("page", 1, type=int) or 1)
     if number > MAX_PAGE:
-        raise Invalid("页码过大 / page too large", {"page": [f"至多 / at most {MAX_PAGE}"]})
+        raise Invalid(
+            ErrorCode.REQUEST_INVALID,
+            "页码过大 / page too large",
+            {"page": [f"至多 / at most {MAX_PAGE}"]},
+        )
     found = findings.page(
         web_user(), wanted, number, PAGE_SIZE, current_app.config["FINDINGS_COUNT_CAP"]
     )
@@ -172,11 +190,7 @@ def finding_list() -> ResponseReturnValue:
     enterprises = _enterprises_of(web_user())
     chosen = enterprises.get(wanted.enterprise_id) if wanted.enterprise_id else None
     issuable = [
-        f.id
-        for f in rows
-        if chosen is not None
-        and f.status == FindingStatus.OPEN
-        and f.inspection.status == InspectionStatus.APPROVED
+        f.id for f in rows if chosen is not None and finding_lifecycle.can_notify(web_user(), f)
     ]
     query = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
@@ -225,9 +239,11 @@ def issue_notice() -> ResponseReturnValue:
         errors["enterprise_id"] = ["请先按企业筛选 / filter by one enterprise first"]
     deadline = parse_date(form.get("deadline"), "deadline", errors)
     if errors or enterprise_id is None:
-        raise Invalid("无法下发整改通知 / cannot issue the notice", errors)
+        raise Invalid(
+            ErrorCode.NOTICE_INVALID, "无法下发整改通知 / cannot issue the notice", errors
+        )
     chosen = [finding_id for finding_id in ids if finding_id is not None]
-    notice = notices.issue(web_user(), enterprise_id, chosen, deadline)
+    notice = notice_lifecycle.issue(web_user(), enterprise_id, chosen, deadline)
     flash(f"已下发 {notice.number} / notice issued")
     return redirect(url_for("review.notice", notice_id=notice.id), code=303)
 
@@ -251,6 +267,7 @@ def notice(notice_id: int) -> ResponseReturnValue:
         rows=[findings.describe(f) for f in record.findings],
         sites=by_id(Site, {f.site_id for f in record.findings}),
         actors=_actors(record.findings),
+        actions_of=lambda finding: finding_lifecycle.actions(web_user(), finding),
         portal_url=notices.portal_url(public_url(), record),
     )
 
@@ -267,8 +284,12 @@ def notice_pdf(notice_id: int) -> Response:
 def verify(finding_id: int) -> ResponseReturnValue:
     accepted = request.form.get("accepted")
     if accepted not in ("1", "0"):
-        raise Invalid("请选择销号或退回 / choose close or reopen", {"accepted": [str(accepted)]})
-    finding = findings.verify(
+        raise Invalid(
+            ErrorCode.REQUEST_INVALID,
+            "请选择销号或退回 / choose close or reopen",
+            {"accepted": [str(accepted)]},
+        )
+    finding = finding_lifecycle.verify(
         web_user(), finding_id, accepted == "1", request.form.get("comment", "")
     )
     flash(
@@ -285,11 +306,7 @@ def verify(finding_id: int) -> ResponseReturnValue:
 
 
 def _enterprises_of(user: User) -> dict[int, Enterprise]:
-    query = select(Enterprise).order_by(Enterprise.name)
-    city = visible_city(user)
-    if city:
-        query = query.where(Enterprise.city == city)
-    return {e.id: e for e in db.session.scalars(query)}
+    return registry.enterprises_in_scope(user)
 
 
 def _actors(rows: list[Any]) -> dict[int, User]:

@@ -1,0 +1,14 @@
+"""One module per lifecycle; each is the only code that writes its status.
+
+- `review`: an inspection as the server holds it, submitted → approved / returned, and a
+  returned one submitted again as a new revision.
+- `finding`: open → notified → answered → closed (销号) / reopened → answered…, and
+  withdrawn when a revision no longer fails the item.
+- `notice`: issuing a numbered notice, which claims its open findings.
+
+Each module holds its transition table, who may make each move, and the questions pages and
+the API ask (`can_…`, `actions`). Every move is a conditional update (`moves.claim`): the
+status changes only if it is still the one the move starts from, so of two simultaneous
+moves exactly one wins; the other gets 409 with the current state, and no second event or
+audit entry is ever written.
+"""
