@@ -261,7 +261,7 @@ def detach_photo(store: Store, uuid: str, item_code: str, sha256: str) -> None:
         ).rowcount
         if not removed:
             raise FieldError(f"该项没有这张照片 / item {item_code} has no such photo")
-        db.execute("UPDATE inspections SET updated_at = ? WHERE uuid = ?", (now_iso(), uuid))
+        store.touch_editable(db, uuid)
 
 
 def answer(

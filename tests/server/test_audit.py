@@ -342,7 +342,10 @@ def test_verify_lists_photos_not_uploaded_yet(
         registry["sites"]["SZ-boiler_house"].id,
         "coal-and-boilers",
         version,
-        [{"item": "CB-10", "value": 20, "note": "", "photos": [missing]}],
+        [
+            {"item": "CB-09", "value": "yes", "note": "", "photos": []},
+            {"item": "CB-10", "value": 20, "note": "", "photos": [missing]},
+        ],
     )
     put = client.put(f"/api/v1/inspections/{new_id()}", json=body, headers=headers["inspector"])
     assert put.status_code == 201

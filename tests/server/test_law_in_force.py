@@ -245,3 +245,27 @@ def test_no_finding_rests_on_a_condition_nobody_checked(client, headers, registr
     verdicts = {a["item"]: a["verdict"] for a in outside.get_json()["answers"]}
     # 002 (推动重点企业…) still encourages it for every plant: advice, no finding.
     assert verdicts["FE-09"] == "observation" and outside.get_json()["findings"] == []
+
+
+@pytest.mark.tampers_audit
+def test_a_finding_with_no_duty_in_force_to_cite_cannot_be_notified(  # type: ignore[no-untyped-def]
+    client, headers, registry, clock, app
+) -> None:
+    site = registry["sites"]["SZ-construction"]
+    inspection_id, response = _submit(client, headers, site, "construction-dust", [_fail("CD-03")])
+    assert response.status_code == 201, response.get_json()
+    approve(client, headers, inspection_id)
+    [brief] = client.get(
+        f"/api/v1/inspections/{inspection_id}", headers=headers["supervisor"]
+    ).get_json()["findings"]
+    with app.app_context():
+        from server.extensions import db
+
+        stored = db.session.get(Inspection, uuid.UUID(inspection_id))
+        assert stored is not None
+        # As if judged where no plan governed (a scope written by hand, not by the server).
+        stored.scope = {"city_code": "140600", "on": "2019-01-01", "sources": []}
+        db.session.commit()
+    refused = issue(client, headers, registry["shuozhou"].id, [brief["id"]])
+    assert refused.status_code == 422
+    assert "no duty in force" in str(refused.get_json()["errors"])

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Enterprise, Finding, FindingStatus, Notice, Role, User
-from server.services import audit
+from server.services import audit, law
 from server.services.clock import today
 from server.services.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
 from server.services.feeds import next_change_seq
@@ -79,6 +79,12 @@ def issue(user: User, enterprise_id: int, finding_ids: list[int], deadline: date
                 if finding.status != FindingStatus.OPEN
                 else ["检查尚未审核通过 / its inspection is not approved yet"]
             )
+        elif not law.finding_bases(finding.inspection, finding.item_code):
+            # A notice states the legal basis of each finding; without a duty in force to
+            # cite (the governing plans say nothing binding there), it cannot be issued.
+            problems[str(finding.id)] = [
+                "无现行有效的依据可引用 / no duty in force for the site to cite as its basis"
+            ]
     issued_on = today()
     if deadline is not None and deadline < issued_on:
         problems["deadline"] = ["不能早于今天 / must not be in the past"]
