@@ -20,6 +20,7 @@ from flask.cli import ScriptInfo
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
+import checklists as rules
 from server.cli import main
 from server.extensions import db
 from server.models import GENESIS_HASH, AuditEntry, User
@@ -29,8 +30,14 @@ from server.storage import photo_store
 from tests.helpers import PASSWORD, current_version, inspection_body, new_id
 from tests.server.history import FIX, HISTORY_ACTIONS, PHOTO, full_history, sha256
 
-# What the registry and users fixtures add: 2 enterprises, 8 sites, 6 users.
-FIXTURE_ACTIONS = ["enterprise.created"] * 2 + ["site.created"] * 8 + ["user.added"] * 6
+# What the app, registry and users fixtures add: every checklist's version, 2 enterprises,
+# 8 sites, 6 users.
+FIXTURE_ACTIONS = (
+    ["checklist.loaded"] * len(rules.load_all())
+    + ["enterprise.created"] * 2
+    + ["site.created"] * 8
+    + ["user.added"] * 6
+)
 
 
 def run(app: Flask, *args: str) -> Result:
