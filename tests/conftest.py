@@ -228,3 +228,11 @@ def approved(client: FlaskClient, headers, registry, clock) -> dict[str, Any]:  
         "findings": findings,
         "enterprise_id": registry["shuozhou"].id,
     }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "tampers_audit: the test edits stored data behind the application's back on purpose, "
+        "so `audit verify` is not expected to pass after it",
+    )
