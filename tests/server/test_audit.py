@@ -230,6 +230,7 @@ def test_verify_passes_on_untouched_records(app: Flask, history: dict[str, Any])
     assert shown.exit_code == 0 and "finding.verified" in shown.output
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_edited_answer(app: Flask, history: dict[str, Any]) -> None:
     tamper(
         "UPDATE answers SET value = '30' WHERE item_code = 'CB-10' AND revision_number = 2",
@@ -237,6 +238,7 @@ def test_verify_catches_edited_answer(app: Flask, history: dict[str, Any]) -> No
     assert_mismatch(app, seq_of("inspection.revised"), "answer", "value: 30 (log: 20)")
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_edited_revision_body(
     app: Flask, history: dict[str, Any], engine_name: str
 ) -> None:
@@ -254,11 +256,13 @@ def test_verify_catches_edited_revision_body(
     assert_mismatch(app, seq_of("inspection.submitted"), "revision", "body")
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_edited_revision_hash(app: Flask, history: dict[str, Any]) -> None:
     tamper("UPDATE inspection_revisions SET body_hash = :h WHERE number = 2", h="0" * 64)
     assert_mismatch(app, seq_of("inspection.revised"), "revision", "body_hash")
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_replaced_photo_file(app: Flask, history: dict[str, Any]) -> None:
     sha = history["photos"][0]
     path = Path(app.config["PHOTO_DIR"]) / sha[:2] / sha[2:4] / sha
@@ -267,12 +271,14 @@ def test_verify_catches_replaced_photo_file(app: Flask, history: dict[str, Any])
     assert_mismatch(app, seq_of("inspection.submitted"), f"photo {sha}", sha256(FIX))
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_a_deleted_photo_file(app: Flask, history: dict[str, Any]) -> None:
     sha = history["photos"][1]
     (Path(app.config["PHOTO_DIR"]) / sha[:2] / sha[2:4] / sha).unlink()
     assert_mismatch(app, seq_of("finding.answered"), f"photo {sha} is missing")
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_edited_audit_row(app: Flask, history: dict[str, Any]) -> None:
     seq = seq_of("finding.verified", 1)
     # Claim someone else closed the finding, in the log only.
@@ -280,6 +286,7 @@ def test_verify_catches_edited_audit_row(app: Flask, history: dict[str, Any]) ->
     assert_mismatch(app, seq, "finding.verified", "entry was edited")
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_edited_audit_row_with_recomputed_hash(
     app: Flask, history: dict[str, Any]
 ) -> None:
@@ -300,6 +307,7 @@ def test_verify_catches_edited_audit_row_with_recomputed_hash(
     assert "照片看不到铭牌" in result.output  # what the rows still say
 
 
+@pytest.mark.tampers_audit
 @pytest.mark.parametrize("garbage", ["[]", '{"records": {"answer": [7]}}', "not json"])
 def test_verify_survives_a_garbled_audit_row(
     app: Flask, history: dict[str, Any], garbage: str
@@ -310,18 +318,21 @@ def test_verify_survives_a_garbled_audit_row(
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_deleted_audit_row(app: Flask, history: dict[str, Any]) -> None:
     seq = seq_of("notice.issued")
     tamper("DELETE FROM audit_log WHERE seq = :seq", seq=seq)
     assert_mismatch(app, seq + 1, f"entries {seq}–{seq} are missing")
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_deleted_last_audit_row(app: Flask, history: dict[str, Any]) -> None:
     last = log()[-1].seq
     tamper("DELETE FROM audit_log WHERE seq = :seq", seq=last)
     assert_mismatch(app, last, "removed from the end")
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_edited_finding_and_inserted_event(
     app: Flask, history: dict[str, Any], users: dict[str, User]
 ) -> None:
