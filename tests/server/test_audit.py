@@ -24,7 +24,7 @@ import checklists as rules
 from server.cli import main
 from server.extensions import db
 from server.models import GENESIS_HASH, AuditEntry, User
-from server.services import accounts, audit
+from server.services import accounts, audit, checklists
 from server.services.credit_code import make_credit_code
 from server.storage import photo_store
 from tests.helpers import PASSWORD, current_version, inspection_body, new_id
@@ -206,6 +206,26 @@ def test_concurrent_writers_keep_one_chain(app: Flask, users: dict[str, User]) -
     assert all(e.prev_hash == p.entry_hash for p, e in itertools.pairwise(entries))
     report = audit.verify(photo_store())
     assert report.ok, report.problems
+
+
+def test_a_photo_is_recorded_once_with_its_facts(
+    app: Flask, client: FlaskClient, headers: dict
+) -> None:
+    """Its EXIF time and place are evidence: recorded when the row is made; the same bytes
+    sent again, and checklists reloaded unchanged, add nothing."""
+    before = len(log())
+    path = f"/api/v1/photos/{sha256(PHOTO)}"
+    assert client.put(path, data=PHOTO, headers=headers["inspector"]).status_code == 201
+    assert client.put(path, data=PHOTO, headers=headers["inspector"]).status_code == 200
+    checklists.load_rule_files()
+    added = log()[before:]
+    assert [e.action for e in added] == ["photo.received"]
+    assert added[0].subject_id == sha256(PHOTO)
+    record = change(added[0])
+    assert record["v"] == audit.FORMAT_VERSION
+    photo = record["records"]["photo"][0]
+    assert photo["taken_at"] and photo["lat"] and photo["lon"], photo
+    assert photo["size"] == len(PHOTO)
 
 
 # --- Verification ---------------------------------------------------------------------------
