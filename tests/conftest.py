@@ -21,9 +21,10 @@ from sqlalchemy import create_engine, text
 from server import create_app
 from server.extensions import db
 from server.models import Site, User
-from server.services import accounts, checklists
+from server.services import accounts, audit, checklists
 from server.services.credit_code import make_credit_code
 from server.services.registry import save_enterprise, save_site
+from server.storage import photo_store
 from tests.helpers import (
     FAST_HASH,
     PASSWORD,
@@ -107,8 +108,12 @@ def truncate_all() -> None:
 
 
 @pytest.fixture
-def app(session_app: Flask) -> Iterator[Flask]:
-    """The app with empty tables, the checklists loaded and an empty photo store."""
+def app(session_app: Flask, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The app with empty tables, the checklists loaded and an empty photo store.
+
+    After the test, `audit verify` must pass: whatever the application changed, it recorded.
+    A test that tampers on purpose is marked `tampers_audit`.
+    """
     store_root = Path(session_app.config["PHOTO_DIR"])
     with session_app.app_context():
         truncate_all()
@@ -119,6 +124,12 @@ def app(session_app: Flask) -> Iterator[Flask]:
         checklists.load_rule_files()
         yield session_app
         db.session.remove()
+        if request.node.get_closest_marker("tampers_audit") is None:
+            report = audit.verify(photo_store())
+            db.session.remove()
+            if not report.ok:
+                problems = "\n".join(f"{p.entry}: {p.reason}" for p in report.problems[:10])
+                pytest.fail(f"audit verify fails after the test:\n{problems}", pytrace=False)
 
 
 class FreshContextClient(FlaskClient):
@@ -228,3 +239,11 @@ def approved(client: FlaskClient, headers, registry, clock) -> dict[str, Any]:  
         "findings": findings,
         "enterprise_id": registry["shuozhou"].id,
     }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "tampers_audit: the test edits stored data behind the application's back on purpose, "
+        "so `audit verify` is not expected to pass after it",
+    )

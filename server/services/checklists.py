@@ -14,6 +14,7 @@ from sqlalchemy import select
 import checklists as rules
 from server.extensions import db
 from server.models import ChecklistVersion
+from server.services import audit
 from server.services.app_state import per_app
 from server.services.errors import ErrorCode, NotFound
 
@@ -36,10 +37,16 @@ def load_rule_files(directory: Path = rules.CHECKLISTS_DIR) -> list[tuple[str, s
                 content=checklist.content,
             )
             db.session.add(row)
+        changed = []
         for other in db.session.scalars(
             select(ChecklistVersion).where(ChecklistVersion.checklist_id == checklist.id)
         ):
-            other.current = other.version == checklist.version
+            current = other.version == checklist.version
+            if other.current != current:
+                other.current = current
+                changed.append(other)
+        if fresh or changed:
+            audit.record_checklist(row, changed, created=fresh)
         loaded.append((checklist.id, checklist.version, fresh))
     db.session.commit()
     _versions_seen().clear()

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
 from server.models import Photo, PhotoUpload, User
+from server.services import audit
 from server.services.errors import BadRequest, ErrorCode, NotFound, TooLarge
 from server.services.photo_meta import inspect_photo
 from server.storage import PhotoStore, check_hash, photo_store
@@ -107,6 +108,7 @@ def _store(
         uploaded_by=user.id,
     )
     db.session.add(photo)
+    audit.record_photo(user, photo)
     try:
         db.session.commit()
     except IntegrityError:

@@ -97,6 +97,9 @@ def server_process(app: Flask, tmp_path: Path) -> Iterator[ServerProcess]:
     server = ServerProcess(
         app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "server-data", tmp_path / "server.log"
     )
+    # One photo store for the test and the server, as the servers of a deployment share
+    # theirs: the `audit verify` run after each test hashes the photos the server stored.
+    server.env["LANTIAN_PHOTO_DIR"] = app.config["PHOTO_DIR"]
     try:
         yield server
     finally:

@@ -37,7 +37,7 @@ def assert_server_has(server: ServerProcess, field: Field, uuids: list[str]) -> 
     assert stored == set(uuids)
     assert db.session.query(InspectionRevision).count() == len(uuids)
     cited = {link.photo_sha256 for link in db.session.query(AnswerPhoto)}
-    store = LocalPhotoStore(Path(server.env["LANTIAN_DATA_DIR"]) / "photos")
+    store = LocalPhotoStore(Path(server.env["LANTIAN_PHOTO_DIR"]))
     for sha in cited:
         assert store.exists(sha), sha
         assert sha256_bytes(store.get(sha)) == sha
@@ -179,6 +179,7 @@ def test_a_server_without_the_question_is_asked_photo_by_photo(
         tmp_path / "older-server.log",
     )
     older.port, older.url = server_process.port, server_process.url  # where the client logged in
+    older.env["LANTIAN_PHOTO_DIR"] = server_process.env["LANTIAN_PHOTO_DIR"]
     older.start()
     try:
         report = field.json("sync")

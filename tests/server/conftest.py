@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from psycopg import sql
 
-from tests.helpers import failing_inspection_body, new_id
+from server import create_app
+from server.extensions import db
+from tests.helpers import FAST_HASH, failing_inspection_body, new_id
 
 
 @pytest.fixture
@@ -63,3 +68,36 @@ def world(client: FlaskClient, headers, registry, app: Flask) -> Iterator[dict[s
         "username": "insp",
     }
     app.config.pop("CLOCK_TODAY", None)
+
+
+@pytest.fixture
+def target(engine_name: str, database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """An empty instance to restore into: a new data directory, on PostgreSQL a new database."""
+    data_dir = tmp_path / "target"
+    admin = name = ""
+    if engine_name == "postgresql":
+        name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"] + "_restore"
+        admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        url = database_url.rsplit("/", 1)[0] + "/" + name
+    else:
+        url = f"sqlite:///{data_dir / 'lantian.sqlite3'}"
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "DATA_DIR": str(data_dir),
+            "PASSWORD_HASH_METHOD": FAST_HASH,
+            "SECRET_KEY": "restore-test",
+        }
+    )
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if name:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )

@@ -13,11 +13,13 @@ FIX = (PHOTOS / "no_exif.jpg").read_bytes()
 
 # What the API calls below add to the log, in order (after the registry and user fixtures).
 HISTORY_ACTIONS = [
+    "photo.received",
     "inspection.submitted",
     "inspection.reviewed",
     "inspection.revised",
     "inspection.reviewed",
     "notice.issued",
+    "photo.received",
     "finding.answered",
     "finding.verified",
     "finding.answered",

@@ -20,17 +20,24 @@ from flask.cli import ScriptInfo
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
+import checklists as rules
 from server.cli import main
 from server.extensions import db
 from server.models import GENESIS_HASH, AuditEntry, User
-from server.services import accounts, audit
+from server.services import accounts, audit, checklists
 from server.services.credit_code import make_credit_code
 from server.storage import photo_store
 from tests.helpers import PASSWORD, current_version, inspection_body, new_id
 from tests.server.history import FIX, HISTORY_ACTIONS, PHOTO, full_history, sha256
 
-# What the registry and users fixtures add: 2 enterprises, 8 sites, 6 users.
-FIXTURE_ACTIONS = ["enterprise.created"] * 2 + ["site.created"] * 8 + ["user.added"] * 6
+# What the app, registry and users fixtures add: every checklist's version, 2 enterprises,
+# 8 sites, 6 users.
+FIXTURE_ACTIONS = (
+    ["checklist.loaded"] * len(rules.load_all())
+    + ["enterprise.created"] * 2
+    + ["site.created"] * 8
+    + ["user.added"] * 6
+)
 
 
 def run(app: Flask, *args: str) -> Result:
@@ -201,6 +208,26 @@ def test_concurrent_writers_keep_one_chain(app: Flask, users: dict[str, User]) -
     assert report.ok, report.problems
 
 
+def test_a_photo_is_recorded_once_with_its_facts(
+    app: Flask, client: FlaskClient, headers: dict
+) -> None:
+    """Its EXIF time and place are evidence: recorded when the row is made; the same bytes
+    sent again, and checklists reloaded unchanged, add nothing."""
+    before = len(log())
+    path = f"/api/v1/photos/{sha256(PHOTO)}"
+    assert client.put(path, data=PHOTO, headers=headers["inspector"]).status_code == 201
+    assert client.put(path, data=PHOTO, headers=headers["inspector"]).status_code == 200
+    checklists.load_rule_files()
+    added = log()[before:]
+    assert [e.action for e in added] == ["photo.received"]
+    assert added[0].subject_id == sha256(PHOTO)
+    record = change(added[0])
+    assert record["v"] == audit.FORMAT_VERSION
+    photo = record["records"]["photo"][0]
+    assert photo["taken_at"] and photo["lat"] and photo["lon"], photo
+    assert photo["size"] == len(PHOTO)
+
+
 # --- Verification ---------------------------------------------------------------------------
 
 
@@ -223,6 +250,7 @@ def test_verify_passes_on_untouched_records(app: Flask, history: dict[str, Any])
     assert shown.exit_code == 0 and "finding.verified" in shown.output
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_edited_answer(app: Flask, history: dict[str, Any]) -> None:
     tamper(
         "UPDATE answers SET value = '30' WHERE item_code = 'CB-10' AND revision_number = 2",
@@ -230,6 +258,7 @@ def test_verify_catches_edited_answer(app: Flask, history: dict[str, Any]) -> No
     assert_mismatch(app, seq_of("inspection.revised"), "answer", "value: 30 (log: 20)")
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_edited_revision_body(
     app: Flask, history: dict[str, Any], engine_name: str
 ) -> None:
@@ -247,11 +276,13 @@ def test_verify_catches_edited_revision_body(
     assert_mismatch(app, seq_of("inspection.submitted"), "revision", "body")
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_edited_revision_hash(app: Flask, history: dict[str, Any]) -> None:
     tamper("UPDATE inspection_revisions SET body_hash = :h WHERE number = 2", h="0" * 64)
     assert_mismatch(app, seq_of("inspection.revised"), "revision", "body_hash")
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_replaced_photo_file(app: Flask, history: dict[str, Any]) -> None:
     sha = history["photos"][0]
     path = Path(app.config["PHOTO_DIR"]) / sha[:2] / sha[2:4] / sha
@@ -260,12 +291,14 @@ def test_verify_catches_replaced_photo_file(app: Flask, history: dict[str, Any])
     assert_mismatch(app, seq_of("inspection.submitted"), f"photo {sha}", sha256(FIX))
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_a_deleted_photo_file(app: Flask, history: dict[str, Any]) -> None:
     sha = history["photos"][1]
     (Path(app.config["PHOTO_DIR"]) / sha[:2] / sha[2:4] / sha).unlink()
     assert_mismatch(app, seq_of("finding.answered"), f"photo {sha} is missing")
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_edited_audit_row(app: Flask, history: dict[str, Any]) -> None:
     seq = seq_of("finding.verified", 1)
     # Claim someone else closed the finding, in the log only.
@@ -273,6 +306,7 @@ def test_verify_catches_edited_audit_row(app: Flask, history: dict[str, Any]) ->
     assert_mismatch(app, seq, "finding.verified", "entry was edited")
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_edited_audit_row_with_recomputed_hash(
     app: Flask, history: dict[str, Any]
 ) -> None:
@@ -293,6 +327,7 @@ def test_verify_catches_edited_audit_row_with_recomputed_hash(
     assert "照片看不到铭牌" in result.output  # what the rows still say
 
 
+@pytest.mark.tampers_audit
 @pytest.mark.parametrize("garbage", ["[]", '{"records": {"answer": [7]}}', "not json"])
 def test_verify_survives_a_garbled_audit_row(
     app: Flask, history: dict[str, Any], garbage: str
@@ -303,18 +338,21 @@ def test_verify_survives_a_garbled_audit_row(
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_deleted_audit_row(app: Flask, history: dict[str, Any]) -> None:
     seq = seq_of("notice.issued")
     tamper("DELETE FROM audit_log WHERE seq = :seq", seq=seq)
     assert_mismatch(app, seq + 1, f"entries {seq}–{seq} are missing")
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_deleted_last_audit_row(app: Flask, history: dict[str, Any]) -> None:
     last = log()[-1].seq
     tamper("DELETE FROM audit_log WHERE seq = :seq", seq=last)
     assert_mismatch(app, last, "removed from the end")
 
 
+@pytest.mark.tampers_audit
 def test_verify_catches_edited_finding_and_inserted_event(
     app: Flask, history: dict[str, Any], users: dict[str, User]
 ) -> None:

@@ -11,25 +11,21 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
 from flask import Flask
 from flask.cli import ScriptInfo
 from flask.testing import FlaskClient
-from psycopg import sql
 from sqlalchemy import inspect, select
 
-from server import MIGRATIONS_DIR, create_app
+from server import MIGRATIONS_DIR
 from server.cli import main
 from server.extensions import db
 from server.storage import photo_store
-from tests.helpers import FAST_HASH
 from tests.server.history import full_history
 
 
@@ -42,39 +38,6 @@ def run(app: Flask, *args: str) -> Result:
 @pytest.fixture
 def history(client: FlaskClient, headers: dict, registry: dict) -> dict[str, Any]:
     return full_history(client, headers, registry)
-
-
-@pytest.fixture
-def target(engine_name: str, database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """An empty instance to restore into: a new data directory, on PostgreSQL a new database."""
-    data_dir = tmp_path / "target"
-    admin = name = ""
-    if engine_name == "postgresql":
-        name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"] + "_restore"
-        admin = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        url = database_url.rsplit("/", 1)[0] + "/" + name
-    else:
-        url = f"sqlite:///{data_dir / 'lantian.sqlite3'}"
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "DATA_DIR": str(data_dir),
-            "PASSWORD_HASH_METHOD": FAST_HASH,
-            "SECRET_KEY": "restore-test",
-        }
-    )
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    if name:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def contents(app: Flask) -> tuple[dict[str, list[tuple]], dict[str, bytes]]:

@@ -1,0 +1,51 @@
+"""The one text form the audit log hashes, and how an entry's hash is computed.
+
+Recording and verifying both hash through these functions, so what was hashed when an entry
+was written and what is recomputed when it is checked can never drift apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from server.models import AuditEntry
+
+# How an entry's actor reads when the change came from the server's command line.
+CLI_ACTOR = "cli"
+
+
+def canonical_json(value: Any) -> str:
+    """The one text form that is hashed: sorted keys, no whitespace, UTF-8 kept readable."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def utc_text(value: datetime | None) -> str | None:
+    """A fixed-width UTC form, so a stored time always hashes the same way."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def day_text(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def entry_hash(entry: AuditEntry, change: str | None = None) -> str:
+    """sha256(prev_hash + canonical JSON of the entry); `change` replaces the entry's own
+    (what a forger would hash)."""
+    content = {
+        "seq": entry.seq,
+        "at": utc_text(entry.at),
+        "actor": CLI_ACTOR if entry.actor_id is None else entry.actor_id,
+        "action": entry.action,
+        "subject": {"type": entry.subject_type, "id": entry.subject_id},
+        "change": json.loads(entry.change if change is None else change),
+    }
+    return sha256_hex(entry.prev_hash + canonical_json(content))

@@ -1,0 +1,260 @@
+"""Recording: services call one `record_*` function per state change, inside its transaction.
+
+The entry is built at once (the snapshot of every audited row the change created or
+touched, with the SHA-256 of every photo cited) and appended when that transaction
+commits, from a `before_commit` hook that `create_app` registers (`register_hooks`): a
+change that is rolled back leaves no entry, and an entry never exists without its change.
+
+Appends are serialised by the `audit` counter row, locked by `feeds.next_change_seq` until
+commit; the entry reads its predecessor's hash only after taking that lock, so concurrent
+writers on PostgreSQL cannot fork the chain. Taking the lock last, just before commit,
+keeps it held briefly and always after any feed counter, so no two transactions can wait
+on each other's counters.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session
+
+from server.extensions import db
+from server.models import (
+    GENESIS_HASH,
+    AuditEntry,
+    ChecklistVersion,
+    Enterprise,
+    Finding,
+    Inspection,
+    Notice,
+    Photo,
+    Site,
+    User,
+    utcnow,
+)
+from server.services.audit.hashing import canonical_json, entry_hash
+from server.services.audit.snapshots import (
+    ENTERPRISE_FIELDS,
+    FORMAT_VERSION,
+    KIND_OF_MODEL,
+    KINDS,
+    PHOTO_KINDS,
+    SITE_FIELDS,
+)
+from server.services.feeds import next_change_seq
+
+AUDIT_COUNTER = "audit"
+_PENDING = "lantian_audit_pending"
+
+
+@dataclass
+class _Pending:
+    actor_id: int | None
+    action: str
+    subject_type: str
+    subject_id: str
+    change: str
+
+
+def _record(
+    actor: User | None,
+    action: str,
+    subject: Any,
+    touched: Callable[[], Iterable[Any]] = tuple,
+    details: dict[str, Any] | None = None,
+    created: Iterable[Any] = (),
+) -> None:
+    """Queue an entry for the current transaction.
+
+    The entry holds every audited row this transaction created since the last entry (still
+    pending in the session, or named in `created` when something flushed it already) and
+    the rows `touched` returns once they are flushed, each as its snapshot. Rows created
+    here are listed under "created", which lets `verify` notice rows that appear later
+    without an entry. `subject` is an audited row, or a (type, id) pair for a subject that
+    is not one.
+    """
+    fresh = [row for row in db.session.new if type(row) in KIND_OF_MODEL]
+    fresh += [row for row in created if row not in fresh]
+    db.session.flush()
+    rows: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    created_ids: dict[str, list[Any]] = defaultdict(list)
+    for row in fresh:
+        kind = KIND_OF_MODEL[type(row)]
+        snapshot = KINDS[kind].snapshot(row)
+        rows[kind][str(snapshot["id"])] = snapshot
+        created_ids[kind].append(snapshot["id"])
+    for row in touched():
+        kind = KIND_OF_MODEL[type(row)]
+        snapshot = KINDS[kind].snapshot(row)
+        rows[kind][str(snapshot["id"])] = snapshot
+    if isinstance(subject, tuple):
+        subject_type, subject_id = subject
+    else:
+        subject_type = KIND_OF_MODEL[type(subject)]
+        subject_id = KINDS[subject_type].ident(subject)
+    photos = {
+        sha
+        for kind in PHOTO_KINDS
+        for snap in rows.get(kind, {}).values()
+        for sha in snap["photos"]
+    }
+    change: dict[str, Any] = {
+        "v": FORMAT_VERSION,
+        "records": {kind: list(snapshots.values()) for kind, snapshots in rows.items()},
+        "created": dict(created_ids),
+        "photos": sorted(photos),
+    }
+    if details:
+        change["details"] = details
+    db.session.info.setdefault(_PENDING, []).append(
+        _Pending(
+            actor_id=actor.id if actor is not None else None,
+            action=action,
+            subject_type=subject_type,
+            subject_id=str(subject_id),
+            change=canonical_json(change),
+        )
+    )
+
+
+def record_revision(user: User, inspection: Inspection) -> None:
+    """An inspection submitted (revision 1) or revised: its body, answers and findings.
+
+    Call before the revision is flushed, so that the findings it creates count as created
+    here; findings it withdraws or moves to a new answer are recorded too.
+    """
+    action = "inspection.submitted" if inspection.revision == 1 else "inspection.revised"
+
+    # A new inspection and every finding it has are created in this entry, unless something
+    # flushed them before it (then they are no longer new, and are read back as touched).
+    created_here = inspection in db.session.new
+
+    def touched() -> list[Any]:
+        if created_here:
+            return []
+        query = select(Finding).where(Finding.inspection_uuid == inspection.uuid)
+        return [inspection, *db.session.scalars(query)]
+
+    _record(user, action, inspection, touched)
+
+
+def record_review(user: User, inspection: Inspection) -> None:
+    """A supervisor approved or returned an inspection."""
+    _record(user, "inspection.reviewed", inspection, lambda: [inspection])
+
+
+def record_notice(user: User, notice: Notice) -> None:
+    """A notice issued, with the findings it carries (now notified, with due dates)."""
+
+    def touched() -> list[Any]:
+        return [notice, *db.session.scalars(select(Finding).where(Finding.notice_id == notice.id))]
+
+    _record(user, "notice.issued", notice, touched)
+
+
+def record_finding(user: User, action: str, finding: Finding) -> None:
+    """A finding answered by its enterprise (with the response) or verified by a supervisor."""
+    _record(user, action, finding, lambda: [finding])
+
+
+def record_user(action: str, user: User, actor: User | None = None, **details: Any) -> None:
+    """A user added (call before the flush), or a user's tokens revoked (`details`: how many)."""
+    _record(actor, action, user, lambda: [user], details)
+
+
+def record_photo(user: User, photo: Photo) -> None:
+    """A photo received, with every fact read from it (time, place, size); call before the
+    flush. The same bytes uploaded again add no row and no entry."""
+    _record(user, "photo.received", photo, lambda: [photo])
+
+
+def record_checklist(
+    current: ChecklistVersion, changed: Iterable[ChecklistVersion], created: bool
+) -> None:
+    """A checklist version stored (`created`) or made current again, with every version
+    whose `current` flag this load changed. The rows may already be flushed."""
+    changed = list(changed)
+    _record(
+        None,
+        "checklist.loaded",
+        ("checklist", current.checklist_id),
+        lambda: [current, *changed],
+        created=[current] if created else (),
+    )
+
+
+def record_registry(row: Enterprise | Site, actor: User | None = None) -> None:
+    """An enterprise or site created or changed; nothing when a save changed nothing.
+
+    Call before the row is flushed: the changed fields are read from its unflushed history.
+    """
+    kind = KIND_OF_MODEL[type(row)]
+    state = sa_inspect(row)
+    fields = ENTERPRISE_FIELDS if kind == "enterprise" else SITE_FIELDS
+    changed = [name for name in fields if state.attrs[name].history.has_changes()]
+    created = state.pending or state.transient
+    if not created and not changed:
+        return
+    action = f"{kind}.{'created' if created else 'updated'}"
+    _record(actor, action, row, lambda: [row], None if created else {"changed": changed})
+
+
+def record_import(digest: str, enterprises: int, sites: int) -> None:
+    """A registry file imported: which file (by SHA-256) and how many rows it held."""
+    details = {"enterprises": enterprises, "sites": sites}
+    _record(None, "registry.imported", ("import", digest), details=details)
+
+
+def _append_pending(session: Session) -> None:
+    """Write the transaction's queued entries, under the audit counter's lock."""
+    pending: list[_Pending] = session.info.pop(_PENDING, [])
+    prev_hash: str | None = None
+    for item in pending:
+        seq = next_change_seq(AUDIT_COUNTER)
+        if prev_hash is None:
+            # The latest entry below ours: normally seq - 1. Should entries have been
+            # removed, the chain still goes on (verify reports the gap) rather than
+            # refusing every change from then on.
+            prev_hash = (
+                session.scalar(
+                    select(AuditEntry.entry_hash)
+                    .where(AuditEntry.seq < seq)
+                    .order_by(AuditEntry.seq.desc())
+                    .limit(1)
+                )
+                or GENESIS_HASH
+            )
+        entry = AuditEntry(
+            seq=seq,
+            at=utcnow(),
+            actor_id=item.actor_id,
+            action=item.action,
+            subject_type=item.subject_type,
+            subject_id=item.subject_id,
+            change=item.change,
+            prev_hash=prev_hash,
+        )
+        entry.entry_hash = entry_hash(entry)
+        session.add(entry)
+        prev_hash = entry.entry_hash
+
+
+def _forget_pending(session: Session, transaction: Any) -> None:
+    """A transaction that ends without committing takes its queued entries with it."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+def register_hooks() -> None:
+    """Append queued entries at commit: called by `create_app`, once however many apps."""
+    for name, hook in (
+        ("before_commit", _append_pending),
+        ("after_transaction_end", _forget_pending),
+    ):
+        if not event.contains(db.session, name, hook):
+            event.listen(db.session, name, hook)
