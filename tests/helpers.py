@@ -95,9 +95,19 @@ def issue(client: FlaskClient, headers: dict, enterprise_id: int, ids: list[int]
 def failing_inspection_body(
     client: FlaskClient, headers: dict[str, dict[str, str]], site: Any
 ) -> dict[str, Any]:
-    """A boiler-house inspection of `site` failing CB-10 and CB-18, each with a photo (sent)."""
+    """A boiler-house inspection of `site` failing CB-10 and one more item, each with a photo."""
     client.put(f"/api/v1/photos/{sha256(PHOTO)}", data=PHOTO, headers=headers["inspector"])
     version = current_version(client, headers["inspector"], "coal-and-boilers")
+    # The second failing item is one a plan governing the site's city says: CB-18 (stable
+    # compliance) in 朔州; in 长治, whose plan does not say it, CB-20 (ammonia-slip monitor).
+    second = (
+        [{"item": "CB-18", "value": "non_compliant", "note": "", "photos": [sha256(PHOTO)]}]
+        if site.city_code != "140400"
+        else [
+            {"item": "CB-19", "value": "scr", "note": "", "photos": []},
+            {"item": "CB-20", "value": "non_compliant", "note": "", "photos": [sha256(PHOTO)]},
+        ]
+    )
     return inspection_body(
         site.id,
         "coal-and-boilers",
@@ -105,7 +115,7 @@ def failing_inspection_body(
         [
             {"item": "CB-09", "value": "yes", "note": "", "photos": []},
             {"item": "CB-10", "value": 20, "note": "20蒸吨", "photos": [sha256(PHOTO)]},
-            {"item": "CB-18", "value": "non_compliant", "note": "", "photos": [sha256(PHOTO)]},
+            *second,
         ],
     )
 
