@@ -18,6 +18,9 @@ from tests.web.pages import sign_in
 EARLY = datetime(2026, 11, 20, 16, 30, tzinfo=UTC)
 LATE = datetime(2026, 11, 21, 15, 59, tzinfo=UTC)
 
+# These tests set rows directly (times, registry names) to reach the cases they test.
+pytestmark = pytest.mark.tampers_audit
+
 
 @pytest.fixture
 def two_findings(client: FlaskClient, headers, registry) -> list[int]:  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ import openpyxl
 from flask.testing import FlaskClient
 
 from server.extensions import db
+from server.services import audit
 from tests.helpers import submit_failing_inspection
 
 # Texts a spreadsheet would take for formulas (or the start of one) if written as such.
@@ -20,10 +21,14 @@ HOSTILE = {
 
 def test_formula_like_names_are_written_as_strings(client: FlaskClient, headers, registry) -> None:  # type: ignore[no-untyped-def]
     enterprise = registry["shuozhou"]
+    site = registry["sites"]["SZ-boiler_house"]
+    # As a registry import would change them: each with its audit entry.
     enterprise.name = HOSTILE["enterprise"]
     enterprise.district = HOSTILE["district"]
-    site = registry["sites"]["SZ-boiler_house"]
+    audit.record_registry(enterprise)
+    db.session.flush()
     site.name = HOSTILE["site"]
+    audit.record_registry(site)
     db.session.commit()
     submit_failing_inspection(client, headers, site)
     response = client.get("/api/v1/ledger.xlsx", headers=headers["supervisor"])
