@@ -35,6 +35,12 @@ TEMPLATES = (
     ("热力有限公司", "热力供应", "boiler_house", "集中供热锅炉房"),
     ("铸造厂", "铸造", "closed_enterprise", "原厂区（已关停）"),
     ("煤炭经销部", "煤炭零售", "coal_retailer", "散煤销售点"),
+    # Kinds the later checklists (kilns, VOCs, mobile sources, catering) apply to; appended
+    # so that the codes and credit codes of the sites above stay what they were.
+    ("陶瓷有限公司", "陶瓷制品制造", "kiln", "隧道窑车间"),
+    ("加油站有限公司", "机动车燃油零售", "filling_station", "加油站"),
+    ("汽车维修有限公司", "汽车修理与维护", "auto_repair", "汽修喷漆车间"),
+    ("餐饮管理有限公司", "正餐服务", "catering", "餐厅"),
 )
 
 DEMO_PASSWORDS = {

@@ -225,7 +225,7 @@ def test_every_004_citation_names_a_paragraph_lead() -> None:
         for basis in item.basis
         if basis.source == PLAN_004
     ]
-    # 21 before CD-21 (not a site duty as written) was removed; 24 with permits-and-monitoring
-    assert len(citations) == 24
+    # 21 before CD-21 (not a site duty as written) was removed; +4 permits-and-monitoring, +8 kilns-and-small-coal
+    assert len(citations) == 32
     plan = plan_outline(PLAN_004)
     assert all(plan.locate(clause) for clause in citations)
