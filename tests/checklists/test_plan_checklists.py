@@ -121,9 +121,9 @@ def test_staggered_production_binds_listed_industries_in_the_period_only() -> No
 
 def test_outdoor_barbecue_is_banned_only_by_shuozhous_2024_plan() -> None:
     answers = {"MB-22": "non_compliant"}
-    assert judge("mines-burning-catering", "朔州", date(2024, 6, 1), answers)[
-        "MB-22"
-    ].verdict is (Verdict.NON_COMPLIANT)
+    assert judge("mines-burning-catering", "朔州", date(2024, 6, 1), answers)["MB-22"].verdict is (
+        Verdict.NON_COMPLIANT
+    )
     for city in ("长治", "太原"):
         assert judge("mines-burning-catering", city, date(2024, 6, 1), answers)[
             "MB-22"
