@@ -125,12 +125,22 @@ class ChecklistSummary(Schema):
         return len(row.content["items"])  # type: ignore[attr-defined]
 
 
+class UnitSchema(Schema):
+    """An item group asked once per unit of a site (each boiler, kiln, stack)."""
+
+    id = fields.String()
+    label = fields.Nested(TextSchema)
+    items = fields.List(fields.String())
+
+
 class ChecklistSchema(Schema):
     id = fields.String()
     version = fields.String()
     title = fields.Nested(TextSchema)
     description = fields.Nested(TextSchema)
     site_kinds = fields.List(fields.String())
+    # Part of the hashed content: a device re-hashes what it receives against `version`.
+    units = fields.List(fields.Nested(UnitSchema))
     items = fields.List(fields.Nested(ItemSchema))
     sources = fields.List(fields.Nested(SourceSchema))
 
