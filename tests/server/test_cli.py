@@ -207,6 +207,18 @@ def test_demo_has_a_site_of_every_checklist_kind_in_every_city(app: Flask) -> No
         assert {kind for place, kind in found if place == city} >= kinds, city
 
 
+def test_demo_sites_added_later_leave_the_first_24_where_they_were(app: Flask) -> None:
+    """README examples and saved field-client state name demo sites by row id."""
+    from server.services.demo import CITIES
+
+    assert run(app, "demo", "--no-inspections").exit_code == 0
+    codes = [site.code for site in db.session.query(Site).order_by(Site.id)]
+    original = [  # six sites in each city, city by city, before any kind was added
+        f"DEMO-{division}-{index:02d}" for _, _, division, _, _ in CITIES for index in range(1, 7)
+    ]
+    assert codes[: len(original)] == original
+
+
 def test_demo_without_inspections_for_benchmarks(app: Flask) -> None:
     result = run(app, "demo", "--no-inspections")
     assert result.exit_code == 0, result.output
