@@ -471,7 +471,7 @@ def report(
 - **Server / 服务端**: gunicorn with `deploy/gunicorn.conf.py` ({workers} workers ×
   {args.threads} threads, gthread; workers recycled after ~1000 requests: {cpu["restarts"]:.0f}
   restarts during the run).{note} PostgreSQL {cpu["pg_version"]}, a fresh database
-  (`db upgrade`, `demo`: 4 checklists, 24 sites in 4 cities), local photo directory.
+  (`db upgrade`, `demo`: the checklists, 44 sites in 4 cities), local photo directory.
 - **Inspectors / 检查员**: {args.users} accounts (scrypt, the production hash; one login
   each), each limited to one city; started over {args.ramp:.0f} s, then all of them for
   {args.seconds:.0f} s: fill an inspection offline (random answers judged by the shared

@@ -82,6 +82,10 @@ SITE_KINDS = {
     "boiler_house": "锅炉房 / boiler house",
     "closed_enterprise": "关停取缔企业 / closed-down enterprise",
     "coal_retailer": "散煤销售点 / coal retailer",
+    "kiln": "工业炉窑企业 / industrial kiln plant",
+    "filling_station": "加油站 / filling station",
+    "auto_repair": "汽车维修企业 / auto repair shop",
+    "catering": "餐饮服务单位 / catering business",
 }
 
 SEVERITY_LABELS = {

@@ -185,6 +185,8 @@ class ChecklistSummary(Schema):
 
 
 class UnitSchema(Schema):
+    """An item group asked once per unit of a site (each boiler, kiln, stack)."""
+
     id = fields.String()
     label = fields.Nested(TextSchema)
     items = fields.List(fields.String())
@@ -197,6 +199,7 @@ class ChecklistSchema(Schema):
     description = fields.Nested(TextSchema)
     site_kinds = fields.List(fields.String())
     items = fields.List(fields.Nested(ItemSchema))
+    # Part of the hashed content: a device re-hashes what it receives against `version`.
     units = fields.List(
         fields.Nested(UnitSchema), metadata={"description": "item groups asked once per unit"}
     )

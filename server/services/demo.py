@@ -37,6 +37,16 @@ TEMPLATES = (
     ("煤炭经销部", "煤炭零售", "coal_retailer", "散煤销售点"),
 )
 
+# Kinds the later checklists (kilns, VOCs, mobile sources, mines, catering) apply to. They are
+# made after every city's sites above, so those keep their codes, credit codes and row ids.
+ADDED_TEMPLATES = (
+    ("陶瓷有限公司", "陶瓷制品制造", "kiln", "隧道窑车间"),
+    ("加油站有限公司", "机动车燃油零售", "filling_station", "加油站"),
+    ("汽车维修有限公司", "汽车修理与维护", "auto_repair", "汽修喷漆车间"),
+    ("餐饮管理有限公司", "正餐服务", "catering", "餐厅"),
+    ("矿业有限公司", "煤炭开采和洗选", "mine", "露天煤矿"),
+)
+
 DEMO_PASSWORDS = {
     "admin": "lantian-admin-2026",
     "inspector1": "lantian-field-2026",
@@ -56,36 +66,39 @@ class DemoResult:
 
 
 def _registry() -> list[Enterprise]:
+    """Every city's sites of TEMPLATES, then every city's of ADDED_TEMPLATES."""
     enterprises = []
-    for city_index, (city, district, division, lat, lon) in enumerate(CITIES):
-        for index, (suffix, industry, kind, site_suffix) in enumerate(TEMPLATES):
-            body = f"91{division}MA0{city_index:02d}{index:03d}D"[:17]
-            enterprise = save_enterprise(
-                {
-                    "credit_code": make_credit_code(body),
-                    "name": f"{city}市蓝天{suffix}",
-                    "city": city,
-                    "district": district,
-                    "industry": industry,
-                    "contact_name": "张工",
-                    "contact_phone": f"1390355{city_index:02d}{index:02d}",
-                }
-            )
-            save_site(
-                enterprise,
-                {
-                    "code": f"DEMO-{division}-{index + 1:02d}",
-                    "name": f"{city}{site_suffix}",
-                    "kind": kind,
-                    "address": f"山西省{city}市{district}蓝天路{index + 1}号",
-                    "lat": round(lat + 0.01 * index, 6),
-                    "lon": round(lon + 0.008 * index, 6),
-                    "radius_m": 300.0,
-                    "active": True,
-                    "district_code": division,
-                },
-            )
-            enterprises.append(enterprise)
+    numbered = list(enumerate(TEMPLATES + ADDED_TEMPLATES))
+    for batch in (numbered[: len(TEMPLATES)], numbered[len(TEMPLATES) :]):
+        for city_index, (city, district, division, lat, lon) in enumerate(CITIES):
+            for index, (suffix, industry, kind, site_suffix) in batch:
+                body = f"91{division}MA0{city_index:02d}{index:03d}D"[:17]
+                enterprise = save_enterprise(
+                    {
+                        "credit_code": make_credit_code(body),
+                        "name": f"{city}市蓝天{suffix}",
+                        "city": city,
+                        "district": district,
+                        "industry": industry,
+                        "contact_name": "张工",
+                        "contact_phone": f"1390355{city_index:02d}{index:02d}",
+                    }
+                )
+                save_site(
+                    enterprise,
+                    {
+                        "code": f"DEMO-{division}-{index + 1:02d}",
+                        "name": f"{city}{site_suffix}",
+                        "kind": kind,
+                        "address": f"山西省{city}市{district}蓝天路{index + 1}号",
+                        "lat": round(lat + 0.01 * index, 6),
+                        "lon": round(lon + 0.008 * index, 6),
+                        "radius_m": 300.0,
+                        "active": True,
+                        "district_code": division,
+                    },
+                )
+                enterprises.append(enterprise)
     return enterprises
 
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner, Result
 from flask import Flask
 from flask.cli import ScriptInfo
 
-from checklists import CHECKLISTS_DIR
+from checklists import CHECKLISTS_DIR, load_all
 from server.cli import main
 from server.extensions import db
 from server.models import Enterprise, Inspection, Notice, Site, User
@@ -191,6 +191,32 @@ def test_demo_twice_creates_everything_once(app: Flask) -> None:
     cities = {e.city for e in db.session.query(Enterprise)}
     assert cities == {"朔州", "长治", "太原", "高平"}
     assert "inspector1" in first.output and "lantian-field-2026" in first.output
+
+
+def test_demo_has_a_site_of_every_checklist_kind_in_every_city(app: Flask) -> None:
+    """Each checklist can be tried in each city: kilns, filling stations, repair shops …"""
+    assert run(app, "demo", "--no-inspections").exit_code == 0
+    kinds = {kind for checklist in load_all().values() for kind in checklist.site_kinds}
+    found = {
+        (enterprise.city, site.kind)
+        for site, enterprise in db.session.query(Site, Enterprise).join(
+            Enterprise, Site.enterprise_id == Enterprise.id
+        )
+    }
+    for city in ("朔州", "长治", "太原", "高平"):
+        assert {kind for place, kind in found if place == city} >= kinds, city
+
+
+def test_demo_sites_added_later_leave_the_first_24_where_they_were(app: Flask) -> None:
+    """README examples and saved field-client state name demo sites by row id."""
+    from server.services.demo import CITIES
+
+    assert run(app, "demo", "--no-inspections").exit_code == 0
+    codes = [site.code for site in db.session.query(Site).order_by(Site.id)]
+    original = [  # six sites in each city, city by city, before any kind was added
+        f"DEMO-{division}-{index:02d}" for _, _, division, _, _ in CITIES for index in range(1, 7)
+    ]
+    assert codes[: len(original)] == original
 
 
 def test_demo_without_inspections_for_benchmarks(app: Flask) -> None:
