@@ -82,7 +82,7 @@ def create(
         raise TooLarge(f"照片过大 / photo larger than {max_bytes} bytes")
     if length <= 0:
         raise BadRequest("Upload-Length 须为正整数 / Upload-Length must be positive")
-    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update(key_share=True))
     unfinished = db.session.scalar(
         select(func.count())
         .select_from(Upload)
