@@ -87,7 +87,7 @@ def create(
         raise BadRequest(
             ErrorCode.UPLOAD_INVALID, "Upload-Length 须为正整数 / Upload-Length must be positive"
         )
-    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update(key_share=True))
     unfinished = db.session.scalar(
         select(func.count())
         .select_from(Upload)
