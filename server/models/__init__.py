@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate; importing this registers them all."""
 
+from server.models.alert import Alert, AlertLevel, ReductionList
 from server.models.audit import GENESIS_HASH, AuditEntry
 from server.models.checklist import ChecklistVersion
 from server.models.finding import (
@@ -28,6 +29,8 @@ from server.models.user import ApiToken, Role, User
 __all__ = [
     "GENESIS_HASH",
     "UNRESOLVED",
+    "Alert",
+    "AlertLevel",
     "Answer",
     "AnswerPhoto",
     "ApiToken",
@@ -45,6 +48,7 @@ __all__ = [
     "InspectionStatus",
     "Notice",
     "Photo",
+    "ReductionList",
     "ResponsePhoto",
     "ReviewDecision",
     "Role",

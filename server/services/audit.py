@@ -722,3 +722,11 @@ def entries(last: int, subject: tuple[str, str] | None = None) -> list[AuditEntr
             AuditEntry.subject_type == subject[0], AuditEntry.subject_id == subject[1]
         )
     return list(reversed(db.session.scalars(query).all()))
+
+
+def record_action(
+    actor: User | None, action: str, subject: tuple[str, str], details: dict[str, Any]
+) -> None:
+    """A change to a row the chain does not snapshot (a declared alert, a reduction list):
+    who did it, to what, and the content it left as `details`, hash-chained like the rest."""
+    _record(actor, action, subject, details=details)
