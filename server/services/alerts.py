@@ -65,7 +65,12 @@ def snapshot(alert: Alert) -> dict[str, Any]:
 
 
 def declare(user: User, fields: dict[str, Any]) -> Alert:
-    """Store a new alert and its audit entry; the period must be forward and at most a month."""
+    """Store a new alert and its audit entry; the period must be forward and at most a month.
+
+    Only supervisors and admins declare alerts, whichever door (API or page) they come by.
+    """
+    if user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise Forbidden("只有监管人员可发布预警 / only supervisors declare alerts")
     starts_at: datetime = fields.get("starts_at") or utcnow()
     ends_at: datetime = fields["ends_at"]
     if ends_at <= starts_at:
