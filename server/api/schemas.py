@@ -131,6 +131,9 @@ class ChecklistSchema(Schema):
     title = fields.Nested(TextSchema)
     description = fields.Nested(TextSchema)
     site_kinds = fields.List(fields.String())
+    # Item groups asked once per unit ({id, label, items}); the device needs them to judge
+    # (and to hash the version), so they are served exactly as stored.
+    units = fields.List(fields.Raw())
     items = fields.List(fields.Nested(ItemSchema))
     sources = fields.List(fields.Nested(SourceSchema))
 
