@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Alert, AuditEntry
-from server.services import accounts
+from server.services import accounts, audit
+from server.storage import photo_store
 from tests.helpers import PASSWORD, login
 
 
@@ -60,6 +61,7 @@ def test_a_supervisor_declares_an_alert_that_is_listed_in_force_and_audited(
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "alert.declared"))
     assert entry is not None and entry.subject_id == str(alert["id"])
     assert "朔州" not in entry.change and "140600" in entry.change
+    assert audit.verify(photo_store()).ok  # the chain holds with the new entries in it
 
 
 def test_an_alert_over_or_not_yet_begun_is_not_in_force(
