@@ -225,6 +225,7 @@ def test_every_004_citation_names_a_paragraph_lead() -> None:
         for basis in item.basis
         if basis.source == PLAN_004
     ]
-    assert len(citations) == 20  # 21 before CD-21 (not a site duty as written) was removed
+    # 21 before CD-21 (not a site duty as written) was removed; HP-03 and HP-50 added two
+    assert len(citations) == 22
     plan = plan_outline(PLAN_004)
     assert all(plan.locate(clause) for clause in citations)

@@ -64,3 +64,12 @@ def test_earthwork_halt_binds_in_shuozhou_only_during_an_alert() -> None:
         for code, result in evaluate_all(CHECKLIST, {"HP-00": "red", **site}, taiyuan).items()
         if result.verdict is Verdict.NON_COMPLIANT
     }
+
+
+def test_a_plant_not_stably_compliant_must_stop_only_where_the_gaoping_campaign_governed() -> None:
+    answers = {"HP-00": "orange", "HP-01": "industrial", "HP-03": "no", "HP-50": "non_compliant"}
+    season = Scope.of(load_governance(), "高平", date(2021, 1, 15))
+    assert evaluate_all(CHECKLIST, answers, season)["HP-50"].verdict is Verdict.NON_COMPLIANT
+    calm = evaluate_all(CHECKLIST, {**answers, "HP-00": "none"}, season)
+    assert calm["HP-50"].verdict is not Verdict.NON_COMPLIANT
+    assert evaluate_all(CHECKLIST, answers, SHUOZHOU)["HP-50"].verdict is not Verdict.NON_COMPLIANT
