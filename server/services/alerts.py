@@ -16,6 +16,8 @@ from server.models import Alert, AlertLevel, Role, User, utcnow
 from server.services import audit, law
 from server.services.errors import Forbidden, Invalid
 
+# The checklist whose item HP-00 reads the level in force.
+CHECKLIST_ID = "heavy-pollution-response"
 # Higher is stricter: where two alerts overlap, the stricter level governs.
 LEVEL_RANK = {AlertLevel.YELLOW: 1, AlertLevel.ORANGE: 2, AlertLevel.RED: 3}
 MAX_DAYS = 31  # plans declare alerts for days, never for a season

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from server.models import Inspection, Photo, Site
+from server.services import alerts
 
 CLOCK_SKEW_LIMIT = timedelta(minutes=5)
 # Cameras stamp whole seconds and phones may start a photo just before "start" is pressed.
@@ -106,13 +107,33 @@ def _photo(inspection: Inspection, site: Site, photo: Photo) -> list[Flag]:
     return flags
 
 
+def _alert_level(inspection: Inspection, site: Site) -> list[Flag]:
+    """A heavy-pollution-response inspection whose alert level (HP-00) is not the one the
+    server had declared in force for the site's city when it started: every reduction duty
+    reads that answer, so a wrong level silently changes what binds."""
+    if inspection.checklist_id != alerts.CHECKLIST_ID:
+        return []
+    answered = next((a.value for a in inspection.answers if a.item_code == "HP-00"), None)
+    city_code = site.city_code or site.enterprise.city_code
+    declared = alerts.level_in_force(city_code, inspection.started_at) or "none"
+    if answered is None or answered == declared:
+        return []
+    return [
+        Flag(
+            "alert_level_mismatch",
+            f"预警级别填报为{answered}，检查开始时在用预警为{declared} / the alert level answered "
+            f"({answered}) is not the one in force when the inspection started ({declared})",
+        )
+    ]
+
+
 def flags(inspection: Inspection, stored: Mapping[str, Photo]) -> list[Flag]:
     """Everything about this inspection's evidence a reviewer should look at twice.
 
     `stored` is `inspections.stored_photos(inspection)`; photos not yet uploaded are
     listed as missing elsewhere."""
     site = inspection.site
-    found = _clock(inspection) + _place(inspection, site)
+    found = _clock(inspection) + _place(inspection, site) + _alert_level(inspection, site)
     for sha in inspection.cited_photos:
         if sha in stored:
             found += _photo(inspection, site, stored[sha])

@@ -13,7 +13,7 @@ from server.extensions import db
 from server.models import Alert, AuditEntry
 from server.services import accounts, audit
 from server.storage import photo_store
-from tests.helpers import PASSWORD, login
+from tests.helpers import PASSWORD, current_version, inspection_body, login, new_id
 
 
 def _when(hours: float) -> str:
@@ -163,3 +163,30 @@ def test_bad_reduction_lists_are_422(
         response = client.put(url, json=body, headers=headers["supervisor"])
         assert response.status_code == 422, (body, response.get_json())
     assert client.get(url, headers=headers["supervisor"]).status_code == 404
+
+
+def test_an_alert_level_other_than_the_one_declared_is_flagged_for_the_reviewer(
+    client: FlaskClient, headers: dict[str, dict[str, str]], registry: dict[str, Any]
+) -> None:
+    declared = client.post(
+        "/api/v1/alerts", json=orange_for_shuozhou(), headers=headers["supervisor"]
+    )
+    assert declared.status_code == 201
+    version = current_version(client, headers["inspector"], "heavy-pollution-response")
+    site = registry["sites"]["SZ-industrial"].id
+    flags = {}
+    for level in ("none", "orange"):
+        body = inspection_body(
+            site,
+            "heavy-pollution-response",
+            version,
+            [{"item": "HP-00", "value": level, "note": "", "photos": []}],
+            started=datetime.now(UTC) - timedelta(minutes=50),
+        )
+        uuid = new_id()
+        stored = client.put(f"/api/v1/inspections/{uuid}", json=body, headers=headers["inspector"])
+        assert stored.status_code == 201, stored.get_json()
+        shown = client.get(f"/api/v1/inspections/{uuid}", headers=headers["supervisor"]).get_json()
+        flags[level] = {flag["code"] for flag in shown["evidence_flags"]}
+    assert "alert_level_mismatch" in flags["none"]
+    assert "alert_level_mismatch" not in flags["orange"]
