@@ -22,7 +22,8 @@ LEVEL_RANK = {"yellow": 1, "orange": 2, "red": 3}
 LEVEL_LABELS = {"yellow": "黄色预警", "orange": "橙色预警", "red": "红色预警"}
 ACTION_LABELS = {"stop": "停产", "limit": "限产", "measures": "具体减排措施", "none": "无措施"}
 # A line the list stops may still draw lighting and frost-protection power; above this share
-# of its normal load it is taken to be producing (the guidance of HP-15 says the same).
+# of its normal load it is taken to be producing (HP-15's guidance and the server's evidence
+# check stopped_line_power use the same share).
 STOPPED_LINE_POWER_SHARE = 0.05
 META_KEY = "alerts_in_force"
 # The site kinds whose production lines a reduction list names (the plant's own places, not

@@ -20,6 +20,9 @@ from server.services.errors import Forbidden, Invalid
 CHECKLIST_ID = "heavy-pollution-response"
 # Higher is stricter: where two alerts overlap, the stricter level governs.
 LEVEL_RANK = {AlertLevel.YELLOW: 1, AlertLevel.ORANGE: 2, AlertLevel.RED: 3}
+# A line the list stops may draw lighting and frost-protection power; above this share of
+# its normal load it is taken to be producing (the field client flags the same).
+STOPPED_LINE_POWER_SHARE = 0.05
 MAX_DAYS = 31  # plans declare alerts for days, never for a season
 
 

@@ -190,3 +190,44 @@ def test_an_alert_level_other_than_the_one_declared_is_flagged_for_the_reviewer(
         flags[level] = {flag["code"] for flag in shown["evidence_flags"]}
     assert "alert_level_mismatch" in flags["none"]
     assert "alert_level_mismatch" not in flags["orange"]
+
+
+def test_a_stopped_line_reading_production_load_but_judged_idle_is_flagged(
+    client: FlaskClient, headers: dict[str, dict[str, str]], registry: dict[str, Any]
+) -> None:
+    assert (
+        client.post(
+            "/api/v1/alerts", json=orange_for_shuozhou(), headers=headers["supervisor"]
+        ).status_code
+        == 201
+    )
+    version = current_version(client, headers["inspector"], "heavy-pollution-response")
+    site = registry["sites"]["SZ-industrial"].id
+    photo = ["ab" * 32]  # cited, not yet uploaded: still on its way from the device
+    codes = {}
+    for reading in (310, 12):
+        answers = [
+            ("HP-00", "orange"),
+            ("HP-01", "industrial"),
+            ("HP-02", "yes"),
+            ("HP-10", "1号熟料线"),
+            ("HP-11", "stop"),
+            ("HP-12", "compliant"),
+            ("HP-13", reading),
+            ("HP-14", 420),
+            ("HP-15", "compliant"),
+        ]
+        body = inspection_body(
+            site,
+            "heavy-pollution-response",
+            version,
+            [{"item": c, "value": v, "note": "", "photos": photo} for c, v in answers],
+            started=datetime.now(UTC) - timedelta(minutes=50),
+        )
+        uuid = new_id()
+        stored = client.put(f"/api/v1/inspections/{uuid}", json=body, headers=headers["inspector"])
+        assert stored.status_code == 201, stored.get_json()
+        shown = client.get(f"/api/v1/inspections/{uuid}", headers=headers["supervisor"]).get_json()
+        codes[reading] = {flag["code"] for flag in shown["evidence_flags"]}
+    assert "stopped_line_power" in codes[310]
+    assert "stopped_line_power" not in codes[12]
