@@ -139,7 +139,9 @@ def test_site_checklists_lists_what_applies_today_or_on_a_date(  # type: ignore[
     body = today.get_json()
     assert body["city_code"] == "140600"
     assert {g["number"] for g in body["governing"]} == SHUOZHOU_NUMBERS
-    [dust] = body["checklists"]
+    served = {checklist["id"]: checklist for checklist in body["checklists"]}
+    assert set(served) == {"construction-dust", "heavy-pollution-response"}
+    dust = served["construction-dust"]
     codes = {item["code"]: item for item in dust["items"]}
     assert "CD-11" in codes and "CD-09" not in codes
     assert codes["CD-10"]["obligation"] == "advisory" and codes["CD-10"]["conditional"]
@@ -148,7 +150,8 @@ def test_site_checklists_lists_what_applies_today_or_on_a_date(  # type: ignore[
     earlier = client.get(
         f"/api/v1/sites/{site.id}/checklists?on=2024-01-01", headers=headers["inspector"]
     ).get_json()
-    assert "CD-11" not in {item["code"] for item in earlier["checklists"][0]["items"]}
+    earlier_dust = next(c for c in earlier["checklists"] if c["id"] == "construction-dust")
+    assert "CD-11" not in {item["code"] for item in earlier_dust["items"]}
     bad = client.get(
         f"/api/v1/sites/{site.id}/checklists?on=2024-13-01", headers=headers["inspector"]
     )
