@@ -26,6 +26,7 @@ RANGES: dict[str, Range] = {
     "t/h": Range(0, 10_000),  # the largest utility boilers make about 3,000 t/h
     "月": Range(0, 1_200, whole=True),  # a century of months
     "辆/日": Range(0, 100_000, whole=True),
+    "kW": Range(0, 10_000_000),  # a production line's metered load: far below 10 GW
     "m": Range(0, 1_000),  # a gas generator's diameter, a stack's height: far below 1 km
 }
 

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, ProgressColumn, T
 from rich.table import Table
 
 import checklists as rules
-from field_client import capture, credentials, sync
+from field_client import alerts, capture, credentials, sync
 from field_client.api import SyncApi
 from field_client.errors import FieldError, NotLoggedIn
 from field_client.home import resolve_home
@@ -161,6 +161,7 @@ def pull(session: Session) -> None:
         "sites_changed": report.sites_changed,
         "returned": report.returned,
         "approved": report.approved,
+        "alerts_in_force": report.alerts_in_force,
     }
 
     def render() -> None:
@@ -168,6 +169,7 @@ def pull(session: Session) -> None:
             f"检查表更新 / checklists updated: {', '.join(report.checklists_updated) or '-'}"
         )
         console.print(f"场所变更 / sites changed: {report.sites_changed}")
+        console.print(f"在用重污染预警 / alerts in force: {report.alerts_in_force}")
         for uuid in report.returned:
             console.print(f"[yellow]退回 / returned:[/yellow] {uuid}")
 
@@ -176,7 +178,11 @@ def pull(session: Session) -> None:
 
 def _site_row(site: dict[str, Any]) -> dict[str, Any]:
     keys = ("id", "code", "name", "kind", "enterprise_name", "credit_code", "city", "district")
-    return {key: site[key] for key in keys}
+    row = {key: site[key] for key in keys}
+    if "alert_level" in site:  # under an alert, with a reduction list: inspect it first
+        row["alert_level"] = site["alert_level"]
+        row["checklist"] = site["alert_checklist"]
+    return row
 
 
 @main.command()
@@ -190,7 +196,8 @@ def sites(session: Session, query: str, qr_photo: Path | None) -> None:
     if qr_photo is not None:
         found = [_site_row(_site_from_qr(session.store, qr_photo))]
     else:
-        found = [_site_row(site) for site in session.store.search_sites(query)]
+        store = session.store
+        found = [_site_row(site) for site in alerts.order_sites(store, store.search_sites(query))]
 
     def render() -> None:
         table = Table(
@@ -201,6 +208,7 @@ def sites(session: Session, query: str, qr_photo: Path | None) -> None:
             "企业 enterprise",
             "城市 city",
             "区县 district",
+            "预警 alert",
         )
         for site in found:
             table.add_row(
@@ -211,6 +219,7 @@ def sites(session: Session, query: str, qr_photo: Path | None) -> None:
                 site["enterprise_name"],
                 site["city"],
                 site["district"],
+                f"{site['alert_level']} → {site['checklist']}" if "alert_level" in site else "",
             )
         console.print(table)
 
@@ -241,7 +250,10 @@ def new(
     """Start an inspection offline; prints its id."""
     location = (lat, lon, accuracy) if lat is not None and lon is not None else None
     uuid = capture.start(session.store, site_id, checklist_id, location)
-    session.emit({"id": uuid}, lambda: click.echo(uuid))
+    prefilled = {}
+    if checklist_id == alerts.CHECKLIST_ID:
+        prefilled = alerts.prefill(session.store, uuid)
+    session.emit({"id": uuid, "prefilled": prefilled}, lambda: click.echo(uuid))
 
 
 def _verdict_text(verdict: rules.Verdict) -> str:
@@ -270,14 +282,20 @@ def answer(
     uuid = store.resolve(inspection)
     if photos:
         capture.attach_photos(store, uuid, item, list(photos))
+    if note is None:
+        note = alerts.default_note(store, uuid, item)
     verdict = capture.answer(store, uuid, item, value, note)
     needs = [m.reason for m in capture.missing(store, uuid) if m.code == item]
+    warning = alerts.power_warning(store, uuid, item, value)
     data = {"id": uuid, "item": item, "verdict": verdict.value, "missing": needs}
+    if warning:
+        data["warning"] = warning
     session.emit(
         data,
         lambda: console.print(
             f"{item}: {_verdict_text(verdict)}"
             + (f"  [yellow]{'; '.join(needs)}[/yellow]" if needs else "")
+            + (f"  [red]{warning}[/red]" if warning else "")
         ),
     )
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from field_client import record
+from field_client.alerts import pull_alerts
 from field_client.api import SyncApi
 from field_client.capture import wire_body
 from field_client.errors import FieldError, ServerRefused
@@ -34,6 +35,7 @@ class PullReport:
     sites_changed: int = 0
     returned: list[str] = field(default_factory=list)
     approved: list[str] = field(default_factory=list)
+    alerts_in_force: int = 0
 
 
 @dataclass
@@ -121,6 +123,7 @@ def pull(store: Store, api: SyncApi) -> PullReport:
     pull_governance(store, api)
     report.checklists_updated = pull_checklists(store, api)
     report.sites_changed = pull_sites(store, api)
+    report.alerts_in_force = pull_alerts(store, api)
     pull_outcomes(store, api, report)
     return report
 

@@ -8,6 +8,7 @@ import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
 from server.api import (
+    alerts,
     auth,
     checklists,
     enterprises,
@@ -39,6 +40,7 @@ BLUEPRINTS = (
     photos.blp,
     uploads.blp,
     health.blp,
+    alerts.blp,
 )
 
 

@@ -198,6 +198,9 @@ class ChecklistSchema(Schema):
     title = fields.Nested(TextSchema)
     description = fields.Nested(TextSchema)
     site_kinds = fields.List(fields.String())
+    # Item groups asked once per unit ({id, label, items}); the device needs them to judge
+    # (and to hash the version), so they are served exactly as stored.
+    units = fields.List(fields.Raw())
     items = fields.List(fields.Nested(ItemSchema))
     # Part of the hashed content: a device re-hashes what it receives against `version`.
     units = fields.List(
@@ -236,6 +239,21 @@ class SiteOut(SiteBase):
     district_code = fields.String()
     qr_token = fields.String()
     updated_at = fields.AwareDateTime()
+    reduction_list = fields.Method(
+        "_reduction_list",
+        allow_none=True,
+        metadata={"description": "the enterprise's grade and reduction list (一厂一策), or null"},
+    )
+
+    def _reduction_list(self, site: Any) -> dict[str, Any] | None:
+        row = site.enterprise.reduction_list
+        if row is None:
+            return None
+        return {
+            "performance_grade": row.performance_grade,
+            "lines": row.lines,
+            "version": row.version,
+        }
 
     def _city_code(self, site: Any) -> str:
         return site.city_code or site.enterprise.city_code

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate; importing this registers them all."""
 
+from server.models.alert import Alert, AlertLevel, ReductionList
 from server.models.audit import GENESIS_HASH, AuditEntry
 from server.models.checklist import ChecklistVersion
 from server.models.finding import (
@@ -30,6 +31,8 @@ __all__ = [
     "GENESIS_HASH",
     "UNRESOLVED",
     "VISIBLE_TO_ENTERPRISE",
+    "Alert",
+    "AlertLevel",
     "Answer",
     "AnswerPhoto",
     "ApiToken",
@@ -48,6 +51,7 @@ __all__ = [
     "Notice",
     "Photo",
     "PhotoUpload",
+    "ReductionList",
     "ResponsePhoto",
     "ReviewDecision",
     "Role",

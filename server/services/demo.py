@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Enterprise, User
-from server.services import demo_inspections
+from server.services import demo_alerts, demo_inspections
 from server.services.accounts import add_user
 from server.services.checklists import load_rule_files
 from server.services.credit_code import make_credit_code
@@ -132,4 +132,5 @@ def load_demo(with_inspections: bool = True) -> DemoResult:
     users = {u.username: u for u in db.session.scalars(select(User))}
     if with_inspections:
         result.inspections = demo_inspections.load(first, users["inspector1"], users["supervisor"])
+        demo_alerts.load(users["supervisor"])
     return result

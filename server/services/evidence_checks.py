@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from server.models import Finding, FindingResponse, Inspection, Photo, Site
+from server.services import alerts
 
 CLOCK_SKEW_LIMIT = timedelta(minutes=5)
 # Cameras stamp whole seconds and phones may start a photo just before "start" is pressed.
@@ -113,13 +114,64 @@ def _photo(
     return flags
 
 
+def _alert_level(inspection: Inspection, site: Site) -> list[Flag]:
+    """A heavy-pollution-response inspection whose alert level (HP-00) is not the one the
+    server had declared in force for the site's city when it started: every reduction duty
+    reads that answer, so a wrong level silently changes what binds."""
+    if inspection.checklist_id != alerts.CHECKLIST_ID:
+        return []
+    answered = next((a.value for a in inspection.answers if a.item_code == "HP-00"), None)
+    city_code = site.city_code or site.enterprise.city_code
+    declared = alerts.level_in_force(city_code, inspection.started_at) or "none"
+    if answered is None or answered == declared:
+        return []
+    return [
+        Flag(
+            "alert_level_mismatch",
+            f"预警级别填报为{answered}，检查开始时在用预警为{declared} / the alert level answered "
+            f"({answered}) is not the one in force when the inspection started ({declared})",
+        )
+    ]
+
+
+def _stopped_lines(inspection: Inspection) -> list[Flag]:
+    """A line its list stops (HP-11 stop) whose meter (HP-13) shows more than standby power
+    against its normal load (HP-14), yet answered as drawing none (HP-15 compliant)."""
+    if inspection.checklist_id != alerts.CHECKLIST_ID:
+        return []
+    answers = {a.item_code: a.value for a in inspection.answers}
+    found = []
+    for code, value in answers.items():
+        base, _, unit = code.partition("#")
+        if base != "HP-11" or value != "stop":
+            continue
+        suffix = f"#{unit}" if unit else ""
+        reading, normal = answers.get(f"HP-13{suffix}"), answers.get(f"HP-14{suffix}")
+        if not isinstance(reading, int | float) or not isinstance(normal, int | float):
+            continue
+        if answers.get(f"HP-15{suffix}") == "compliant" and reading > (
+            alerts.STOPPED_LINE_POWER_SHARE * normal
+        ):
+            found.append(
+                Flag(
+                    "stopped_line_power",
+                    f"停产线{suffix or '#1'}分表读数{reading:g} kW（正常负荷{normal:g} kW）"
+                    "却判为无生产用电 / "
+                    f"line {suffix or '#1'} is listed as stopped and reads {reading:g} kW of "
+                    f"{normal:g} kW, yet HP-15 says it draws no production power",
+                )
+            )
+    return found
+
+
 def flags(inspection: Inspection, stored: Mapping[str, Photo]) -> list[Flag]:
     """Everything about this inspection's evidence a reviewer should look at twice.
 
     `stored` is `inspections.stored_photos(inspection)`; photos not yet uploaded are
     listed as missing elsewhere."""
     site = inspection.site
-    found = _clock(inspection) + _place(inspection, site)
+    found = _clock(inspection) + _place(inspection, site) + _alert_level(inspection, site)
+    found += _stopped_lines(inspection)
     for sha in inspection.cited_photos:
         if sha in stored:
             found += _photo(

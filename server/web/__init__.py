@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
+from server.web.alert_pages import blp as alert_pages_blueprint
 from server.web.filters import register_filters
 from server.web.portal import blp as portal_blueprint
 from server.web.qr import blp as qr_blueprint
@@ -54,5 +55,6 @@ def init_web(app: Flask) -> None:
     register_filters(app)
     app.register_blueprint(qr_blueprint)
     app.register_blueprint(review_blueprint)
+    app.register_blueprint(alert_pages_blueprint)
     app.register_blueprint(portal_blueprint)
     app.after_request(security_headers)

@@ -225,8 +225,8 @@ def test_every_004_citation_names_a_paragraph_lead() -> None:
         for basis in item.basis
         if basis.source == PLAN_004
     ]
-    # 21 before CD-21 (not a site duty as written) was removed;
-    # +4 with permits-and-monitoring, +8 with kilns-and-small-coal
-    assert len(citations) == 32
+    # 21 before CD-21 (not a site duty as written) was removed; +4 with permits-and-monitoring,
+    # +8 with kilns-and-small-coal, +2 with heavy-pollution-response (HP-03, HP-50)
+    assert len(citations) == 34
     plan = plan_outline(PLAN_004)
     assert all(plan.locate(clause) for clause in citations)

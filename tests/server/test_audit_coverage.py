@@ -48,6 +48,7 @@ from server.services import accounts, audit
 from server.storage import photo_store
 from tests.helpers import PASSWORD, failing_inspection_body, new_id
 from tests.server.history import full_history
+from tests.server.test_alerts import REDUCTION_LIST, orange_for_shuozhou
 
 COVERED = audit.covered_columns()
 
@@ -123,6 +124,15 @@ def history(client: FlaskClient, headers: dict, registry: dict) -> dict[str, Any
         headers=headers["enterprise"],
     )
     assert posted.status_code == 201, posted.get_json()
+    # A declared alert and an enterprise's reduction list, so their columns can be edited.
+    alert = client.post("/api/v1/alerts", json=orange_for_shuozhou(), headers=headers["supervisor"])
+    assert alert.status_code == 201, alert.get_json()
+    listed = client.put(
+        f"/api/v1/enterprises/{registry['shuozhou'].id}/reduction-list",
+        json=REDUCTION_LIST,
+        headers=headers["supervisor"],
+    )
+    assert listed.status_code == 200, listed.get_json()
     assert audit.verify(photo_store()).ok
     db.session.remove()
     return made

@@ -188,6 +188,11 @@ def test_demo_twice_creates_everything_once(app: Flask) -> None:
         stored = inspections.stored_photos(inspection)
         assert evidence_checks.flags(inspection, stored) == [], inspection.uuid
     assert run(app, "audit", "verify").exit_code == 0
+    # One orange alert for 朔州 and the cement plant's reduction list, also only once.
+    from server.models import Alert, ReductionList
+
+    assert [(a.level, a.city_codes) for a in db.session.query(Alert)] == [("orange", ["140600"])]
+    assert db.session.query(ReductionList).count() == 1
     cities = {e.city for e in db.session.query(Enterprise)}
     assert cities == {"朔州", "长治", "太原", "高平"}
     assert "inspector1" in first.output and "lantian-field-2026" in first.output

@@ -15,6 +15,7 @@ from server.services.audit.hashing import (
 )
 from server.services.audit.recording import (
     AUDIT_COUNTER,
+    record_action,
     record_checklist,
     record_finding,
     record_import,
@@ -57,6 +58,7 @@ __all__ = [
     "entries",
     "entry_hash",
     "head",
+    "record_action",
     "record_checklist",
     "record_finding",
     "record_import",

@@ -258,3 +258,18 @@ def register_hooks() -> None:
     ):
         if not event.contains(db.session, name, hook):
             event.listen(db.session, name, hook)
+
+
+def record_action(
+    actor: User | None,
+    action: str,
+    subject: tuple[str, str],
+    details: dict[str, Any],
+    *,
+    created: Iterable[Any] = (),
+    touched: Iterable[Any] = (),
+) -> None:
+    """A change recorded with its content as `details` (a declared alert, a saved reduction
+    list), the rows it `created` or `touched` snapshotted like every audited row."""
+    rows = list(touched)
+    _record(actor, action, subject, lambda: rows, details=details, created=created)

@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Integer, Uuid, tuple_
 from sqlalchemy.orm import selectinload
 
 from server.models import (
+    Alert,
     Answer,
     ChecklistVersion,
     Enterprise,
@@ -34,6 +35,7 @@ from server.models import (
     InspectionRevision,
     Notice,
     Photo,
+    ReductionList,
     Site,
     User,
 )
@@ -373,6 +375,28 @@ KINDS: dict[str, Kind] = {
         key=("checklist_id", "version"),
     ),
 }
+KINDS["alert"] = Kind(
+    Alert,
+    (
+        added("level"),
+        added("city_codes"),
+        added("starts_at", utc_text),
+        added("ends_at", utc_text),
+        added("declared_by"),
+        added("reason"),
+        added("created_at", utc_text),
+    ),
+)
+KINDS["reduction_list"] = Kind(
+    ReductionList,
+    (
+        added("performance_grade"),
+        added("lines"),
+        added("updated_by"),
+        added("version"),
+    ),
+    key=("enterprise_id",),
+)
 KIND_OF_MODEL: dict[type, str] = {kind.model: name for name, kind in KINDS.items()}
 # Kinds whose rows cite photos, under "photos" in their snapshot.
 PHOTO_KINDS = ("answer", "response")
@@ -404,6 +428,8 @@ EXEMPT: dict[str, str] = {
     "audited times",
     "enterprises.updated_at": "bookkeeping time of the last write",
     "sites.updated_at": "bookkeeping time of the last write",
+    "reduction_lists.updated_at": "bookkeeping time of the last write; the entry's own time is "
+    "the audited one",
     "sites.change_seq": "the sites feed's cursor: numbers a change for devices' sync, states "
     "no fact",
     "answer_photos.position": "only orders an answer's photos; the order itself is recorded "
