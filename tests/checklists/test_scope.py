@@ -205,3 +205,16 @@ def test_a_plan_kept_past_its_stated_period_must_say_why() -> None:
     assert parse_governance({"cities": [ended]}).governing("140400", date(2021, 1, 1)) == ()
     kept = {**entry, "plans": [{**entry["plans"][0], "beyond_period": "no newer plan yet"}]}
     assert parse_governance({"cities": [kept]}).governing("140400", date(2021, 1, 1))
+
+
+def test_each_store_dust_point_and_exit_is_judged_on_its_own() -> None:
+    fugitive = RULES["fugitive-emissions"]
+    shuozhou = Scope.of(GOVERNANCE, "朔州", TODAY)
+    answers = {"FE-00": "coal", "FE-01": "compliant", "FE-01#2": "non_compliant"}
+    results = evaluate_all(fugitive, answers, shuozhou)
+    assert results["FE-01"].verdict is Verdict.COMPLIANT
+    assert results["FE-01#2"].verdict is Verdict.NON_COMPLIANT
+    assert fugitive.unit_of("FE-09") is fugitive.unit_of("FE-05")
+    dust = RULES["construction-dust"]
+    exits = evaluate_all(dust, {"CD-07": "compliant", "CD-07#2": "non_compliant"}, shuozhou)
+    assert exits["CD-07#2"].verdict is Verdict.NON_COMPLIANT
