@@ -9,32 +9,14 @@ too: the server widens the radius by the accuracy, so a vague fix hides a wrong 
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from evidence.flags import PHOTO_TIME_TOLERANCE, Flag, distance_m
 from field_client.app.device import INSPECTION, Position
 from field_client.store import Store, now_iso
 
-PHOTO_TIME_TOLERANCE = timedelta(minutes=2)  # as the server's evidence_checks
 POOR_ACCURACY_M = 100.0
-EARTH_RADIUS_M = 6_371_008.8
-
-
-@dataclass(frozen=True)
-class Flag:
-    code: str
-    message: str
-    photo: str | None = None
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine), as the server measures it."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 
 def _site_place(site: dict[str, Any]) -> tuple[float, float, float] | None:

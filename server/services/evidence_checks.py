@@ -17,33 +17,14 @@ photos may arrive after the inspection they belong to.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from evidence.flags import PHOTO_TIME_TOLERANCE, Flag, distance_m
 from server.models import Finding, FindingResponse, Inspection, Photo, Site
 from server.services import alerts
 
 CLOCK_SKEW_LIMIT = timedelta(minutes=5)
-# Cameras stamp whole seconds and phones may start a photo just before "start" is pressed.
-PHOTO_TIME_TOLERANCE = timedelta(minutes=2)
-EARTH_RADIUS_M = 6_371_008.8
-
-
-@dataclass(frozen=True)
-class Flag:
-    code: str
-    message: str
-    photo: str | None = None
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine); metres are plenty precise for a site radius."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 
 def _clock(inspection: Inspection) -> list[Flag]:
