@@ -41,7 +41,6 @@ def test_concurrent_identical_submissions_store_one(
             "construction-dust",
             version,
             [
-                {"item": "CD-01", "value": 12000, "note": "", "photos": []},
                 {
                     "item": "CD-03",
                     "value": "non_compliant",

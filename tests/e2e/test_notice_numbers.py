@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 
 import httpx
 
 from checklists import load_all
+from checklists.evaluate import served_items
+from checklists.governance import load_governance
+from checklists.scope import Scope
 from tests.e2e.conftest import ServerProcess
 from tests.e2e.test_live_server import token
 from tests.helpers import PHOTOS, current_version, inspection_body, new_id, sha256
 
 
 def failing_inspection(client, headers, site_id: int, version: str) -> None:  # type: ignore[no-untyped-def]
-    """A construction-dust inspection failing every check item that applies."""
+    """A construction-dust inspection of a 朔州 site failing every check item in force there."""
     photo = sha256((PHOTOS / "no_exif.jpg").read_bytes())
-    answers = [
-        {"item": "CD-01", "value": 6000, "note": "", "photos": []},
-        {"item": "CD-15", "value": 2, "note": "", "photos": []},
-    ]
-    for item in load_all()["construction-dust"].items:
-        if item.answer_type.value == "check" and item.code != "CD-17":
+    answers = [{"item": "CD-01", "value": 6000, "note": "", "photos": []}]
+    scope = Scope.of(load_governance(), "朔州", date.today())
+    for item in served_items(load_all()["construction-dust"], scope):
+        if item.answer_type.value == "check":
             answers.append(
                 {"item": item.code, "value": "non_compliant", "note": "", "photos": [photo]}
             )
