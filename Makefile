@@ -6,7 +6,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 export LANTIAN_DATA_DIR ?= $(CURDIR)/instance
 
-.PHONY: help install browser run serve demo test lint format bench load clean
+.PHONY: help install browser run serve demo test test-fast lint format bench load clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -36,10 +36,13 @@ browser: ## Debian's Chromium and a CJK font for the browser tests (apt; needs r
 	$$SUDO apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
 
-test: install browser ## Set everything up and run the tests (SQLite, and PostgreSQL when reachable)
+test: install browser ## Set everything up and run the tests (SQLite and PostgreSQL side by side)
 	$(BIN)/python scripts/ensure_test_db.py > $(VENV)/test-db-url
 	LANTIAN_TEST_DATABASE_URL="$${LANTIAN_TEST_DATABASE_URL:-$$(cat $(VENV)/test-db-url)}" \
-		$(BIN)/pytest $(PYTEST_ARGS)
+		$(BIN)/python scripts/run_tests.py $(PYTEST_ARGS)
+
+test-fast: install ## The quick loop: SQLite only, no real-process or browser tests (tests/e2e)
+	$(BIN)/pytest -q -k "not postgresql" --ignore=tests/e2e $(PYTEST_ARGS)
 
 lint: install ## ruff (lint and format check) and the import rules
 	$(BIN)/ruff check .

@@ -23,6 +23,7 @@ from playwright.sync_api import Page, expect
 
 from server.extensions import db
 from server.models import AnswerPhoto, Finding, Inspection, Photo
+from server.services import audit
 from server.storage import LocalPhotoStore
 from tests.e2e.browser import ARTIFACTS, Screenshots, chromium
 from tests.e2e.conftest import Field, ServerProcess
@@ -108,6 +109,8 @@ def test_offline_inspection_killed_and_synced_in_chromium(
     for other in registry["sites"].values():
         if other is not site:  # about 7.8 km north: the site on the spot comes first
             other.lat = 39.40
+            audit.record_registry(other)  # moved as the registry would move it: audited
+            db.session.flush()
     db.session.commit()
     shots = Screenshots(ARTIFACTS / "field-app" / engine_name)
     server_process.start()
@@ -251,7 +254,12 @@ def test_offline_inspection_killed_and_synced_in_chromium(
     local = sqlite3.connect(field.home / "field.sqlite3")
     mine = {row[0] for row in local.execute("SELECT sha256 FROM answer_photos")}
     assert cited == mine and len(cited) == 6
-    store = LocalPhotoStore(Path(server_process.env["LANTIAN_DATA_DIR"]) / "photos")
+    store = LocalPhotoStore(
+        Path(
+            server_process.env.get("LANTIAN_PHOTO_DIR")
+            or Path(server_process.env["LANTIAN_DATA_DIR"]) / "photos"
+        )
+    )
     for sha in cited:
         assert sha256_file(field.home / "photos" / sha[:2] / f"{sha}.jpg") == sha
         assert store.exists(sha)

@@ -23,13 +23,13 @@ class ServerThatNeverFinalisesLate(ServerProcess):
 from werkzeug.serving import run_simple
 from server import create_app
 from server.services import uploads
-from server.services.errors import BadRequest
+from server.services.errors import BadRequest, ErrorCode
 
 chunk_only = uploads.append_chunk
 
 def refuse_empty(store, upload, at, chunk):
     if not chunk:
-        raise BadRequest("empty chunk")
+        raise BadRequest(ErrorCode.UPLOAD_INVALID, "empty chunk")
     return chunk_only(store, upload, at, chunk)
 
 uploads.settle = lambda store, user, upload, max_bytes: uploads.offset(store, upload)
@@ -54,7 +54,14 @@ def test_a_server_killed_between_last_chunk_and_finalising_does_not_block_sync(
     assert failed.returncode == 1 and "cannot reach" in failed.stdout + failed.stderr
     assert server_process.process is not None
     assert server_process.process.wait(timeout=30) == 70  # it died exactly there
-    partials = list((Path(server_process.env["LANTIAN_DATA_DIR"]) / "photos").glob(".partial/*"))
+    partials = list(
+        (
+            Path(
+                server_process.env.get("LANTIAN_PHOTO_DIR")
+                or Path(server_process.env["LANTIAN_DATA_DIR"]) / "photos"
+            )
+        ).glob(".partial/*")
+    )
     assert len(partials) == 1 and partials[0].stat().st_size > 1024 * 1024
     assert server_counts() == (0, 0, 0)
 
@@ -66,6 +73,7 @@ def test_a_server_killed_between_last_chunk_and_finalising_does_not_block_sync(
             tmp_path / "older-server.log",
         )
         older.port, older.url = server_process.port, server_process.url
+        older.env["LANTIAN_PHOTO_DIR"] = server_process.env["LANTIAN_PHOTO_DIR"]
         server_process = older
     server_process.start()
     try:
@@ -75,7 +83,12 @@ def test_a_server_killed_between_last_chunk_and_finalising_does_not_block_sync(
     assert report["synced"] == [uuid] and report["left"]["photos"] == 0
     assert_server_has(server_process, field, [uuid])
     if restarted == "this-server":
-        store = LocalPhotoStore(Path(server_process.env["LANTIAN_DATA_DIR"]) / "photos")
+        store = LocalPhotoStore(
+            Path(
+                server_process.env.get("LANTIAN_PHOTO_DIR")
+                or Path(server_process.env["LANTIAN_DATA_DIR"]) / "photos"
+            )
+        )
         assert not list(store.root.glob(".partial/*"))
 
 
