@@ -57,6 +57,7 @@ def record_upload(user: User, sha256: str) -> tuple[PhotoUpload, bool]:
     Committed at once; a concurrent identical upload by the same user makes one row."""
     existing = db.session.get(PhotoUpload, (sha256, user.id))
     if existing is not None:
+        db.session.commit()  # the photo row, when the caller just added one
         return existing, False
     row = PhotoUpload(sha256=sha256, user_id=user.id)
     db.session.add(row)
@@ -110,7 +111,9 @@ def _store(
     db.session.add(photo)
     audit.record_photo(user, photo)
     try:
-        db.session.commit()
+        # Flushed, not committed: the caller commits it with this user's upload row, so a
+        # crash never leaves a photo its sender cannot cite.
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         return db.session.get(Photo, sha256)  # type: ignore[return-value]
