@@ -85,6 +85,7 @@ def _finding_block(
     site: Site,
     inspector: User,
     store: PhotoStore,
+    bases: tuple[rules.Basis, ...],
 ) -> KeepTogether:
     """One finding: a heading row beside its photo (short texts only), then every text that
     may be long (the inspector's note, the plan's quotes, the remedy) as flowing paragraphs."""
@@ -111,7 +112,7 @@ def _finding_block(
     if answer.note:
         text.append(_p(f"现场记录 / Note：{answer.note}", "small"))
     # Only the duties of plans governing the site's city on the inspection day.
-    for basis in law.finding_bases(finding.inspection, finding.item_code):
+    for basis in bases:  # the duties in force for the site, worked out once in `render`
         source = sources[basis.source]
         text.append(
             _p(
@@ -168,17 +169,17 @@ def render(
             "small",
         ),
     ]
-    cited = [
-        basis
-        for finding, _item, _site, _user in findings
-        for basis in law.finding_bases(finding.inspection, finding.item_code)
-    ]
+    # Each finding's basis evaluates its inspection in scope: once per finding, used twice.
+    bases = [law.finding_bases(finding.inspection, finding.item_code) for finding, *_ in findings]
+    cited = [basis for found in bases for basis in found]
     story += [
         _p("依据文件 / Governing plans：" + "；".join(law.governing_documents(cited)), "small"),
         Spacer(1, 4 * mm),
     ]
-    for index, (finding, item, site, inspector) in enumerate(findings, start=1):
-        story.append(_finding_block(index, finding, item, site, inspector, store))
+    for index, ((finding, item, site, inspector), found) in enumerate(
+        zip(findings, bases, strict=True), start=1
+    ):
+        story.append(_finding_block(index, finding, item, site, inspector, store, found))
     closing = Table(
         [
             [
