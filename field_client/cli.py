@@ -629,7 +629,11 @@ def record_command(
         "refused": refused,
         "witness": {"name": witness_name},
     }
-    saved = record.save(store, uuid, fields, images)
+    try:
+        signed_in = credentials.load(session.home).get("username")
+    except NotLoggedIn:
+        signed_in = None
+    saved = record.save(store, uuid, fields, images, signed_in=signed_in)
     session.emit(
         {"id": uuid, "record": saved},
         lambda: console.print(f"笔录已保存 / record kept for {uuid}; now `finish` it"),

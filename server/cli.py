@@ -56,19 +56,42 @@ def users() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--enterprise", "enterprise_id", type=int, help="enterprise id (enterprise users)")
 @click.option("--city", help="limit an inspector or supervisor to one city")
+@click.option("--badge", "badge_no", help="执法证号 of an inspector or supervisor")
 @with_appcontext
 def users_add(
-    name: str, role: str, password: str, enterprise_id: int | None, city: str | None
+    name: str,
+    role: str,
+    password: str,
+    enterprise_id: int | None,
+    city: str | None,
+    badge_no: str | None,
 ) -> None:
     """Add a user with one role."""
     try:
-        user = accounts.add_user(name, role, password, enterprise_id, city)
+        user = accounts.add_user(name, role, password, enterprise_id, city, badge_no=badge_no)
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
         details = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.errors.items())
         _fail(f"{error.message} ({details})" if details else error.message)
     console.print(f"已添加 / added user [bold]{user.username}[/bold] ({user.role}), id {user.id}")
+
+
+@users.command("badge")
+@click.argument("name")
+@click.argument("badge_no", required=False, default="")
+@with_appcontext
+def users_badge(name: str, badge_no: str) -> None:
+    """Record an inspector's or supervisor's 执法证号 (none given: clear it)."""
+    try:
+        user = accounts.set_badge(name, badge_no)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.errors.items())
+        _fail(f"{error.message} ({details})" if details else error.message)
+    shown = user.badge_no or "（无 / none）"
+    console.print(f"[bold]{user.username}[/bold] 执法证号 / badge: {shown}")
 
 
 @users.command("revoke")

@@ -110,6 +110,7 @@ def load_demo(with_inspections: bool = True) -> DemoResult:
     load_rule_files()
     enterprises = _registry()
     first, second = enterprises[0], enterprises[1]
+    badges = {"inspector1": "14060026001", "inspector2": "14060026002", "supervisor": "14060026100"}
     plan = (
         ("admin", "admin", None, "管理员 / administrator"),
         ("inspector1", "inspector", None, "检查员 / inspector"),
@@ -126,6 +127,7 @@ def load_demo(with_inspections: bool = True) -> DemoResult:
                 role,
                 DEMO_PASSWORDS[username],
                 enterprise_id=enterprise.id if enterprise else None,
+                badge_no=badges.get(username),
             )
         result.accounts.append((username, role, DEMO_PASSWORDS[username], note))
     db.session.commit()

@@ -43,8 +43,9 @@ from server.services.audit.hashing import canonical_json, day_text, sha256_hex, 
 
 # Format 1: the fields recorded before versioning. Format 2 added every time and place,
 # the remaining finding columns, credentials, tokens, photos and checklist versions.
-FORMAT_VERSION = 2
-FORMATS = (1, 2)
+# Format 3 added the user's 执法证号 (badge_no).
+FORMAT_VERSION = 3
+FORMATS = (1, 2, 3)
 
 
 def _same(value: Any) -> Any:
@@ -89,9 +90,10 @@ def field(column: str, key: str | None = None, form: Callable[[Any], Any] = _sam
     return Field(column, key or column, form, 1)
 
 
-def added(column: str, form: Callable[[Any], Any] = _same) -> Field:
-    """A field recorded since format 2, under its column's name."""
-    return Field(column, column, form, 2)
+def added(column: str, form: Callable[[Any], Any] = _same, since: int = 2) -> Field:
+    """A field recorded since format 2 (or the later format `since`), under its column's
+    name."""
+    return Field(column, column, form, since)
 
 
 @dataclass(frozen=True)
@@ -312,6 +314,7 @@ KINDS: dict[str, Kind] = {
             field("active"),
             added("password_hash"),
             added("created_at", utc_text),
+            added("badge_no", since=3),
         ),
     ),
     "enterprise": Kind(
