@@ -43,7 +43,7 @@ from server.services.audit.hashing import canonical_json, day_text, sha256_hex, 
 
 # Format 1: the fields recorded before versioning. Format 2 added every time and place,
 # the remaining finding columns, credentials, tokens, photos and checklist versions.
-# Format 3 added the user's 执法证号 (badge_no).
+# Format 3 added the user's 执法证号 (badge_no) and an alert's request id.
 FORMAT_VERSION = 3
 FORMATS = (1, 2, 3)
 
@@ -388,6 +388,7 @@ KINDS["alert"] = Kind(
         added("declared_by"),
         added("reason"),
         added("created_at", utc_text),
+        added("request_id", _text, since=3),
     ),
 )
 KINDS["reduction_list"] = Kind(
