@@ -162,6 +162,7 @@ def pull(session: Session) -> None:
         "returned": report.returned,
         "approved": report.approved,
         "alerts_in_force": report.alerts_in_force,
+        "to_recheck": report.to_recheck,
     }
 
     def render() -> None:
@@ -170,6 +171,7 @@ def pull(session: Session) -> None:
         )
         console.print(f"场所变更 / sites changed: {report.sites_changed}")
         console.print(f"在用重污染预警 / alerts in force: {report.alerts_in_force}")
+        console.print(f"待复查问题 / open findings to check again: {report.to_recheck}")
         for uuid in report.returned:
             console.print(f"[yellow]退回 / returned:[/yellow] {uuid}")
 

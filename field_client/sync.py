@@ -21,6 +21,7 @@ from field_client.api import SyncApi
 from field_client.capture import wire_body
 from field_client.colleagues import pull_colleagues
 from field_client.errors import FieldError, ServerRefused
+from field_client.rechecks import pull_rechecks
 from field_client.store import OUTBOX, Store
 
 Progress = Callable[[str, int], None]
@@ -38,6 +39,7 @@ class PullReport:
     approved: list[str] = field(default_factory=list)
     alerts_in_force: int = 0
     colleagues: int = 0
+    to_recheck: int = 0
 
 
 @dataclass
@@ -127,6 +129,7 @@ def pull(store: Store, api: SyncApi) -> PullReport:
     report.sites_changed = pull_sites(store, api)
     report.alerts_in_force = pull_alerts(store, api)
     report.colleagues = pull_colleagues(store, api)
+    report.to_recheck = pull_rechecks(store, api)
     pull_outcomes(store, api, report)
     return report
 

@@ -254,6 +254,7 @@ def render_site(site_id: int, error: str | None = None, status: int = 200) -> An
             checklists=screens.applicable_checklists(local, found),
             ongoing=ongoing,
             failures=screens.earlier_failures(local, site_id),
+            status_labels=screens.FINDING_STATUS_LABELS,
             error=error,
         ),
         status,

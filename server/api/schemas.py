@@ -657,6 +657,20 @@ class FindingOut(Schema):
     actions = actions_field(FindingAction, "finding")
 
 
+class RecheckOut(Schema):
+    """An unresolved finding a re-inspection of its site checks again (for devices)."""
+
+    id = fields.Integer()
+    site_id = fields.Integer()
+    inspection_uuid = fields.UUID()
+    inspected_at = fields.AwareDateTime(attribute="inspection.started_at")
+    checklist_id = fields.String()
+    item = fields.String(attribute="item_code")
+    severity = fields.String()
+    status = fields.String()
+    due_date = fields.Date(allow_none=True)
+
+
 class ResponseIn(StrictSchema):
     text = fields.String(required=True, validate=validate.Length(1, 4000))
     photos = fields.List(

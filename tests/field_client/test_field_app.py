@@ -403,3 +403,30 @@ def test_the_device_positions_travel_with_the_inspection(
     }
     plain = capture.start(store, 7, "coal-and-boilers")
     assert "positions" not in capture.wire_body(store, plain)  # the CLI records none
+
+
+def test_a_site_shows_the_unresolved_findings_pulled_from_the_server(
+    client: FlaskClient, field_home: Path
+) -> None:
+    store = Store(field_home)
+    pulled = [
+        {
+            "id": 41,
+            "site_id": 7,
+            "inspection_uuid": "6a1b0c52-0000-4000-8000-000000000001",
+            "inspected_at": "2026-10-02T02:00:00+00:00",
+            "checklist_id": "coal-and-boilers",
+            "item": "CB-18",
+            "severity": "major",
+            "status": "reopened",
+            "due_date": "2026-10-20",
+        },
+    ]
+    pulled.append({**pulled[0], "id": 42, "site_id": 9, "item": "CB-10"})  # another site's
+    store.set_meta("findings_to_recheck", json.dumps(pulled))
+    page = client.get("/sites/7").get_data(as_text=True)
+    section = page[page.index('id="earlier-failures"') :]
+    assert "CB-18" in section and "整改未通过" in section and "2026-10-20" in section
+    assert "CB-10" not in section
+    # Found by another inspector: the server's list is all the device needs to show it.
+    assert "no open findings" not in section
