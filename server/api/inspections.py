@@ -18,6 +18,7 @@ from server.api.schemas import (
     OutcomesPage,
     ReviewIn,
 )
+from server.http_common.disposition import inline_pdf
 from server.http_common.public_url import public_url
 from server.models import Inspection, Role
 from server.services import evidence_checks, inspections, photos, reviews
@@ -141,11 +142,7 @@ class InspectionRecordPdf(MethodView):
         the records of its own sites' approved inspections."""
         record = inspections.record_for(current_user(), inspection_id)
         data = inspections.record_pdf(record, public_url(), photos.current_store())
-        return Response(
-            data,
-            mimetype="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="record-{record.uuid}.pdf"'},
-        )
+        return inline_pdf(data, f"record-{record.uuid}.pdf")
 
 
 @blp.route("/<uuid:inspection_id>/review")

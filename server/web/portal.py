@@ -21,13 +21,18 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from server.http_common.public_url import public_url
 from server.models import Enterprise, Role, Site, User
 from server.services import findings, inspections, lookup, notices, photos
 from server.services.errors import ErrorCode, Invalid, TooLarge
 from server.services.lifecycles import finding as finding_lifecycle
 from server.services.photo_meta import inspect_photo
-from server.web.common import add_area_routes, by_id, pdf_response, setup_blueprint
+from server.web.common import (
+    add_area_routes,
+    by_id,
+    pdf_response,
+    record_pdf_response,
+    setup_blueprint,
+)
 from server.web.session import require, signed_in_user, web_user
 
 blp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -91,13 +96,7 @@ def notice_pdf(token: str) -> Response:
 @enterprise_only
 def inspection_record_pdf(inspection_id: uuid.UUID) -> Response:
     """The signed on-site record of an approved inspection at one of the enterprise's sites."""
-    record = inspections.record_for(web_user(), inspection_id)
-    data = inspections.record_pdf(record, public_url(), photos.current_store())
-    return Response(
-        data,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="record-{record.uuid}.pdf"'},
-    )
+    return record_pdf_response(inspections.record_for(web_user(), inspection_id))
 
 
 @blp.post("/findings/<int:finding_id>/respond")
