@@ -11,6 +11,7 @@ from server.api import (
     alerts,
     auth,
     checklists,
+    draws,
     enterprises,
     findings,
     governance,
@@ -41,6 +42,7 @@ BLUEPRINTS = (
     uploads.blp,
     health.blp,
     alerts.blp,
+    draws.blp,
 )
 
 

@@ -3,6 +3,7 @@
 from server.models.alert import Alert, AlertLevel, ReductionList
 from server.models.audit import GENESIS_HASH, AuditEntry
 from server.models.checklist import ChecklistVersion
+from server.models.draw import Draw, DrawStatus, InspectorConflict, InspectorCredential
 from server.models.finding import (
     UNRESOLVED,
     VISIBLE_TO_ENTERPRISE,
@@ -39,6 +40,8 @@ __all__ = [
     "AuditEntry",
     "ChangeCounter",
     "ChecklistVersion",
+    "Draw",
+    "DrawStatus",
     "Enterprise",
     "Finding",
     "FindingEvent",
@@ -48,6 +51,8 @@ __all__ = [
     "InspectionReview",
     "InspectionRevision",
     "InspectionStatus",
+    "InspectorConflict",
+    "InspectorCredential",
     "Notice",
     "Photo",
     "PhotoUpload",

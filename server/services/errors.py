@@ -62,6 +62,12 @@ class ErrorCode(StrEnum):
     ALERT_INVALID = "alert.invalid"
     REDUCTION_LIST_INVALID = "reduction_list.invalid"
     REDUCTION_LIST_NOT_FOUND = "reduction_list.not_found"
+    # 双随机 draws.
+    DRAW_NOT_FOUND = "draw.not_found"
+    DRAW_INVALID = "draw.invalid"
+    DRAW_EMPTY_POPULATION = "draw.empty_population"
+    DRAW_NOT_ENOUGH_INSPECTORS = "draw.not_enough_inspectors"
+    DRAW_CONFLICT = "draw.conflict"
     NOTICE_NOT_FOUND = "notice.not_found"
     NOTICE_INVALID = "notice.invalid"
     NOTICE_FINDINGS_TAKEN = "notice.findings_taken"

@@ -26,6 +26,7 @@ from server.models import (
     Alert,
     Answer,
     ChecklistVersion,
+    Draw,
     Enterprise,
     Finding,
     FindingEvent,
@@ -33,6 +34,8 @@ from server.models import (
     Inspection,
     InspectionReview,
     InspectionRevision,
+    InspectorConflict,
+    InspectorCredential,
     Notice,
     Photo,
     ReductionList,
@@ -396,6 +399,51 @@ KINDS["reduction_list"] = Kind(
         added("version"),
     ),
     key=("enterprise_id",),
+)
+
+
+def _text_hash(value: Any) -> str | None:
+    """Long or secret text recorded by its SHA-256: a draw's candidate list (kept small in
+    the log) and its secret (which must not be readable in the log before it is issued)."""
+    return None if value is None else sha256_hex(str(value))
+
+
+KINDS["draw"] = Kind(
+    Draw,
+    (
+        added("status"),
+        added("title"),
+        added("city"),
+        added("criteria"),
+        added("sample_count"),
+        added("sample_percent"),
+        added("checklist_id"),
+        added("due_date", day_text),
+        Field("candidates", "candidates_sha256", _text_hash, 2),
+        added("candidate_hash"),
+        Field("secret", "secret_text_sha256", _text_hash, 2),
+        added("secret_hash"),
+        added("created_by"),
+        added("created_at", utc_text),
+        added("draw_value"),
+        added("witness"),
+        added("seed"),
+        added("result"),
+        added("drawn_by"),
+        added("drawn_at", utc_text),
+        added("issued_by"),
+        added("issued_at", utc_text),
+        added("task_ids"),
+    ),
+)
+KINDS["inspector_credential"] = Kind(
+    InspectorCredential,
+    (added("certificate_no"), added("certified_at", utc_text)),
+    key=("user_id",),
+)
+KINDS["inspector_conflict"] = Kind(
+    InspectorConflict,
+    (added("user_id"), added("enterprise_id"), added("reason"), added("declared_at", utc_text)),
 )
 KIND_OF_MODEL: dict[type, str] = {kind.model: name for name, kind in KINDS.items()}
 # Kinds whose rows cite photos, under "photos" in their snapshot.

@@ -1,0 +1,132 @@
+"""The draw lifecycle: the one place a 双随机 draw's status changes.
+
+    committed ──draw──▶ drawn ──issue──▶ issued
+    (hashes published)  (value fixed,    (tasks created,
+                         result known)    secret revealed)
+
+Each move is one conditional update (`moves.claim`) that also writes what the move fixes:
+drawing stores the fresh value, the seed and the result in the same statement that moves
+the status, so two draws sent at once (a double click) store one value and one result; the
+other gets 409 with the state it lost to. Issuing claims the draw first, then creates the
+tasks in the same transaction, so a draw's tasks are created once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from server.extensions import db
+from server.models import Draw, DrawStatus, Role, User, utcnow
+from server.services import audit, draws
+from server.services import draw_algorithm as algorithm
+from server.services.errors import Conflict, ErrorCode, Forbidden
+from server.services.lifecycles.moves import claim, lost
+
+STAFF = (Role.SUPERVISOR, Role.ADMIN)
+MAX_WITNESS = 200
+
+
+class DrawAction(StrEnum):
+    DRAW = "draw"
+    ISSUE = "issue"
+
+
+@dataclass(frozen=True)
+class Move:
+    sources: tuple[DrawStatus, ...]
+    target: DrawStatus
+    roles: tuple[Role, ...]
+
+
+MOVES: dict[DrawAction, Move] = {
+    DrawAction.DRAW: Move((DrawStatus.COMMITTED,), DrawStatus.DRAWN, STAFF),
+    DrawAction.ISSUE: Move((DrawStatus.DRAWN,), DrawStatus.ISSUED, STAFF),
+}
+
+# Creates the tasks of an issued draw (in the caller's transaction, not committing) and
+# returns their ids in result order.
+TaskIssuer = Callable[[User, Draw], list[int]]
+
+
+def can(user: User, draw: Draw, action: DrawAction) -> bool:
+    move = MOVES[action]
+    return user.role in move.roles and DrawStatus(draw.status) in move.sources
+
+
+def actions(user: User, draw: Draw) -> list[str]:
+    """What this user may do with this draw now."""
+    return [action.value for action in DrawAction if can(user, draw, action)]
+
+
+def _taken(status: str) -> Conflict:
+    return Conflict(
+        ErrorCode.DRAW_CONFLICT,
+        f"该抽查已处于「{status}」状态 / this draw is already {status}",
+        {"status": status},
+    )
+
+
+def _require(user: User) -> None:
+    if user.role not in STAFF:
+        raise Forbidden(
+            ErrorCode.AUTH_FORBIDDEN, "仅监管人员可管理双随机抽查 / only supervisors run draws"
+        )
+
+
+def draw(user: User, draw_id: int, witness: str = "") -> Draw:
+    """Fix a fresh unpredictable value and store the seed and the result it gives."""
+    _require(user)
+    row = draws.get_for(user, draw_id)
+    if not can(user, row, DrawAction.DRAW):
+        raise _taken(row.status)
+    witness = witness.strip()[:MAX_WITNESS]
+    value = os.urandom(32).hex()
+    seed = algorithm.derive_seed(row.candidate_hash, row.secret, value, witness)
+    result = algorithm.select_and_pair(json.loads(row.candidates), seed)
+    move = MOVES[DrawAction.DRAW]
+    values: dict[str, Any] = {
+        "draw_value": value,
+        "witness": witness,
+        "seed": seed.hex(),
+        "result": result,
+        "drawn_by": user.id,
+        "drawn_at": utcnow(),
+    }
+    if not claim(row, Draw.id, move.sources, move.target, **values):
+        raise _taken(lost(row, Draw.id))
+    audit.record_action(
+        user,
+        "draw.drawn",
+        ("draw", str(row.id)),
+        {"sites": [entry["site_id"] for entry in result]},
+        touched=[row],
+    )
+    db.session.commit()
+    return row
+
+
+def issue(user: User, draw_id: int, issuer: TaskIssuer) -> Draw:
+    """Create the drawn tasks and reveal the secret."""
+    _require(user)
+    row = draws.get_for(user, draw_id)
+    if not can(user, row, DrawAction.ISSUE):
+        raise _taken(row.status)
+    move = MOVES[DrawAction.ISSUE]
+    if not claim(row, Draw.id, move.sources, move.target, issued_by=user.id, issued_at=utcnow()):
+        raise _taken(lost(row, Draw.id))
+    task_ids = issuer(user, row)
+    row.task_ids = task_ids
+    audit.record_action(
+        user,
+        "draw.issued",
+        ("draw", str(row.id)),
+        {"tasks": task_ids, "secret": row.secret},
+        touched=[row],
+    )
+    db.session.commit()
+    return row
