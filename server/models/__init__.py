@@ -25,6 +25,16 @@ from server.models.inspection import (
 )
 from server.models.photo import Photo, PhotoUpload, Upload
 from server.models.registry import ChangeCounter, Enterprise, Site
+from server.models.task import (
+    Clue,
+    ClueKind,
+    ClueStatus,
+    Task,
+    TaskInspector,
+    TaskReason,
+    TaskSite,
+    TaskStatus,
+)
 from server.models.types import utcnow
 from server.models.user import ApiToken, Role, User
 
@@ -40,6 +50,9 @@ __all__ = [
     "AuditEntry",
     "ChangeCounter",
     "ChecklistVersion",
+    "Clue",
+    "ClueKind",
+    "ClueStatus",
     "Draw",
     "DrawStatus",
     "Enterprise",
@@ -61,6 +74,11 @@ __all__ = [
     "ReviewDecision",
     "Role",
     "Site",
+    "Task",
+    "TaskInspector",
+    "TaskReason",
+    "TaskSite",
+    "TaskStatus",
     "Upload",
     "User",
     "utcnow",

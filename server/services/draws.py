@@ -32,6 +32,7 @@ from server.models import (
     User,
 )
 from server.services import audit, checklists, law
+from server.services.clock import today
 from server.services import draw_algorithm as algorithm
 from server.services.errors import ErrorCode, Forbidden, Invalid, NotFound
 from server.services.registry import visible_city
@@ -204,6 +205,12 @@ def create(user: User, fields: dict[str, Any]) -> Draw:
     checklist_id = fields["checklist_id"]
     _checklist(checklist_id, sites)
     due: date = fields["due_date"]
+    if due < today():
+        raise Invalid(
+            ErrorCode.DRAW_INVALID,
+            "完成期限不能早于今天 / the due date is in the past",
+            {"due_date": ["not before today (China)"]},
+        )
     city = _draw_city(user, criteria)
     pool = _pool(city or None, fields.get("inspector_ids"))
     tied = ties(pool, {site.enterprise_id for site in sites})

@@ -24,7 +24,7 @@ from server.extensions import db
 from server.models import Draw, DrawStatus, Role, User, utcnow
 from server.services import audit, draws
 from server.services import draw_algorithm as algorithm
-from server.services.errors import Conflict, ErrorCode, Forbidden
+from server.services.errors import Conflict, DomainError, ErrorCode, Forbidden
 from server.services.lifecycles.moves import claim, lost
 
 STAFF = (Role.SUPERVISOR, Role.ADMIN)
@@ -119,7 +119,11 @@ def issue(user: User, draw_id: int, issuer: TaskIssuer) -> Draw:
     move = MOVES[DrawAction.ISSUE]
     if not claim(row, Draw.id, move.sources, move.target, issued_by=user.id, issued_at=utcnow()):
         raise _taken(lost(row, Draw.id))
-    task_ids = issuer(user, row)
+    try:
+        task_ids = issuer(user, row)
+    except DomainError:
+        db.session.rollback()  # the claim too: a draw whose tasks cannot be made stays drawn
+        raise
     row.task_ids = task_ids
     audit.record_action(
         user,
