@@ -29,6 +29,7 @@ from server.models import (
     InspectorCredential,
     Role,
     Site,
+    Task,
     User,
 )
 from server.services import audit, checklists, law
@@ -327,7 +328,34 @@ def verify_stored(draw_id: int) -> tuple[Draw, list[str]]:
         raise NotFound(ErrorCode.DRAW_NOT_FOUND, f"抽查不存在 / no draw {draw_id}")
     if draw.status != DrawStatus.ISSUED:
         return draw, [f"draw {draw_id} is {draw.status}: only an issued draw reveals its secret"]
-    return draw, algorithm.verify(published(draw))
+    return draw, algorithm.verify(published(draw)) + _tasks_differ(draw)
+
+
+def _tasks_differ(draw: Draw) -> list[str]:
+    """The issued tasks against the result: one task per drawn site, in order, with the
+    draw's checklist and the drawn pair among the inspectors it was ever given (a later
+    reassignment is the tasks' business, not a change of the draw)."""
+    result = draw.result or []
+    task_ids = draw.task_ids or []
+    problems = []
+    if len(task_ids) != len(result):
+        problems.append(f"tasks: {len(task_ids)} issued for {len(result)} drawn sites")
+    for index, (task_id, entry) in enumerate(zip(task_ids, result, strict=False), start=1):
+        task = db.session.get(Task, task_id)
+        if task is None:
+            problems.append(f"task #{index}: task {task_id} does not exist")
+            continue
+        given = {row.user_id for row in task.inspectors}
+        if [row.site_id for row in task.sites] != [entry["site_id"]]:
+            problems.append(f"task #{index} ({task_id}): not the drawn site {entry['site_id']}")
+        if task.checklist_id != draw.checklist_id or task.source_ref != f"draw:{draw.id}":
+            problems.append(f"task #{index} ({task_id}): not this draw's checklist or reference")
+        if not set(entry["inspectors"]) <= given:
+            problems.append(
+                f"task #{index} ({task_id}): drawn inspectors {entry['inspectors']} were not "
+                "assigned"
+            )
+    return problems
 
 
 def candidate_sites(draw: Draw) -> dict[int, Site]:

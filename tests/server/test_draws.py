@@ -20,7 +20,7 @@ from sqlalchemy import update
 
 from server.cli import main
 from server.extensions import db
-from server.models import Draw
+from server.models import Draw, Task
 from server.services import inspectors
 from tests.draw_helpers import DUE, certified_pool, construction_population, rederive
 
@@ -107,7 +107,13 @@ def test_an_issued_draw_rederives_independently_and_verifies(app, client, header
     assert drawn["status"] == "drawn" and len(drawn["result"]) == 5
     before = ok(client.get(f"/api/v1/draws/{made['id']}/published", headers=sup))
     assert before["secret"] is None, "the secret stays hidden until the draw is issued"
-    ok(client.post(f"/api/v1/draws/{made['id']}/issue", json={}, headers=sup))
+    issued = ok(client.post(f"/api/v1/draws/{made['id']}/issue", json={}, headers=sup))
+    assert issued["status"] == "issued" and len(issued["task_ids"]) == 5
+    for task_id, entry in zip(issued["task_ids"], drawn["result"], strict=True):
+        task = db.session.get(Task, task_id)
+        assert task is not None and task.reason == "double_random"
+        assert task.checklist_id == "construction-dust" and task.source_ref == f"draw:{made['id']}"
+        assert task.site_ids == [entry["site_id"]] and task.inspector_ids == entry["inspectors"]
     published = ok(client.get(f"/api/v1/draws/{made['id']}/published", headers=sup))
     assert published["witness"] == "07 21 33"
     seed, result = rederive(published)
