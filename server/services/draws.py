@@ -33,8 +33,8 @@ from server.models import (
     User,
 )
 from server.services import audit, checklists, law
-from server.services.clock import today
 from server.services import draw_algorithm as algorithm
+from server.services.clock import today
 from server.services.errors import ErrorCode, Forbidden, Invalid, NotFound
 from server.services.registry import visible_city
 
