@@ -12,6 +12,8 @@ import hmac
 import json
 from typing import Any
 
+from flask.testing import FlaskClient
+
 from server.extensions import db
 from server.models import User
 from server.services import accounts, inspectors
@@ -68,6 +70,20 @@ def certified_pool(users: dict[str, User], extra: int = 2) -> list[User]:
         inspectors.certify(user.username, f"晋执{index:05d}")
     db.session.commit()
     return pool
+
+
+def draw_and_issue(client: FlaskClient, supervisor: dict[str, str], made: dict[str, Any]) -> int:
+    """Draw a created draw (confirming its candidate hash) and issue it (confirming the seed)."""
+    base = f"/api/v1/draws/{made['id']}"
+    drawn = client.post(
+        f"{base}/draw", json={"candidate_hash": made["candidate_hash"]}, headers=supervisor
+    )
+    assert drawn.status_code == 200, drawn.get_json()
+    issued = client.post(
+        f"{base}/issue", json={"seed": drawn.get_json()["seed"]}, headers=supervisor
+    )
+    assert issued.status_code == 200, issued.get_json()
+    return int(made["id"])
 
 
 def rederive(published: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:

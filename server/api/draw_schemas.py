@@ -50,11 +50,27 @@ class PreviewOut(Schema):
     inspectors = fields.Integer(metadata={"description": "certified inspectors in the pool"})
 
 
-class DrawActionIn(StrictSchema):
+HEX64 = validate.Regexp(r"^[0-9a-f]{64}$", error="64 lowercase hexadecimal digits")
+
+
+class DrawMoveIn(StrictSchema):
+    candidate_hash = fields.String(
+        required=True,
+        validate=HEX64,
+        metadata={"description": "the published candidate_hash the supervisor is drawing"},
+    )
     witness = fields.String(
         validate=validate.Length(0, 200),
         load_default="",
         metadata={"description": "optional public value announced at the draw (mixed in)"},
+    )
+
+
+class IssueIn(StrictSchema):
+    seed = fields.String(
+        required=True,
+        validate=HEX64,
+        metadata={"description": "the seed of the result the supervisor saw and is issuing"},
     )
 
 
@@ -73,6 +89,7 @@ class DrawOut(Schema):
     created_at = fields.AwareDateTime()
     drawn_at = fields.AwareDateTime(allow_none=True)
     issued_at = fields.AwareDateTime(allow_none=True)
+    seed = fields.String(allow_none=True)
     result = fields.List(fields.Dict(), allow_none=True)
     task_ids = fields.List(fields.Integer(), allow_none=True)
     actions = fields.List(fields.String())

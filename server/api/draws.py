@@ -9,9 +9,10 @@ from flask.views import MethodView
 from server.api.auth import current_user, roles
 from server.api.blueprint import Blueprint
 from server.api.draw_schemas import (
-    DrawActionIn,
     DrawIn,
+    DrawMoveIn,
     DrawOut,
+    IssueIn,
     PreviewIn,
     PreviewOut,
     PublishedOut,
@@ -41,6 +42,7 @@ def present(row: Draw) -> dict[str, Any]:
         "created_at": row.created_at,
         "drawn_at": row.drawn_at,
         "issued_at": row.issued_at,
+        "seed": row.seed,
         "result": row.result,
         "task_ids": row.task_ids,
         "actions": draw_lifecycle.actions(current_user(), row),
@@ -85,24 +87,30 @@ class DrawResource(MethodView):
 @blp.route("/<int:draw_id>/draw")
 class DrawMove(MethodView):
     @roles(*STAFF)
-    @blp.arguments(DrawActionIn)
+    @blp.arguments(DrawMoveIn)
     @blp.response(200, DrawOut)
-    @blp.alt_response(409, description="已抽取 / already drawn")
+    @blp.alt_response(409, description="已抽取或名单不符 / already drawn, or another list")
     def post(self, fields: dict[str, Any], draw_id: int) -> dict[str, Any]:
-        """Fix a fresh unpredictable value (and an optional witness value) and draw."""
-        return present(draw_lifecycle.draw(current_user(), draw_id, fields["witness"]))
+        """Fix a fresh unpredictable value (and an optional witness value) and draw; the body
+        names the candidate_hash being drawn."""
+        row = draw_lifecycle.draw(
+            current_user(), draw_id, fields["candidate_hash"], fields["witness"]
+        )
+        return present(row)
 
 
 @blp.route("/<int:draw_id>/issue")
 class IssueMove(MethodView):
     @roles(*STAFF)
-    @blp.arguments(DrawActionIn)
+    @blp.arguments(IssueIn)
     @blp.response(200, DrawOut)
-    @blp.alt_response(409, description="未抽取或已下达 / not drawn, or already issued")
+    @blp.alt_response(
+        409, description="未抽取、已下达或结果不符 / not drawn, issued, or another result"
+    )
     def post(self, fields: dict[str, Any], draw_id: int) -> dict[str, Any]:
-        """Issue the drawn tasks to their inspector pairs and reveal the secret."""
-        del fields  # the body is accepted empty; the move takes no input
-        row = draw_lifecycle.issue(current_user(), draw_id, draw_tasks.issue_tasks)
+        """Issue the drawn tasks to their inspector pairs and reveal the secret; the body
+        names the seed of the result being issued."""
+        row = draw_lifecycle.issue(current_user(), draw_id, fields["seed"], draw_tasks.issue_tasks)
         return present(row)
 
 

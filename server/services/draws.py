@@ -377,3 +377,11 @@ def preview(user: User, fields: dict[str, Any]) -> dict[str, Any]:
         "sample_size": size,
         "inspectors": len(certified_inspectors(city or None)),
     }
+
+
+def names_of(user_ids: set[int]) -> dict[int, str]:
+    """Inspectors' names for the supervisors' pages (never shown publicly)."""
+    if not user_ids:
+        return {}
+    rows = db.session.scalars(select(User).where(User.id.in_(sorted(user_ids))))
+    return {row.id: row.display_name or row.username for row in rows}

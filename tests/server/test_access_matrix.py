@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from server.extensions import db
-from server.models import Notice
-from server.services import accounts
+from server.models import Notice, User
+from server.services import accounts, draws, inspectors
 from tests.helpers import PASSWORD, PHOTO, approve, issue, login, sha256
 from tests.web.pages import sign_in
 
@@ -66,7 +67,20 @@ def targets(client: FlaskClient, headers, approved: dict[str, Any], registry) ->
         },
     )
     assert upload.status_code == 201, upload.get_json()
+    # A committed 双随机 draw of the boiler house, by the city's supervisor.
+    inspectors.certify("insp", "晋执20001")
+    inspectors.certify("insp2", "晋执20002")
+    draw = draws.create(
+        db.session.scalar(db.select(User).where(User.username == "sup_sz")),
+        {
+            "site_ids": [site.id],
+            "count": 1,
+            "checklist_id": "coal-and-boilers",
+            "due_date": date.today() + timedelta(days=30),
+        },
+    )
     return {
+        "draw_id": draw.id,
         "inspection_id": approved["inspection"],
         "finding_id": ids[0],
         "notice_id": notice.id,
@@ -182,6 +196,9 @@ def test_the_matrix_keeps_the_rules() -> None:
         "POST /portal/login",
         "POST /review/logout",
         "POST /portal/logout",
+        # 一公开: approved 双随机 results and draw commitments, for everyone.
+        "GET /public/",
+        "GET /public/results.csv",
     }
     same_for_everyone = "GET /api/v1/checklists/<string:checklist_id>"
     for key, row in matrix.items():

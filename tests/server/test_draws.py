@@ -22,7 +22,13 @@ from server.cli import main
 from server.extensions import db
 from server.models import Draw, Task
 from server.services import inspectors
-from tests.draw_helpers import DUE, certified_pool, construction_population, rederive
+from tests.draw_helpers import (
+    DUE,
+    certified_pool,
+    construction_population,
+    draw_and_issue,
+    rederive,
+)
 
 
 def run(app: Flask, *args: str) -> Result:
@@ -65,10 +71,8 @@ def create(client: FlaskClient, headers: dict, **extra: Any) -> dict[str, Any]:
 
 
 def drawn_and_issued(client: FlaskClient, headers: dict, **extra: Any) -> int:
-    draw_id = create(client, headers, **extra)["id"]
-    ok(client.post(f"/api/v1/draws/{draw_id}/draw", json={}, headers=headers["supervisor"]))
-    ok(client.post(f"/api/v1/draws/{draw_id}/issue", json={}, headers=headers["supervisor"]))
-    return draw_id
+    made = create(client, headers, **extra)
+    return draw_and_issue(client, headers["supervisor"], made)
 
 
 def test_creation_publishes_both_hashes_and_keeps_the_secret(client, headers, ready) -> None:  # type: ignore[no-untyped-def]
@@ -102,12 +106,18 @@ def test_an_issued_draw_rederives_independently_and_verifies(app, client, header
     made = create(client, headers, count=5)
     sup = headers["supervisor"]
     drawn = ok(
-        client.post(f"/api/v1/draws/{made['id']}/draw", json={"witness": "07 21 33"}, headers=sup)
+        client.post(
+            f"/api/v1/draws/{made['id']}/draw",
+            json={"witness": "07 21 33", "candidate_hash": made["candidate_hash"]},
+            headers=sup,
+        )
     )
     assert drawn["status"] == "drawn" and len(drawn["result"]) == 5
     before = ok(client.get(f"/api/v1/draws/{made['id']}/published", headers=sup))
     assert before["secret"] is None, "the secret stays hidden until the draw is issued"
-    issued = ok(client.post(f"/api/v1/draws/{made['id']}/issue", json={}, headers=sup))
+    issued = ok(
+        client.post(f"/api/v1/draws/{made['id']}/issue", json={"seed": drawn["seed"]}, headers=sup)
+    )
     assert issued["status"] == "issued" and len(issued["task_ids"]) == 5
     for task_id, entry in zip(issued["task_ids"], drawn["result"], strict=True):
         task = db.session.get(Task, task_id)
@@ -178,14 +188,24 @@ def test_bad_definitions_are_refused_with_a_code(client, headers, ready, change,
 
 def test_each_move_happens_once(client, headers, ready) -> None:  # type: ignore[no-untyped-def]
     sup = headers["supervisor"]
-    draw_id = create(client, headers)["id"]
-    early = client.post(f"/api/v1/draws/{draw_id}/issue", json={}, headers=sup)
+    made = create(client, headers)
+    draw_id, confirm = made["id"], {"candidate_hash": made["candidate_hash"]}
+    early = client.post(f"/api/v1/draws/{draw_id}/issue", json={"seed": "0" * 64}, headers=sup)
     assert early.status_code == 409 and early.get_json()["errors"]["status"] == "committed"
-    first = ok(client.post(f"/api/v1/draws/{draw_id}/draw", json={}, headers=sup))
-    again = client.post(f"/api/v1/draws/{draw_id}/draw", json={}, headers=sup)
+    other = client.post(
+        f"/api/v1/draws/{draw_id}/draw", json={"candidate_hash": "0" * 64}, headers=sup
+    )
+    assert (
+        other.status_code == 409
+        and other.get_json()["errors"]["candidate_hash"] == confirm["candidate_hash"]
+    )
+    first = ok(client.post(f"/api/v1/draws/{draw_id}/draw", json=confirm, headers=sup))
+    again = client.post(f"/api/v1/draws/{draw_id}/draw", json=confirm, headers=sup)
     assert again.status_code == 409 and again.get_json()["error"] == "draw.conflict"
-    ok(client.post(f"/api/v1/draws/{draw_id}/issue", json={}, headers=sup))
-    twice = client.post(f"/api/v1/draws/{draw_id}/issue", json={}, headers=sup)
+    stale = client.post(f"/api/v1/draws/{draw_id}/issue", json={"seed": "1" * 64}, headers=sup)
+    assert stale.status_code == 409 and stale.get_json()["errors"]["seed"] == first["seed"]
+    ok(client.post(f"/api/v1/draws/{draw_id}/issue", json={"seed": first["seed"]}, headers=sup))
+    twice = client.post(f"/api/v1/draws/{draw_id}/issue", json={"seed": first["seed"]}, headers=sup)
     assert twice.status_code == 409 and twice.get_json()["errors"]["status"] == "issued"
     final = ok(client.get(f"/api/v1/draws/{draw_id}", headers=sup))
     assert final["result"] == first["result"]

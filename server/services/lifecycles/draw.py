@@ -71,6 +71,15 @@ def _taken(status: str) -> Conflict:
     )
 
 
+def _mismatch(field: str, current: str) -> Conflict:
+    return Conflict(
+        ErrorCode.DRAW_CONFLICT,
+        f"所确认的{field}与本抽查不符，请刷新后重试 / the {field} sent is not this draw's; "
+        "reload and retry",
+        {field: current},
+    )
+
+
 def _require(user: User) -> None:
     if user.role not in STAFF:
         raise Forbidden(
@@ -78,12 +87,17 @@ def _require(user: User) -> None:
         )
 
 
-def draw(user: User, draw_id: int, witness: str = "") -> Draw:
-    """Fix a fresh unpredictable value and store the seed and the result it gives."""
+def draw(user: User, draw_id: int, candidate_hash: str, witness: str = "") -> Draw:
+    """Fix a fresh unpredictable value and store the seed and the result it gives.
+
+    `candidate_hash` is the commitment the supervisor saw: drawing another list is refused.
+    """
     _require(user)
     row = draws.get_for(user, draw_id)
     if not can(user, row, DrawAction.DRAW):
         raise _taken(row.status)
+    if candidate_hash != row.candidate_hash:
+        raise _mismatch("candidate_hash", row.candidate_hash)
     witness = witness.strip()[:MAX_WITNESS]
     value = os.urandom(32).hex()
     seed = algorithm.derive_seed(row.candidate_hash, row.secret, value, witness)
@@ -110,12 +124,17 @@ def draw(user: User, draw_id: int, witness: str = "") -> Draw:
     return row
 
 
-def issue(user: User, draw_id: int, issuer: TaskIssuer) -> Draw:
-    """Create the drawn tasks and reveal the secret."""
+def issue(user: User, draw_id: int, seed: str, issuer: TaskIssuer) -> Draw:
+    """Create the drawn tasks and reveal the secret.
+
+    `seed` names the result the supervisor saw: issuing another result is refused.
+    """
     _require(user)
     row = draws.get_for(user, draw_id)
     if not can(user, row, DrawAction.ISSUE):
         raise _taken(row.status)
+    if seed != row.seed:
+        raise _mismatch("seed", row.seed or "")
     move = MOVES[DrawAction.ISSUE]
     if not claim(row, Draw.id, move.sources, move.target, issued_by=user.id, issued_at=utcnow()):
         raise _taken(lost(row, Draw.id))
