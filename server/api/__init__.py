@@ -20,6 +20,7 @@ from server.api import (
     notices,
     photos,
     sites,
+    tasks,
     uploads,
 )
 from server.api.blueprint import RowIdConverter, refuse_nul_in_url
@@ -41,6 +42,7 @@ BLUEPRINTS = (
     uploads.blp,
     health.blp,
     alerts.blp,
+    tasks.blp,
 )
 
 
