@@ -21,6 +21,7 @@ from server.api import (
     notices,
     photos,
     sites,
+    tasks,
     uploads,
 )
 from server.api.blueprint import RowIdConverter, refuse_nul_in_url
@@ -42,6 +43,7 @@ BLUEPRINTS = (
     uploads.blp,
     health.blp,
     alerts.blp,
+    tasks.blp,
     draws.blp,
 )
 

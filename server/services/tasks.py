@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid as uuid_module
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Select, exists, func, select
@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 
 from server.extensions import db
 from server.models import (
+    Inspection,
     Role,
     Site,
     Task,
@@ -89,9 +90,15 @@ def check_inspectors(inspector_ids: Sequence[int], city: str | None) -> list[Use
     return [users[user_id] for user_id in ids]
 
 
+MAX_AHEAD = timedelta(days=3 * 366)
+
+
 def check_due(due_on: date) -> None:
+    """Not in the past, and not years away (a typo'd year would hide a task for ever)."""
     if due_on < today():
         raise _invalid({"due_on": ["期限不能早于今天 / the due date is in the past"]})
+    if due_on > today() + MAX_AHEAD:
+        raise _invalid({"due_on": ["期限不能超过三年 / at most three years ahead"]})
 
 
 def _sites(actor: User | None, site_ids: Sequence[int], checklist_id: str) -> list[Site]:
@@ -196,7 +203,6 @@ def create_task(
     check_due(due_on)
     task = Task(
         reason=reason,
-        status=TaskStatus.OPEN.value,
         checklist_id=checklist_id,
         city=city,
         due_on=due_on,
@@ -216,7 +222,13 @@ def create_task(
     )
     db.session.add(task)
     db.session.flush()
-    audit.record_action(actor, "task.created", ("task", str(task.id)), snapshot(task))
+    audit.record_action(
+        actor,
+        "task.created",
+        ("task", str(task.id)),
+        snapshot(task),
+        created=[task, *task.sites, *task.inspectors],
+    )
     if commit:
         db.session.commit()
     return task
@@ -322,3 +334,95 @@ def inspectors_for(user: User) -> list[User]:
     if city:
         query = query.where((User.city == city) | User.city.is_(None))
     return list(db.session.scalars(query.order_by(User.username)))
+
+
+def comparison(task: Task) -> dict[str, Any] | None:
+    """For a re-visit: the closure inspection it compares with — when it was made and what
+    each item was found to be — so the inspector on site and the reviewer see both."""
+    if task.compare_inspection_uuid is None:
+        return None
+    closure = db.session.get(Inspection, task.compare_inspection_uuid)
+    if closure is None:
+        return None
+    return {
+        "inspection": str(closure.uuid),
+        "finished_at": closure.finished_at,
+        "answers": [
+            {"item": answer.item_code, "value": answer.value, "verdict": answer.verdict}
+            for answer in closure.answers
+        ],
+    }
+
+
+def describe(
+    task: Task, sites: dict[int, Site], people: dict[int, User], with_comparison: bool = True
+) -> dict[str, Any]:
+    """A task as the API and the field client read it (`sites_of`/`users_of` give the
+    lookups, so a list costs two queries, not two per task)."""
+    described_sites = []
+    for link in task.sites:
+        site = sites.get(link.site_id)
+        described_sites.append(
+            {
+                "site_id": link.site_id,
+                "code": site.code if site else "",
+                "name": site.name if site else "",
+                "enterprise": site.enterprise.name if site else "",
+                "address": site.address if site else "",
+                "lat": site.lat if site else None,
+                "lon": site.lon if site else None,
+                "inspection": str(link.inspection_uuid) if link.inspection_uuid else None,
+            }
+        )
+    return {
+        "id": task.id,
+        "reason": task.reason,
+        "status": task.status,
+        "overdue": is_overdue(task),
+        "checklist_id": task.checklist_id,
+        "city": task.city,
+        "due_on": task.due_on,
+        "note": task.note,
+        "source_ref": task.source_ref,
+        "finding_id": task.finding_id,
+        "version": task.version,
+        "inspector_ids": task.inspector_ids,
+        "inspectors": [
+            (people[i].display_name or people[i].username) if i in people else str(i)
+            for i in task.inspector_ids
+        ],
+        "sites": described_sites,
+        "compare_with": comparison(task) if with_comparison else None,
+        "created_at": task.created_at,
+        "fulfilled_at": task.fulfilled_at,
+        "cancelled_at": task.cancelled_at,
+        "cancel_reason": task.cancel_reason,
+    }
+
+
+def side_by_side(task: Task) -> dict[str, Any] | None:
+    """A re-visit beside the closure inspection it compares with, item by item: what the
+    closure found and what the re-visit found (None for a task that compares with none)."""
+    if task.compare_inspection_uuid is None:
+        return None
+    closure = db.session.get(Inspection, task.compare_inspection_uuid)
+    if closure is None:
+        return None
+    covering = next((link.inspection_uuid for link in task.sites if link.inspection_uuid), None)
+    revisit = db.session.get(Inspection, covering) if covering else None
+    before = {answer.item_code: answer for answer in closure.answers}
+    after = {answer.item_code: answer for answer in revisit.answers} if revisit else {}
+    rows = []
+    for code in [*before, *(code for code in after if code not in before)]:
+        old, new = before.get(code), after.get(code)
+        rows.append(
+            {
+                "item": code,
+                "closure_value": old.value if old else None,
+                "closure_verdict": old.verdict if old else None,
+                "revisit_value": new.value if new else None,
+                "revisit_verdict": new.verdict if new else None,
+                "changed": bool(old and new and old.verdict != new.verdict),
+            }
+        )
+    return {"closure": closure, "revisit": revisit, "rows": rows}

@@ -254,14 +254,15 @@ def verify(user: User, finding_id: int, accepted: bool, comment: str) -> Finding
                 {"comment": ["required when not accepted"]},
             )
         _move(finding, MOVES[FindingAction.REOPEN], user, comment, ErrorCode.FINDING_NOT_VERIFIABLE)
+    audit.record_finding(user, "finding.verified", finding)
     # Asked again now that the finding's row is ours: a verification requested a moment ago
-    # (committed while this move waited for the lock) is seen here, and wins.
+    # (committed while this move waited for the lock) is seen here, and wins. (After the
+    # entry is queued: the query flushes the move's event, which the entry must list.)
     try:
         _no_pending_verification(finding)
     except Conflict:
         db.session.rollback()
         raise
-    audit.record_finding(user, "finding.verified", finding)
     db.session.commit()
     return finding
 
@@ -303,6 +304,8 @@ def request_verification(
     _no_pending_verification(finding)
     reason = f"要求现场复查后销号 / on-site verification before closing. {note.strip()}".strip()
     _move(finding, REQUEST_VERIFICATION, user, reason, ErrorCode.FINDING_NOT_VERIFIABLE)
+    # Queued before anything flushes the move's event, which the entry must list.
+    audit.record_finding(user, "finding.verification_requested", finding)
     try:
         # Asked again with the finding's row ours: a request made a moment ago wins.
         _no_pending_verification(finding)
@@ -322,7 +325,6 @@ def request_verification(
         open_key=f"verify:finding:{finding.id}",
         commit=False,
     )
-    audit.record_finding(user, "finding.verification_requested", finding)
     db.session.commit()
     return task
 
