@@ -165,14 +165,29 @@ def ties(pool: list[User], enterprise_ids: set[int]) -> dict[int, list[int]]:
     return {user_id: sorted(ids) for user_id, ids in tied.items()}
 
 
-def _draw_city(user: User, criteria: dict[str, Any]) -> str:
-    """The city whose supervisors see the draw: the user's own, or the one named."""
+def _draw_city(user: User, criteria: dict[str, Any], sites: list[Site] | None = None) -> str:
+    """The city whose supervisors see the draw: the user's own, the one named, or the one
+    city of its candidate sites."""
     scope = visible_city(user)
     if scope:
         return scope
     code = criteria.get("city_code")
     city = law.governance().city(code) if code else None
-    return city.name if city is not None else ""
+    if city is not None:
+        return city.name
+    cities = {site.enterprise.city for site in sites or []}
+    return cities.pop() if len(cities) == 1 else ""
+
+
+def _one_city(sites: list[Site]) -> None:
+    """A draw's tasks go to one city's inspectors and are seen by its supervisors."""
+    cities = sorted({site.enterprise.city for site in sites})
+    if len(cities) > 1:
+        raise Invalid(
+            ErrorCode.DRAW_INVALID,
+            f"一次抽查限一个城市 / one city per draw; the population spans {'、'.join(cities)}",
+            {"criteria": ["add city_code"]},
+        )
 
 
 def _checklist(checklist_id: str, sites: list[Site]) -> None:
@@ -212,7 +227,8 @@ def create(user: User, fields: dict[str, Any]) -> Draw:
             "完成期限不能早于今天 / the due date is in the past",
             {"due_date": ["not before today (China)"]},
         )
-    city = _draw_city(user, criteria)
+    _one_city(sites)
+    city = _draw_city(user, criteria, sites)
     pool = _pool(city or None, fields.get("inspector_ids"))
     tied = ties(pool, {site.enterprise_id for site in sites})
     short = [

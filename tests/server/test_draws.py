@@ -20,7 +20,7 @@ from sqlalchemy import update
 
 from server.cli import main
 from server.extensions import db
-from server.models import Draw, Task
+from server.models import Draw, Task, TaskSite
 from server.services import inspectors
 from tests.draw_helpers import (
     DUE,
@@ -178,6 +178,11 @@ def test_uncertified_inspectors_are_not_in_the_pool(client, headers, users, regi
         ({"count": 2, "percent": 20}, "draw.invalid"),  # count and percent both
         ({"checklist_id": "coal-and-boilers"}, "draw.invalid"),  # not for construction sites
         ({"checklist_id": "no-such-list"}, "checklist.not_found"),
+        (
+            {"city_code": "", "site_kind": "boiler_house", "checklist_id": "coal-and-boilers"},
+            "draw.invalid",
+        ),  # two cities
+        ({"due_date": "2020-01-01"}, "draw.invalid"),
     ],
 )
 def test_bad_definitions_are_refused_with_a_code(client, headers, ready, change, code) -> None:  # type: ignore[no-untyped-def]
@@ -267,3 +272,31 @@ def test_verify_refuses_a_draw_not_yet_issued(app, client, headers, ready) -> No
     assert result.exit_code == 1 and "committed" in result.output
     missing = run(app, "draws", "verify", "999999")
     assert missing.exit_code == 1
+
+
+def test_certificates_and_conflicts_from_the_command_line(app, users, registry) -> None:  # type: ignore[no-untyped-def]
+    certified = run(app, "users", "certify", "insp", "晋执99999")
+    assert certified.exit_code == 0, certified.output
+    taken = run(app, "users", "certify", "insp2", "晋执99999")
+    assert taken.exit_code == 1 and "执法证号已被他人使用" in taken.output
+    not_inspector = run(app, "users", "certify", "sup", "晋执88888")
+    assert not_inspector.exit_code == 1
+    code = registry["shuozhou"].credit_code
+    tied = run(app, "users", "conflict", "insp", code, "--reason", "曾在该企业任职")
+    assert tied.exit_code == 0, tied.output
+    assert run(app, "users", "conflict", "insp", code).exit_code == 0  # idempotent
+    assert run(app, "users", "conflict", "insp", "91140600MA0XXXXXXX").exit_code == 1
+
+
+@pytest.mark.tampers_audit
+def test_verify_names_a_task_changed_after_issue(app, client, headers, ready) -> None:  # type: ignore[no-untyped-def]
+    draw_id = drawn_and_issued(client, headers)
+    stored = db.session.get(Draw, draw_id)
+    assert stored is not None and stored.task_ids
+    other = next(s.id for s in ready["sites"] if s.id != stored.result[0]["site_id"])
+    db.session.execute(
+        update(TaskSite).where(TaskSite.task_id == stored.task_ids[0]).values(site_id=other)
+    )
+    db.session.commit()
+    result = run(app, "draws", "verify", str(draw_id))
+    assert result.exit_code == 1 and "task #1" in result.output, result.output
