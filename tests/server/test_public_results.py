@@ -176,3 +176,35 @@ def test_the_public_page_shows_commitments_but_no_draw_contents(
     page = client.get("/public/").text
     assert listed[0]["candidate_hash"] in page and listed[0]["secret_hash"] in page
     assert drawn_site.code not in page and drawn_site.name not in page
+
+
+def test_an_enterprise_learns_nothing_of_a_draw_until_inspected(
+    client, headers, drawn_site, users
+) -> None:  # type: ignore[no-untyped-def]
+    """Issued and waiting: the drawn enterprise's user gets no draw, no task, and its portal
+    and /public/ say nothing of the coming inspection; the drawn inspectors see their task."""
+    from tests.web.pages import sign_in
+
+    ent = headers["enterprise"]
+    listed = ok(client.get("/api/v1/draws", headers=headers["supervisor"]))
+    draw_id, task_id = listed[0]["id"], listed[0]["task_ids"][0]
+    for url in (
+        "/api/v1/draws",
+        f"/api/v1/draws/{draw_id}",
+        f"/api/v1/draws/{draw_id}/published",
+        "/api/v1/tasks",
+        f"/api/v1/tasks/{task_id}",
+    ):
+        assert client.get(url, headers=ent).status_code == 403, url
+    page_client = client.application.test_client()
+    sign_in(page_client, users["enterprise"].username, area="portal")
+    portal = page_client.get("/portal/")
+    assert portal.status_code == 200
+    assert page_client.get(f"/review/draws/{draw_id}").status_code == 403
+    public_page = client.get("/public/").text
+    for text in (portal.text, public_page):
+        assert drawn_site.code not in text and drawn_site.name not in text
+        assert "double_random" not in text
+    assert "双随机" not in portal.text
+    mine = ok(client.get("/api/v1/tasks", headers=headers["inspector"]))
+    assert [task["id"] for task in mine] == [task_id]
