@@ -21,8 +21,8 @@ from flask.testing import FlaskClient
 
 from server.extensions import db
 from server.models import Notice, User
-from server.services import accounts, draws, inspectors
-from tests.helpers import PASSWORD, PHOTO, approve, issue, login, sha256
+from server.services import accounts, clues, draws, inspectors, tasks
+from tests.helpers import PASSWORD, PHOTO, TODAY, approve, issue, login, sha256
 from tests.web.pages import sign_in
 
 MATRIX_FILE = Path(__file__).with_name("access_matrix.yaml")
@@ -79,7 +79,24 @@ def targets(client: FlaskClient, headers, approved: dict[str, Any], registry) ->
             "due_date": date.today() + timedelta(days=30),
         },
     )
+    # A task of 朔州 for insp and insp2, and a clue matched to 朔州's sites.
+    pair = [u.id for u in db.session.scalars(db.select(User).where(User.role == "inspector"))]
+    supervisor = db.session.scalar(db.select(User).where(User.username == "sup"))
+    task = tasks.create_task(
+        actor=supervisor,
+        site_ids=[site.id],
+        checklist_id="coal-and-boilers",
+        due_on=TODAY + timedelta(days=7),
+        inspector_ids=pair[:2],
+        reason="planned",
+    )
+    clue = clues.record(
+        supervisor,
+        {"kind": "complaint", "lat": 39.331, "lon": 112.431, "description": "黑烟"},
+    )
     return {
+        "task_id": task.id,
+        "clue_id": clue.id,
         "draw_id": draw.id,
         "inspection_id": approved["inspection"],
         "finding_id": ids[0],
