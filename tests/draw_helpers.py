@@ -24,8 +24,10 @@ from tests.helpers import PASSWORD
 DUE = "2026-12-31"
 
 
-def construction_population(count: int = 10, enterprises: int = 3) -> list[Any]:
-    """`count` construction sites in 朔州 spread over `enterprises` new enterprises."""
+def construction_population(
+    count: int = 10, enterprises: int = 3, kind: str = "construction"
+) -> list[Any]:
+    """`count` sites of `kind` (construction sites) in 朔州 over `enterprises` new enterprises."""
     made = [
         save_enterprise(
             {
@@ -47,7 +49,7 @@ def construction_population(count: int = 10, enterprises: int = 3) -> list[Any]:
                 {
                     "code": f"SZ-DRAW-{index:03d}",
                     "name": f"抽查工地{index}",
-                    "kind": "construction",
+                    "kind": kind,
                     "address": "测试路",
                     "lat": 39.33,
                     "lon": 112.43,
