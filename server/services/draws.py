@@ -50,14 +50,52 @@ def require_staff(user: User) -> None:
         )
 
 
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers
+TEXT_LIMITS = {
+    "city_code": 6,
+    "district_code": 12,
+    "industry": 100,
+    "site_kind": 40,
+    "title": 200,
+    "checklist_id": 60,
+    "witness": 200,
+}
+
+
+def clean_text(value: Any, field: str) -> str:
+    """A text field stripped; refused (422) when too long or holding control characters
+    (a NUL cannot even be sent to PostgreSQL, and none belongs in a published record)."""
+    text = str(value or "").strip()
+    limit = TEXT_LIMITS[field]
+    if len(text) > limit or any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in text):
+        raise Invalid(
+            ErrorCode.DRAW_INVALID,
+            f"{field} 含控制字符或超过{limit}字 / {field}: control characters, or over {limit}",
+            {field: [f"at most {limit} printable characters"]},
+        )
+    return text
+
+
+def clean_ids(values: Any, field: str) -> list[int]:
+    """Distinct row ids, ascending; refused when one is no possible id."""
+    ids = sorted({int(value) for value in values or []})
+    if any(not 1 <= value <= MAX_ID for value in ids):
+        raise Invalid(
+            ErrorCode.DRAW_INVALID,
+            f"{field} 含无效编号 / {field}: not a row id",
+            {field: [f"ids are 1..{MAX_ID}"]},
+        )
+    return ids
+
+
 def _criteria(fields: dict[str, Any]) -> dict[str, Any]:
     """The population filter as stored: only the keys given, text stripped, ids sorted."""
     criteria: dict[str, Any] = {}
     for key in ("city_code", "district_code", "industry", "site_kind"):
-        value = (fields.get(key) or "").strip()
+        value = clean_text(fields.get(key), key)
         if value:
             criteria[key] = value
-    site_ids = sorted({int(i) for i in fields.get("site_ids") or []})
+    site_ids = clean_ids(fields.get("site_ids"), "site_ids")
     if site_ids:
         criteria["site_ids"] = site_ids
     return criteria
@@ -218,7 +256,7 @@ def create(user: User, fields: dict[str, Any]) -> Draw:
     if len(criteria.get("site_ids", [])) > MAX_SITE_IDS:
         raise Invalid(ErrorCode.DRAW_INVALID, "场所过多 / too many sites", {"site_ids": ["max"]})
     size = sample_size(len(sites), fields.get("count"), fields.get("percent"))
-    checklist_id = fields["checklist_id"]
+    checklist_id = clean_text(fields.get("checklist_id"), "checklist_id")
     _checklist(checklist_id, sites)
     due: date = fields["due_date"]
     if due < today():
@@ -229,7 +267,7 @@ def create(user: User, fields: dict[str, Any]) -> Draw:
         )
     _one_city(sites)
     city = _draw_city(user, criteria, sites)
-    pool = _pool(city or None, fields.get("inspector_ids"))
+    pool = _pool(city or None, clean_ids(fields.get("inspector_ids"), "inspector_ids"))
     tied = ties(pool, {site.enterprise_id for site in sites})
     short = [
         site.code
@@ -253,7 +291,7 @@ def create(user: User, fields: dict[str, Any]) -> Draw:
     secret = os.urandom(32)
     draw = Draw(
         status=DrawStatus.COMMITTED.value,
-        title=(fields.get("title") or "").strip(),
+        title=clean_text(fields.get("title"), "title"),
         city=city,
         criteria=criteria,
         sample_count=fields.get("count"),

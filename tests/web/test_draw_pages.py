@@ -64,3 +64,21 @@ def test_a_bad_form_is_a_page_naming_the_field(client: FlaskClient, users, regis
         client, "/review/draws", "/review/draws", {"site_kind": "construction", "amount": "x"}
     )
     assert refused.status_code == 422 and "amount" in refused.text
+
+
+def test_hostile_form_text_is_refused_not_a_500(client: FlaskClient, users, registry) -> None:  # type: ignore[no-untyped-def]
+    construction_population(count=3)
+    certified_pool(users)
+    sign_in(client, "sup")
+    due = (date.today() + timedelta(days=20)).isoformat()
+    form = {"site_kind": "construction", "amount": "1", "unit": "count"}
+    for field, value in (("title", "工地\x00抽查"), ("industry", "建\x00筑"), ("amount", "9" * 40)):
+        answer = post_form(
+            client,
+            "/review/draws",
+            "/review/draws",
+            {**form, "checklist_id": "construction-dust", "due_date": due, field: value},
+        )
+        assert 400 <= answer.status_code < 500, (field, answer.status_code)
+    preview = client.get("/review/draws", query_string={"preview": "1", "site_kind": "a\x00"})
+    assert preview.status_code < 500

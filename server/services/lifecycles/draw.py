@@ -28,7 +28,6 @@ from server.services.errors import Conflict, DomainError, ErrorCode, Forbidden
 from server.services.lifecycles.moves import claim, lost
 
 STAFF = (Role.SUPERVISOR, Role.ADMIN)
-MAX_WITNESS = 200
 
 
 class DrawAction(StrEnum):
@@ -98,7 +97,7 @@ def draw(user: User, draw_id: int, candidate_hash: str, witness: str = "") -> Dr
         raise _taken(row.status)
     if candidate_hash != row.candidate_hash:
         raise _mismatch("candidate_hash", row.candidate_hash)
-    witness = witness.strip()[:MAX_WITNESS]
+    witness = draws.clean_text(witness, "witness")
     value = os.urandom(32).hex()
     seed = algorithm.derive_seed(row.candidate_hash, row.secret, value, witness)
     result = algorithm.select_and_pair(json.loads(row.candidates), seed)
