@@ -67,7 +67,9 @@ def test_a_drawn_task_is_inspected_approved_published_and_verifies(
     assert (
         "发现问题 / findings" in page and len(sheet) == 2 and ",发现问题 / findings,2," in sheet[1]
     )
-    assert lead not in page and "铭牌20蒸吨" not in page  # no names, no notes
+    # No names ("insp" alone: it is also part of the word "inspections"), no notes.
+    assert f">{lead}<" not in page and lead not in sheet[1].split(",")
+    assert "铭牌20蒸吨" not in page
 
     published = http.get(f"/api/v1/draws/{draw['id']}/published").json()
     assert rederive(published) == (published["seed"], published["result"])
