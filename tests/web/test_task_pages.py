@@ -87,3 +87,32 @@ def test_a_clue_recorded_on_the_page_becomes_a_task(client: FlaskClient, users, 
     db.session.expire_all()
     assert db.session.get(Clue, clue.id).status == "tasked"
     assert "已派任务" in client.get(page).text
+
+
+def test_the_notice_page_sends_an_answered_finding_for_on_site_verification(
+    client: FlaskClient, headers, users, registry
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.server.test_tasks import _answered_finding
+
+    finding_id = _answered_finding(client, headers, registry)
+    notice_id = client.get(
+        f"/api/v1/findings/{finding_id}", headers=headers["supervisor"]
+    ).get_json()["notice_id"]
+    sign_in(client, "sup")
+    page = f"/review/notices/{notice_id}"
+    assert "要求现场复查后销号" in client.get(page).text
+    sent = post_form(
+        client,
+        page,
+        f"/review/tasks/findings/{finding_id}/verification",
+        {
+            "inspector_ids": [str(users["inspector"].id), str(users["inspector2"].id)],
+            "due_on": (today() + timedelta(days=3)).isoformat(),
+        },
+        follow_redirects=True,
+    )
+    assert sent.status_code == 200 and "复查问题" in sent.text
+    task = db.session.scalar(select(Task))
+    assert task is not None and task.finding_id == finding_id and task.reason == "reinspection"
+    # The close and reopen buttons are gone: the re-inspection decides.
+    assert f'action="/review/findings/{finding_id}/verify"' not in client.get(page).text
