@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Enterprise, User
-from server.services import demo_alerts, demo_inspections
+from server.services import demo_alerts, demo_inspections, demo_tasks
 from server.services.accounts import add_user
 from server.services.checklists import load_rule_files
 from server.services.credit_code import make_credit_code
@@ -133,4 +133,5 @@ def load_demo(with_inspections: bool = True) -> DemoResult:
     if with_inspections:
         result.inspections = demo_inspections.load(first, users["inspector1"], users["supervisor"])
         demo_alerts.load(users["supervisor"])
+        demo_tasks.load(first, users)
     return result
