@@ -135,7 +135,11 @@ def issue(user: User, draw_id: int, seed: str, issuer: TaskIssuer) -> Draw:
     if seed != row.seed:
         raise _mismatch("seed", row.seed or "")
     move = MOVES[DrawAction.ISSUE]
-    if not claim(row, Draw.id, move.sources, move.target, issued_by=user.id, issued_at=utcnow()):
+    guard = {"seed": seed}  # the result confirmed is the one issued, even under a race
+    issued = claim(
+        row, Draw.id, move.sources, move.target, guard, issued_by=user.id, issued_at=utcnow()
+    )
+    if not issued:
         raise _taken(lost(row, Draw.id))
     try:
         task_ids = issuer(user, row)
