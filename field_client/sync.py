@@ -23,6 +23,7 @@ from field_client.colleagues import pull_colleagues
 from field_client.errors import FieldError, ServerRefused
 from field_client.rechecks import pull_rechecks
 from field_client.store import OUTBOX, Store
+from field_client.tasks import pull_tasks
 
 Progress = Callable[[str, int], None]
 # Told the hash of each photo as the server confirms it, so counts survive a later failure.
@@ -40,6 +41,7 @@ class PullReport:
     alerts_in_force: int = 0
     colleagues: int = 0
     to_recheck: int = 0
+    open_tasks: int = 0
 
 
 @dataclass
@@ -130,6 +132,7 @@ def pull(store: Store, api: SyncApi) -> PullReport:
     report.alerts_in_force = pull_alerts(store, api)
     report.colleagues = pull_colleagues(store, api)
     report.to_recheck = pull_rechecks(store, api)
+    report.open_tasks = pull_tasks(store, api)
     pull_outcomes(store, api, report)
     return report
 

@@ -23,7 +23,18 @@ from checklists.scope import Scope
 from checklists.scope_table import scope_table
 from server import create_app
 from server.extensions import db
-from server.services import accounts, audit, backup, checklists, demo, law, uploads
+from server.services import (
+    accounts,
+    audit,
+    backup,
+    checklists,
+    demo,
+    draws,
+    inspectors,
+    law,
+    revisits,
+    uploads,
+)
 from server.services.errors import DomainError
 from server.services.sites_import import import_sites
 from server.services.timeutil import LOCAL_ZONE
@@ -104,6 +115,37 @@ def users_revoke(name: str) -> None:
     except DomainError as error:
         _fail(error.message)
     console.print(f"已吊销 / revoked {count} token(s) of {name}")
+
+
+@users.command("certify")
+@click.argument("name")
+@click.argument("certificate_no")
+@with_appcontext
+def users_certify(name: str, certificate_no: str) -> None:
+    """Record an inspector's law-enforcement certificate (执法证号): drawable in 双随机."""
+    try:
+        inspectors.certify(name, certificate_no)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        _fail(error.message)
+    console.print(f"已登记执法证 / certified {name}: {certificate_no}")
+
+
+@users.command("conflict")
+@click.argument("name")
+@click.argument("credit_code")
+@click.option("--reason", default="", help="why the inspector is tied to the enterprise")
+@with_appcontext
+def users_conflict(name: str, credit_code: str, reason: str) -> None:
+    """Declare an inspector tied to an enterprise: never drawn to inspect it."""
+    try:
+        inspectors.declare_conflict(name, credit_code, reason)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        _fail(error.message)
+    console.print(f"已登记回避 / {name} will not be drawn for {credit_code}")
 
 
 @main.group()
@@ -328,6 +370,34 @@ def _refuse(message: str) -> None:
     sys.exit(1)
 
 
+@main.group("draws")
+def draws_group() -> None:
+    """双随机抽查 / Random inspection draws."""
+
+
+@draws_group.command("verify")
+@click.argument("draw_id", type=int)
+@with_appcontext
+def draws_verify(draw_id: int) -> None:
+    """Re-derive an issued draw from its published record (docs/draws.md); exit 1 on any
+    difference, each named."""
+    try:
+        draw, problems = draws.verify_stored(draw_id)
+    except DomainError as error:
+        _fail(error.message)
+    if problems:
+        click.echo(f"抽查 {draw_id} 验证失败 / draw {draw_id} does NOT verify:", err=True)
+        for problem in problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(1)
+    sites = len(draw.result or [])
+    click.echo(
+        f"OK: 抽查 {draw_id} 可复现 / draw {draw_id} verifies: candidate_hash "
+        f"{draw.candidate_hash}, secret_hash {draw.secret_hash}, seed {draw.seed}, "
+        f"{sites} site(s) drawn and paired as published"
+    )
+
+
 @main.group("uploads")
 def uploads_group() -> None:
     """Resumable (tus) uploads / 断点续传上传."""
@@ -350,6 +420,31 @@ def uploads_expire(older_than_hours: float | None) -> None:
         _refuse(f"--older-than-hours 不能为负 / --older-than-hours must not be negative: {hours}")
     dropped = uploads.expire(photo_store(), timedelta(hours=hours))
     click.echo(f"已删除 {dropped} 个过期的未完成上传 / expired {dropped} unfinished upload(s)")
+
+
+@main.group("tasks")
+def tasks_group() -> None:
+    """Tasks (检查任务)."""
+
+
+@tasks_group.command("schedule-revisits")
+@click.option(
+    "--on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The day to schedule for (default: today, China time).",
+)
+@with_appcontext
+def tasks_schedule_revisits(on: datetime | None) -> None:
+    """Create the due re-visit tasks of closed enterprises (两断三清); for cron, idempotent."""
+    outcome = revisits.schedule(on.date() if on else None)
+    for task in outcome.created:
+        click.echo(f"任务 #{task.id}: {task.source_ref} 期限 / due {task.due_on.isoformat()}")
+    for code, why in outcome.skipped:
+        err_console.print(f"跳过 / skipped {code}: {why}")
+    click.echo(
+        f"新建复查任务 {len(outcome.created)} 个 / created {len(outcome.created)} re-visit task(s)"
+    )
 
 
 @main.command("backup")

@@ -12,6 +12,7 @@ from server.api import (
     auth,
     checklists,
     colleagues,
+    draws,
     enterprises,
     findings,
     governance,
@@ -21,6 +22,7 @@ from server.api import (
     notices,
     photos,
     sites,
+    tasks,
     uploads,
 )
 from server.api.blueprint import RowIdConverter, refuse_nul_in_url
@@ -43,6 +45,8 @@ BLUEPRINTS = (
     health.blp,
     alerts.blp,
     colleagues.blp,
+    tasks.blp,
+    draws.blp,
 )
 
 

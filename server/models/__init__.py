@@ -3,6 +3,7 @@
 from server.models.alert import Alert, AlertLevel, ReductionList
 from server.models.audit import GENESIS_HASH, AuditEntry
 from server.models.checklist import ChecklistVersion
+from server.models.draw import Draw, DrawStatus, InspectorConflict, InspectorCredential
 from server.models.finding import (
     UNRESOLVED,
     VISIBLE_TO_ENTERPRISE,
@@ -24,6 +25,16 @@ from server.models.inspection import (
 )
 from server.models.photo import Photo, PhotoUpload, Upload
 from server.models.registry import ChangeCounter, Enterprise, Site
+from server.models.task import (
+    Clue,
+    ClueKind,
+    ClueStatus,
+    Task,
+    TaskInspector,
+    TaskReason,
+    TaskSite,
+    TaskStatus,
+)
 from server.models.types import utcnow
 from server.models.user import ApiToken, Role, User
 
@@ -39,6 +50,11 @@ __all__ = [
     "AuditEntry",
     "ChangeCounter",
     "ChecklistVersion",
+    "Clue",
+    "ClueKind",
+    "ClueStatus",
+    "Draw",
+    "DrawStatus",
     "Enterprise",
     "Finding",
     "FindingEvent",
@@ -48,6 +64,8 @@ __all__ = [
     "InspectionReview",
     "InspectionRevision",
     "InspectionStatus",
+    "InspectorConflict",
+    "InspectorCredential",
     "Notice",
     "Photo",
     "PhotoUpload",
@@ -56,6 +74,11 @@ __all__ = [
     "ReviewDecision",
     "Role",
     "Site",
+    "Task",
+    "TaskInspector",
+    "TaskReason",
+    "TaskSite",
+    "TaskStatus",
     "Upload",
     "User",
     "utcnow",

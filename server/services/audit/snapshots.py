@@ -26,6 +26,8 @@ from server.models import (
     Alert,
     Answer,
     ChecklistVersion,
+    Clue,
+    Draw,
     Enterprise,
     Finding,
     FindingEvent,
@@ -33,10 +35,15 @@ from server.models import (
     Inspection,
     InspectionReview,
     InspectionRevision,
+    InspectorConflict,
+    InspectorCredential,
     Notice,
     Photo,
     ReductionList,
     Site,
+    Task,
+    TaskInspector,
+    TaskSite,
     User,
 )
 from server.services.audit.hashing import canonical_json, day_text, sha256_hex, utc_text
@@ -401,6 +408,105 @@ KINDS["reduction_list"] = Kind(
     ),
     key=("enterprise_id",),
 )
+KINDS["task"] = Kind(
+    Task,
+    (
+        added("reason"),
+        added("status"),
+        added("checklist_id"),
+        added("city"),
+        added("due_on", day_text),
+        added("note"),
+        added("source_ref"),
+        added("open_key"),
+        added("finding_id"),
+        added("compare_inspection_uuid", _text),
+        added("version"),
+        added("created_by"),
+        added("created_at", utc_text),
+        added("fulfilled_at", utc_text),
+        added("cancelled_at", utc_text),
+        added("cancelled_by"),
+        added("cancel_reason"),
+    ),
+)
+KINDS["task_site"] = Kind(
+    TaskSite,
+    (added("position"), added("inspection_uuid", _text)),
+    key=("task_id", "site_id"),
+)
+KINDS["task_inspector"] = Kind(
+    TaskInspector,
+    (added("position"), added("active")),
+    key=("task_id", "user_id"),
+)
+KINDS["clue"] = Kind(
+    Clue,
+    (
+        added("kind"),
+        added("status"),
+        added("lat"),
+        added("lon"),
+        added("description"),
+        added("external_ref"),
+        added("city"),
+        added("received_at", utc_text),
+        added("respond_by", utc_text),
+        added("matches"),
+        added("radius_m"),
+        added("reported_by"),
+        added("created_at", utc_text),
+        added("responded_at", utc_text),
+        added("responded_by"),
+        added("dismiss_reason"),
+        added("task_id"),
+    ),
+)
+
+
+def _text_hash(value: Any) -> str | None:
+    """Long or secret text recorded by its SHA-256: a draw's candidate list (kept small in
+    the log) and its secret (which must not be readable in the log before it is issued)."""
+    return None if value is None else sha256_hex(str(value))
+
+
+KINDS["draw"] = Kind(
+    Draw,
+    (
+        added("status"),
+        added("title"),
+        added("city"),
+        added("criteria"),
+        added("sample_count"),
+        added("sample_percent"),
+        added("checklist_id"),
+        added("due_date", day_text),
+        Field("candidates", "candidates_sha256", _text_hash, 2),
+        added("candidate_hash"),
+        Field("secret", "secret_text_sha256", _text_hash, 2),
+        added("secret_hash"),
+        added("created_by"),
+        added("created_at", utc_text),
+        added("draw_value"),
+        added("witness"),
+        added("seed"),
+        added("result"),
+        added("drawn_by"),
+        added("drawn_at", utc_text),
+        added("issued_by"),
+        added("issued_at", utc_text),
+        added("task_ids"),
+    ),
+)
+KINDS["inspector_credential"] = Kind(
+    InspectorCredential,
+    (added("certificate_no"), added("certified_at", utc_text)),
+    key=("user_id",),
+)
+KINDS["inspector_conflict"] = Kind(
+    InspectorConflict,
+    (added("user_id"), added("enterprise_id"), added("reason"), added("declared_at", utc_text)),
+)
 KIND_OF_MODEL: dict[type, str] = {kind.model: name for name, kind in KINDS.items()}
 # Kinds whose rows cite photos, under "photos" in their snapshot.
 PHOTO_KINDS = ("answer", "response")
@@ -434,6 +540,10 @@ EXEMPT: dict[str, str] = {
     "sites.updated_at": "bookkeeping time of the last write",
     "reduction_lists.updated_at": "bookkeeping time of the last write; the entry's own time is "
     "the audited one",
+    "tasks.updated_at": "bookkeeping time of the last write; the entry's own time is the "
+    "audited one",
+    "clues.updated_at": "bookkeeping time of the last write; the entry's own time is the "
+    "audited one",
     "sites.change_seq": "the sites feed's cursor: numbers a change for devices' sync, states "
     "no fact",
     "answer_photos.position": "only orders an answer's photos; the order itself is recorded "
