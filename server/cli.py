@@ -117,21 +117,6 @@ def users_revoke(name: str) -> None:
     console.print(f"已吊销 / revoked {count} token(s) of {name}")
 
 
-@users.command("certify")
-@click.argument("name")
-@click.argument("certificate_no")
-@with_appcontext
-def users_certify(name: str, certificate_no: str) -> None:
-    """Record an inspector's law-enforcement certificate (执法证号): drawable in 双随机."""
-    try:
-        inspectors.certify(name, certificate_no)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        _fail(error.message)
-    console.print(f"已登记执法证 / certified {name}: {certificate_no}")
-
-
 @users.command("conflict")
 @click.argument("name")
 @click.argument("credit_code")

@@ -33,7 +33,6 @@ from flask import (
 from werkzeug.utils import secure_filename
 
 from field_client import capture, colleagues, credentials, qr, record, sync
-from field_client import capture, credentials, qr, record, sync
 from field_client import tasks as field_tasks
 from field_client.api import SyncApi
 from field_client.app import device, flags, screens

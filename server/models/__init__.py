@@ -3,7 +3,7 @@
 from server.models.alert import Alert, AlertLevel, ReductionList
 from server.models.audit import GENESIS_HASH, AuditEntry
 from server.models.checklist import ChecklistVersion
-from server.models.draw import Draw, DrawStatus, InspectorConflict, InspectorCredential
+from server.models.draw import Draw, DrawStatus, InspectorConflict
 from server.models.finding import (
     UNRESOLVED,
     VISIBLE_TO_ENTERPRISE,
@@ -65,7 +65,6 @@ __all__ = [
     "InspectionRevision",
     "InspectionStatus",
     "InspectorConflict",
-    "InspectorCredential",
     "Notice",
     "Photo",
     "PhotoUpload",

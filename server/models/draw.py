@@ -4,11 +4,11 @@ A draw commits to its candidate list and to a server-held secret when it is crea
 SHA-256 are published), fixes an unpredictable value when it is drawn, and reveals the
 secret once its tasks are issued, so anyone can re-run it (services/draw_algorithm.py).
 
-An inspector may be drawn when certified: an active inspector account holding an
-`InspectorCredential` (执法证号). An inspector is tied to an enterprise, and never drawn
-for its sites, when an `InspectorConflict` row names the pair (a declared conflict of
-interest: a relative works there, a former employer…) or when the account itself is linked
-to that enterprise (`users.enterprise_id`).
+An inspector may be drawn when certified: an active inspector account with its 执法证号
+(`users.badge_no`, the number the inspector signs records with). An inspector is tied to an
+enterprise, and never drawn for its sites, when an `InspectorConflict` row names the pair (a
+declared conflict of interest: a relative works there, a former employer…) or when the
+account itself is linked to that enterprise (`users.enterprise_id`).
 """
 
 from __future__ import annotations
@@ -65,16 +65,6 @@ class Draw(db.Model):
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The ids of the tasks issued, in result order.
     task_ids: Mapped[list[int] | None] = mapped_column(JSONType)
-
-
-class InspectorCredential(db.Model):
-    """An inspector's law-enforcement certificate (执法证): what makes them drawable."""
-
-    __tablename__ = "inspector_credentials"
-
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
-    certificate_no: Mapped[str] = mapped_column(String(40), unique=True)
-    certified_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class InspectorConflict(db.Model):

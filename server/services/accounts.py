@@ -87,7 +87,8 @@ def add_user(
     return user
 
 
-BADGE_PATTERN = re.compile(r"[0-9A-Za-z\-]{4,40}")
+# Letters, digits, - and the CJK a province prefix uses (晋执00001); no spaces or punctuation.
+BADGE_PATTERN = re.compile(r"[0-9A-Za-z\-\u4e00-\u9fff]{4,40}")
 BADGE_ROLES = (Role.INSPECTOR, Role.SUPERVISOR)
 
 
@@ -103,11 +104,13 @@ def _badge_problems(
             "仅检查员和监管人员有执法证号 / only inspectors and supervisors have one"
         ]
     elif not BADGE_PATTERN.fullmatch(badge):
-        errors["badge"] = ["执法证号须为4–40位字母、数字或- / 4–40 letters, digits or -"]
+        errors["badge"] = ["执法证号须为4–40位汉字、字母、数字或- / 4–40 CJK, letters, digits or -"]
     else:
         holder = db.session.scalar(select(User).where(User.badge_no == badge))
         if holder is not None and holder is not user:
-            errors["badge"] = [f"执法证号已属于{holder.username} / already {holder.username}'s"]
+            errors["badge"] = [
+                f"执法证号已被他人使用（{holder.username}）/ already {holder.username}'s"
+            ]
     return badge
 
 

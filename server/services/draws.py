@@ -26,7 +26,6 @@ from server.models import (
     DrawStatus,
     Enterprise,
     InspectorConflict,
-    InspectorCredential,
     Role,
     Site,
     Task,
@@ -155,11 +154,10 @@ def sample_size(total: int, count: int | None, percent: int | None) -> int:
 
 
 def certified_inspectors(city: str | None) -> list[User]:
-    """Active inspectors holding a certificate (执法证号), of `city` or of every city."""
+    """Active inspectors with their 执法证号 on file, of `city` or of every city."""
     query = (
         select(User)
-        .join(InspectorCredential, InspectorCredential.user_id == User.id)
-        .where(User.role == Role.INSPECTOR, User.active.is_(True))
+        .where(User.role == Role.INSPECTOR, User.active.is_(True), User.badge_no.is_not(None))
         .order_by(User.id)
     )
     rows = list(db.session.scalars(query))

@@ -1,10 +1,10 @@
 """Who may be drawn: inspectors' certificates (执法证号) and their declared conflicts.
 
-A 双随机 draw pairs only certified inspectors (an active inspector account with a
-certificate recorded here) and never sends an inspector to an enterprise they are tied to
+A 双随机 draw pairs only certified inspectors (an active inspector account with its 执法证号
+on file, `users.badge_no`) and never sends an inspector to an enterprise they are tied to
 (a conflict declared here, or an account linked to the enterprise). Both are set from the
-server's command line by an administrator (`lantian-server users certify`, `users
-conflict`) and audited.
+server's command line by an administrator (`lantian-server users badge`, `users conflict`)
+and audited.
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Enterprise, InspectorConflict, InspectorCredential, Role, User
-from server.services import audit
+from server.models import Enterprise, InspectorConflict, Role, User
+from server.services import accounts, audit
 from server.services.errors import ErrorCode, Invalid, NotFound
-
-MAX_CERTIFICATE = 40
 
 
 def _inspector(username: str) -> User:
@@ -32,42 +30,11 @@ def _inspector(username: str) -> User:
     return user
 
 
-def certify(username: str, certificate_no: str, actor: User | None = None) -> InspectorCredential:
-    """Record (or replace) an inspector's certificate number."""
-    user = _inspector(username)
-    number = certificate_no.strip()
-    if not number or len(number) > MAX_CERTIFICATE:
-        raise Invalid(
-            ErrorCode.USER_INVALID,
-            "执法证号应为1-40个字符 / a certificate number has 1-40 characters",
-            {"certificate_no": ["1..40 characters"]},
-        )
-    taken = db.session.scalar(
-        select(InspectorCredential).where(InspectorCredential.certificate_no == number)
-    )
-    if taken is not None and taken.user_id != user.id:
-        raise Invalid(
-            ErrorCode.USER_INVALID,
-            f"执法证号已被他人使用 / certificate {number} belongs to another inspector",
-            {"certificate_no": ["already recorded for another inspector"]},
-        )
-    row = db.session.get(InspectorCredential, user.id)
-    created = row is None
-    if row is None:
-        row = InspectorCredential(user_id=user.id, certificate_no=number)
-        db.session.add(row)
-    else:
-        row.certificate_no = number
-    db.session.flush()
-    audit.record_action(
-        actor,
-        "inspector.certified",
-        ("user", str(user.id)),
-        {"certificate_no": number},
-        created=[row] if created else (),
-        touched=[] if created else [row],
-    )
-    return row
+def certify(username: str, certificate_no: str, actor: User | None = None) -> User:
+    """Record an inspector's 执法证号 on the account (`accounts.set_badge`): the number the
+    inspector signs records with is the one that makes them drawable."""
+    _inspector(username)
+    return accounts.set_badge(username, certificate_no, actor)
 
 
 def declare_conflict(

@@ -275,11 +275,11 @@ def test_verify_refuses_a_draw_not_yet_issued(app, client, headers, ready) -> No
 
 
 def test_certificates_and_conflicts_from_the_command_line(app, users, registry) -> None:  # type: ignore[no-untyped-def]
-    certified = run(app, "users", "certify", "insp", "晋执99999")
+    certified = run(app, "users", "badge", "insp", "晋执99999")
     assert certified.exit_code == 0, certified.output
-    taken = run(app, "users", "certify", "insp2", "晋执99999")
+    taken = run(app, "users", "badge", "insp2", "晋执99999")
     assert taken.exit_code == 1 and "执法证号已被他人使用" in taken.output
-    not_inspector = run(app, "users", "certify", "sup", "晋执88888")
+    not_inspector = run(app, "users", "badge", "ent", "晋执88888")
     assert not_inspector.exit_code == 1
     code = registry["shuozhou"].credit_code
     tied = run(app, "users", "conflict", "insp", code, "--reason", "曾在该企业任职")

@@ -50,7 +50,7 @@ def revisions() -> int:
 
 def test_the_badge_is_on_the_account_checked_and_unique(app: Flask, users, badges) -> None:  # type: ignore[no-untyped-def]
     assert db.session.get(User, users["inspector"].id).badge_no == "14060026001"
-    for bad in ("12", "1406 0026", "一二三四五"):
+    for bad in ("12", "1406 0026", "晋执 001", "14060026;1"):
         with pytest.raises(Invalid):
             accounts.set_badge("insp", bad)
     with pytest.raises(Invalid):  # someone else's

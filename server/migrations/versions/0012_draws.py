@@ -54,15 +54,6 @@ def upgrade():
     with op.batch_alter_table('draws', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_draws_city'), ['city'], unique=False)
     op.create_table(
-        'inspector_credentials',
-        sa.Column('user_id', sa.Integer(), nullable=False),
-        sa.Column('certificate_no', sa.String(length=40), nullable=False),
-        sa.Column('certified_at', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['user_id'], ['users.id']),
-        sa.PrimaryKeyConstraint('user_id'),
-        sa.UniqueConstraint('certificate_no', name=op.f('uq_inspector_credentials_certificate_no')),
-    )
-    op.create_table(
         'inspector_conflicts',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('user_id', sa.Integer(), nullable=False),
@@ -86,7 +77,6 @@ def downgrade():
     with op.batch_alter_table('inspector_conflicts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inspector_conflicts_user_id'))
     op.drop_table('inspector_conflicts')
-    op.drop_table('inspector_credentials')
     with op.batch_alter_table('draws', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_draws_city'))
     op.drop_table('draws')

@@ -36,7 +36,6 @@ from server.models import (
     InspectionReview,
     InspectionRevision,
     InspectorConflict,
-    InspectorCredential,
     Notice,
     Photo,
     ReductionList,
@@ -497,11 +496,6 @@ KINDS["draw"] = Kind(
         added("issued_at", utc_text),
         added("task_ids"),
     ),
-)
-KINDS["inspector_credential"] = Kind(
-    InspectorCredential,
-    (added("certificate_no"), added("certified_at", utc_text)),
-    key=("user_id",),
 )
 KINDS["inspector_conflict"] = Kind(
     InspectorConflict,
