@@ -68,6 +68,14 @@ def _person(raw: Any, *fields: str) -> dict[str, str]:
 def validate(content: dict[str, Any]) -> list[str]:
     """What keeps the record from being signed, in words for the inspector."""
     problems = []
+    images = [
+        content["representative_signature"],
+        content["witness_signature"],
+        *content["inspector_signatures"],
+    ]
+    images = [sha for sha in images if sha]
+    if len(set(images)) != len(images):
+        problems.append("每人须各自签名 / each person signs for themselves (one image twice)")
     if not content["inspectors"] or not content["inspectors"][0]["name"]:
         problems.append("请填写检查人员 / name the inspector")
     if not content["inspector_signatures"]:
@@ -89,18 +97,25 @@ def validate(content: dict[str, Any]) -> list[str]:
 
 
 def _inspector(store: Store, raw: Any, username: str | None) -> dict[str, str]:
-    """An inspector as the record names them: the account (`username`, or the colleague the
-    name designates) with the 执法证号 on file, which wins over a typed one; someone the device
-    does not know keeps the name and badge as typed."""
+    """An officer as the record names them: the account (`username`, or the colleague the
+    name designates) under its own name and with the 执法证号 on file, which win over typed
+    ones (the server refuses a record that misnames an account). Where the device knows its
+    colleagues, someone else is refused here rather than by the server after the fact; a
+    device that never pulled them keeps what was typed."""
     person = _person(raw, "name", "badge")
     known = colleagues.person(store, username) if username else None
     if known is None and not username and person["name"]:
         known = colleagues.person(store, person["name"])
     if known is None:
+        if colleagues.colleagues(store) and person["name"]:
+            raise FieldError(
+                f"{person['name']} 不是本设备已知的执法人员，请先更新 / {person['name']} is not an "
+                "officer this device knows: pull, or pick from the list"
+            )
         return person
     return {
         "username": known["username"],
-        "name": person["name"] or known.get("display_name") or known["username"],
+        "name": known.get("display_name") or known["username"],
         "badge": known.get("badge_no") or person["badge"],
     }
 

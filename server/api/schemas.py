@@ -500,7 +500,7 @@ class EvidenceFlagOut(Schema):
         metadata={
             "description": "clock_skew, no_location, outside_site, photo_time_outside, "
             "photo_without_gps, photo_outside_site, photo_device_outside_site, "
-            "alert_level_mismatch or stopped_line_power"
+            "alert_level_mismatch, stopped_line_power, one_officer or officer_without_badge"
         }
     )
     message = fields.String()

@@ -104,6 +104,33 @@ def _photo(
     return flags
 
 
+def _officers(inspection: Inspection) -> list[Flag]:
+    """A signed record naming one officer, where the law asks for at least two (行政处罚法
+    art. 42), or an officer without a 执法证号 on file: kept, and shown to the reviewer."""
+    record = inspection.record
+    if not record:
+        return []
+    found = []
+    if len(record["inspectors"]) < 2:
+        found.append(
+            Flag(
+                "one_officer",
+                "笔录仅一名执法人员签名（法定不少于两人）/ the record names one officer; the law "
+                "asks for at least two",
+            )
+        )
+    for person in record["inspectors"]:
+        if not person.get("badge"):
+            found.append(
+                Flag(
+                    "officer_without_badge",
+                    f"{person.get('name')} 未记录执法证号 / no 执法证号 recorded for "
+                    f"{person.get('name')}",
+                )
+            )
+    return found
+
+
 def _photo_device_place(site: Site, sha: str, position: Mapping[str, Any] | None) -> list[Flag]:
     """Where the device was when the app took the photo (its own GPS, apart from the EXIF):
     outside the site's radius, allowing for the position's accuracy."""
@@ -179,7 +206,7 @@ def flags(inspection: Inspection, stored: Mapping[str, Photo]) -> list[Flag]:
     listed as missing elsewhere."""
     site = inspection.site
     found = _clock(inspection) + _place(inspection, site) + _alert_level(inspection, site)
-    found += _stopped_lines(inspection)
+    found += _stopped_lines(inspection) + _officers(inspection)
     device = (inspection.device_positions or {}).get("photos") or {}
     for sha in inspection.cited_photos:
         found += _photo_device_place(site, sha, device.get(sha))

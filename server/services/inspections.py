@@ -40,9 +40,8 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services import audit, law, photo_access
+from server.services import audit, law, photo_access, record_checks
 from server.services import checklists as checklist_store
-from server.services.accounts import BADGE_ROLES
 from server.services.errors import (
     Conflict,
     ErrorCode,
@@ -109,48 +108,20 @@ def canonical_positions(positions: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _record_and_positions_problems(user: User, body: dict[str, Any]) -> dict[str, Any]:
-    """What is wrong with the record's named inspectors and the photo positions.
-
-    An inspector named by account must be an active inspector or supervisor whose 执法证号 on
-    file is the badge the record shows (a record is evidence: a badge typed wrong, or someone
-    else's, must not reach a PDF an enterprise signs); the first is the sender. A position
-    may be given only for a photo the inspection cites."""
-    errors: dict[str, Any] = {}
-    record = body.get("record")
-    if record is not None:
-        people: dict[str, dict[str, list[str]]] = {}
-        for index, person in enumerate(record["inspectors"]):
-            username = person.get("username")
-            if not username:
-                continue
-            account = db.session.scalar(select(User).where(User.username == username))
-            if account is None or not account.active or account.role not in BADGE_ROLES:
-                people[str(index)] = {"username": [f"无此执法人员 / no inspector {username!r}"]}
-            elif index == 0 and account.id != user.id:
-                people[str(index)] = {
-                    "username": ["第一检查人须为提交人 / the first inspector is the sender"]
-                }
-            elif account.badge_no and person.get("badge") != account.badge_no:
-                people[str(index)] = {
-                    "badge": [
-                        f"执法证号与账户不符（账户为{account.badge_no}）/ the badge is not "
-                        f"{username}'s on file ({account.badge_no})"
-                    ]
-                }
-        if people:
-            errors["record"] = {"inspectors": people}
+def _positions_problems(body: dict[str, Any]) -> dict[str, Any]:
+    """A device position may be given only for a photo the inspection cites."""
     positions = body.get("positions")
-    if positions is not None:
-        cited = {sha for answer in body["answers"] for sha in answer["photos"]}
-        stray = sorted(set(positions["photos"]) - cited)
-        if stray:
-            errors["positions"] = {
-                "photos": [
-                    f"检查未引用此照片 / the inspection cites no photo {sha}" for sha in stray
-                ]
-            }
-    return errors
+    if positions is None:
+        return {}
+    cited = {sha for answer in body["answers"] for sha in answer["photos"]}
+    stray = sorted(set(positions["photos"]) - cited)
+    if not stray:
+        return {}
+    return {
+        "positions": {
+            "photos": [f"检查未引用此照片 / the inspection cites no photo {sha}" for sha in stray]
+        }
+    }
 
 
 def _canonical_inspection(payload: dict[str, Any]) -> dict[str, Any]:
@@ -328,7 +299,8 @@ def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluate
                 }
     if answer_errors:
         errors["answers"] = answer_errors
-    errors.update(_record_and_positions_problems(user, body))
+    errors.update(record_checks.problems(user, site, body))
+    errors.update(_positions_problems(body))
     if errors:
         raise Invalid(ErrorCode.INSPECTION_INVALID, "检查记录有误 / invalid inspection", errors)
     assert site is not None and scope is not None

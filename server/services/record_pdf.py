@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -32,6 +33,7 @@ from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Tabl
 
 import checklists as rules
 from server.models import Inspection, User
+from server.services import law
 from server.services.timeutil import LOCAL_ZONE
 from server.storage import PhotoStore
 
@@ -85,6 +87,17 @@ def _signature(store: PhotoStore, sha256: str | None) -> Image | str:
         width, height = image.size
     scale = min(60 * mm / width, 22 * mm / height)
     return Image(io.BytesIO(data), width=width * scale, height=height * scale)
+
+
+def _local_time(text: str | None) -> str | None:
+    """A stored UTC time as China time, as every other time on the record is shown."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    return f"{moment.astimezone(LOCAL_ZONE):%Y年%m月%d日 %H:%M}"
 
 
 def _person(raw: dict[str, Any] | None) -> str:
@@ -147,6 +160,13 @@ def render(
         story.append(p(f"企业在场人员 / Representative：{_person(record.get('representative'))}"))
     failures = [a for a in inspection.answers if a.verdict == rules.Verdict.NON_COMPLIANT.value]
     sources = rules.load_sources()
+    # Only the duties in force where and when the site was inspected: the plans governing its
+    # city that day, and of those the quotes whose conditions held (as findings and notices
+    # cite them) — never another city's plan.
+    bases = law.inspection_bases(inspection)
+    cited = [basis for answer in failures for basis in bases.get(answer.item_code, ())]
+    if cited:
+        story.append(p("依据文件 / Governing plans：" + "；".join(law.governing_documents(cited))))
     story += [Spacer(1, 3 * mm), p(f"发现的问题 / Findings：{len(failures)} 项", "head")]
     if not failures:
         story.append(p("未发现问题 / no findings"))
@@ -154,10 +174,10 @@ def render(
         item = checklist.item(answer.item_code)
         if item is None:
             continue
-        story.append(p(f"{index}. {item.code} {item.text.zh}", "body"))
+        story.append(p(f"{index}. {answer.item_code} {item.text.zh}", "body"))
         if answer.note:
             story.append(p(f"现场记录 / Note：{answer.note}", "small"))
-        for basis in item.basis:
+        for basis in bases.get(answer.item_code, ()):
             source = sources.get(basis.source)
             number = source.number if source else basis.source
             story.append(p(f"依据 / Basis：{number} {basis.clause}：“{basis.quote}”", "small"))
@@ -165,6 +185,14 @@ def render(
             p(f"整改要求 / Remedy：{item.remedy.zh}（{item.days_to_rectify} 日内 / days）", "small")
         )
     story += [Spacer(1, 4 * mm), p("签名 / Signatures", "head")]
+    if record and len(record["inspectors"]) < 2:
+        story.append(
+            p(
+                "注：本笔录仅一名执法人员签名（法定执法人员不少于两人）。/ Note: one officer "
+                "signed this record; the law asks for at least two.",
+                "small",
+            )
+        )
     if not record:
         story.append(
             p(
@@ -193,7 +221,7 @@ def render(
             record["inspectors"], record.get("inspector_signatures") or [], strict=False
         ):
             rows.append([p(f"检查人员 / Inspector：{_person(person)}"), _signature(store, sha)])
-        signed = record.get("signed_at")
+        signed = _local_time(record.get("signed_at"))
         table = Table(rows, colWidths=[100 * mm, 70 * mm])
         table.setStyle(
             [

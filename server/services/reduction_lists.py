@@ -32,6 +32,10 @@ def _check_lines(lines: list[dict[str, Any]]) -> None:
                 errors[f"lines.{index}.measures.{level}"] = [
                     "a limit needs limit_percent (the share of normal load allowed)"
                 ]
+            if measure["action"] != "limit" and measure.get("limit_percent") is not None:
+                errors[f"lines.{index}.measures.{level}"] = [
+                    "only a limit has a limit_percent (a stopped line has no share)"
+                ]
             if measure["action"] == "measures" and not (measure.get("text") or "").strip():
                 errors[f"lines.{index}.measures.{level}"] = ["specific measures need their text"]
     if errors:

@@ -61,16 +61,18 @@ class Taps:
 
 
 def sign(page: Page, name: str) -> None:
-    """Draw a signature on the named canvas with pointer moves (a finger or a mouse)."""
+    """Draw a signature on the named canvas with pointer moves (a finger or a mouse); each
+    signer's strokes are their own (the server refuses one image signed twice)."""
     canvas = page.locator(f"canvas[data-name={name}]")
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     assert box is not None
+    swing = 15 + sum(map(ord, name)) % 20
     x, y = box["x"] + 20, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
     page.mouse.down()
     for step in range(1, 12):
-        page.mouse.move(x + step * 25, y + (25 if step % 2 else -25), steps=4)
+        page.mouse.move(x + step * 25, y + (swing if step % 2 else -swing), steps=4)
     page.mouse.up()
 
 

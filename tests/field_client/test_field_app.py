@@ -223,10 +223,11 @@ def test_a_heic_photo_of_a_qr_label_opens_the_site(
     assert nothing.status_code == 422 and "没有二维码" in nothing.get_data(as_text=True)
 
 
-def signature(ink: bool = True) -> bytes:
+def signature(ink: bool = True, hand: int = 0) -> bytes:
+    """A drawn signature; each `hand` draws its own strokes."""
     image = Image.new("RGBA", (360, 150), (0, 0, 0, 0))
     if ink:
-        ImageDraw.Draw(image).line([(10, 10), (300, 120)], fill=(0, 0, 0, 255), width=3)
+        ImageDraw.Draw(image).line([(10, 10 + hand), (300, 120)], fill=(0, 0, 0, 255), width=3)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -248,10 +249,12 @@ def test_the_record_keeps_real_signatures_and_travels_with_the_inspection(
     with pytest.raises(FieldError, match="见证人"):
         record.save(store, uuid, {**person, "refused": True}, {"inspector": signature()})
     assert record.load(store, uuid) is None
+    with pytest.raises(FieldError, match="各自签名"):  # one image signed twice
+        record.save(store, uuid, person, {"representative": signature(), "inspector": signature()})
     saved = record.save(
-        store, uuid, person, {"representative": signature(), "inspector": signature()}
+        store, uuid, person, {"representative": signature(), "inspector": signature(hand=1)}
     )
-    assert saved["representative_signature"] == saved["inspector_signatures"][0]
+    assert saved["representative_signature"] != saved["inspector_signatures"][0]
     sha = saved["representative_signature"]
     assert store.photo_path(sha).read_bytes() == signature()
     assert capture.wire_body(store, uuid)["record"] == saved
@@ -267,7 +270,7 @@ def test_the_cli_attaches_the_same_record(field_home: Path, tmp_path: Path) -> N
     store = Store(field_home)
     uuid = capture.start(store, 7, "coal-and-boilers")
     (tmp_path / "rep.png").write_bytes(signature())
-    (tmp_path / "me.png").write_bytes(signature())
+    (tmp_path / "me.png").write_bytes(signature(hand=1))
     blank_png = tmp_path / "blank.png"
     blank_png.write_bytes(signature(False))
     base = ["--home", str(field_home), "--json", "record", uuid[:8], "--inspector", "insp"]
@@ -353,7 +356,7 @@ def test_the_record_names_accounts_with_the_badges_on_file(field_home: Path) -> 
     store.set_meta("colleagues", json.dumps(COLLEAGUES, ensure_ascii=False))
     uuid = capture.start(store, 7, "coal-and-boilers")
     capture.answer(store, uuid, "CB-01", "outside")
-    images = {"representative": signature(), "inspector": signature()}
+    images = {"representative": signature(), "inspector": signature(hand=1)}
     fields = {
         # a badge typed wrong is replaced by the account's; the second is picked by name
         "inspector": {"name": "", "badge": "999"},
@@ -365,11 +368,12 @@ def test_the_record_names_accounts_with_the_badges_on_file(field_home: Path) -> 
         {"username": "insp", "name": "张检查", "badge": "14060026001"},
         {"username": "insp2", "name": "李检查", "badge": "14060026002"},
     ]
-    # Someone the device does not know keeps what was typed, without an account.
+    # Someone the device does not know is refused here, before the server would refuse it.
     other = capture.start(store, 7, "coal-and-boilers")
     fields["inspector2"] = {"name": "外借人员", "badge": "X-1"}
-    saved = record.save(store, other, fields, images, signed_in="insp")
-    assert saved["inspectors"][1] == {"name": "外借人员", "badge": "X-1"}
+    with pytest.raises(FieldError, match="不是本设备已知的执法人员"):
+        record.save(store, other, fields, images, signed_in="insp")
+    assert record.load(store, other) is None
     # The same person cannot be both inspectors.
     third = capture.start(store, 7, "coal-and-boilers")
     fields["inspector2"] = {"name": "张检查"}

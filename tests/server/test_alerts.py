@@ -161,6 +161,11 @@ def test_bad_reduction_lists_are_422(
         {**REDUCTION_LIST, "lines": [{**line, "measures": {"purple": {"action": "stop"}}}]},
         {**REDUCTION_LIST, "lines": [{**line, "measures": {"red": {"action": "limit"}}}]},
         {**REDUCTION_LIST, "lines": [line, line]},
+        # a stopped line has no share of its load to keep
+        {
+            **REDUCTION_LIST,
+            "lines": [{**line, "measures": {"red": {"action": "stop", "limit_percent": 80}}}],
+        },
     ]
     for body in bad:
         response = client.put(url, json=body, headers=headers["supervisor"])

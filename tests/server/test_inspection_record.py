@@ -30,7 +30,7 @@ def signature_png(seed: int) -> bytes:
 
 def signed_record(representative: bytes, inspector: bytes, **changes: Any) -> dict[str, Any]:
     record = {
-        "inspectors": [{"name": "检查员甲", "badge": "14060001"}],
+        "inspectors": [{"username": "insp", "name": "insp", "badge": "14060001"}],
         "representative": {"name": "王工", "position": "安全员", "phone": "13900000001"},
         "representative_signature": sha256(representative),
         "refused": False,
@@ -62,6 +62,11 @@ def test_a_cli_inspection_has_a_record_that_says_it_is_unsigned(
     text, codes = pdf_text_and_qr(response.data)
     assert "现场检查笔录" in text and "无现场签名" in text
     assert "CB-10" in text and "CB-18" in text
+    # The basis is the law in force at the site: 朔州's plans, never another city's.
+    flat = "".join(text.split())
+    assert "朔政" in flat and "依据文件" in flat
+    for elsewhere in ("并政发", "长政办发", "高政办发"):
+        assert elsewhere not in flat, elsewhere
     # With no LANTIAN_PUBLIC_URL the link is the address the request came to.
     assert codes == [f"http://localhost/review/inspections/{inspection_id}"]
     assert b"/FontFile2" in response.data  # the Chinese font travels inside the file

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from server.extensions import db
 from server.models import InspectionRevision, User
-from server.services import accounts
+from server.services import accounts, inspectors
 from server.services.errors import Invalid
 from tests.helpers import (
     PASSWORD,
@@ -36,8 +36,8 @@ def badges(users: dict[str, User]) -> dict[str, str]:
     return {"insp": "14060026001", "insp2": "14060026002"}
 
 
-def named(username: str, badge: str, name: str = "检查员") -> dict[str, str]:
-    return {"username": username, "name": name, "badge": badge}
+def named(username: str, badge: str, name: str | None = None) -> dict[str, str]:
+    return {"username": username, "name": name or username, "badge": badge}
 
 
 def put(client: FlaskClient, headers: dict[str, Any], body: dict[str, Any]) -> Any:
@@ -92,7 +92,7 @@ def test_a_record_naming_accounts_with_their_badges_is_accepted(
     body["record"] = signed_record(
         signature_png(1),
         signature_png(2),
-        inspectors=[named("insp", "14060026001"), named("insp2", "14060026002", "检查员乙")],
+        inspectors=[named("insp", "14060026001"), named("insp2", "14060026002")],
         inspector_signatures=[sha256(signature_png(2)), sha256(signature_png(3))],
     )
     response = put(client, headers, body)
@@ -212,3 +212,108 @@ def test_the_enterprise_reads_the_record_once_approved_and_only_its_own(
     other = app.test_client()
     sign_in(other, "ent2", area="portal")
     assert other.get(link).status_code == 404
+
+
+def _record_with(**changes: Any) -> dict[str, Any]:
+    defaults: dict[str, Any] = {
+        "inspectors": [named("insp", "14060026001"), named("insp2", "14060026002")],
+        "inspector_signatures": [sha256(signature_png(2)), sha256(signature_png(3))],
+    }
+    return signed_record(signature_png(1), signature_png(2), **{**defaults, **changes})
+
+
+@pytest.mark.parametrize(
+    ("changes", "where"),
+    [
+        # a typed officer who is no account
+        (
+            {
+                "inspectors": [
+                    named("insp", "14060026001"),
+                    {"name": "李局长", "badge": "晋执99999"},
+                ]
+            },
+            "inspectors",
+        ),
+        # an account named with another name
+        (
+            {
+                "inspectors": [
+                    named("insp", "14060026001"),
+                    named("insp2", "14060026002", "张三（冒名）"),
+                ]
+            },
+            "inspectors",
+        ),
+        # one person twice
+        (
+            {"inspectors": [named("insp", "14060026001"), named("insp", "14060026001")]},
+            "inspectors",
+        ),
+        # two officers named, one signature
+        ({"inspector_signatures": [sha256(signature_png(2))]}, "inspector_signatures"),
+        # the representative's image reused as an officer's
+        (
+            {"inspector_signatures": [sha256(signature_png(1)), sha256(signature_png(3))]},
+            "signatures",
+        ),
+        # signed in 1970, or next year
+        ({"signed_at": "1970-01-01T00:00:00+00:00"}, "signed_at"),
+        ({"signed_at": "2099-01-01T00:00:00+00:00"}, "signed_at"),
+    ],
+)
+def test_a_record_that_misnames_its_officers_or_signatures_is_refused(
+    client: FlaskClient, headers, registry, badges, changes, where
+) -> None:  # type: ignore[no-untyped-def]
+    body = failing_inspection_body(client, headers, registry["sites"]["SZ-boiler_house"])
+    body["record"] = _record_with(**changes)
+    before = revisions()
+    response = put(client, headers, body)
+    assert response.status_code == 422, response.get_json()
+    assert where in response.get_json()["errors"]["record"], response.get_json()
+    assert revisions() == before
+
+
+def test_a_badge_not_on_file_must_be_nobodys_and_officers_must_be_untied_and_local(
+    client: FlaskClient, headers, registry, badges
+) -> None:  # type: ignore[no-untyped-def]
+    site = registry["sites"]["SZ-boiler_house"]
+    accounts.set_badge("insp2", "")  # insp2 has none on file now
+    db.session.commit()
+    body = failing_inspection_body(client, headers, site)
+    body["record"] = _record_with(
+        inspectors=[named("insp", "14060026001"), named("insp2", "14060026001")]
+    )
+    refused = put(client, headers, body)
+    assert refused.status_code == 422
+    assert "badge" in refused.get_json()["errors"]["record"]["inspectors"]["1"]
+    # Another city's officer, and one tied to the enterprise, are refused.
+    accounts.add_user("insp-cz", "inspector", PASSWORD, city="长治")
+    inspectors.declare_conflict("insp2", registry["shuozhou"].credit_code, "曾在该企业任职")
+    db.session.commit()
+    for other in ("insp-cz", "insp2"):
+        body["record"] = _record_with(inspectors=[named("insp", "14060026001"), named(other, "")])
+        response = put(client, headers, body)
+        assert response.status_code == 422, (other, response.get_json())
+        assert "username" in response.get_json()["errors"]["record"]["inspectors"]["1"]
+
+
+def test_a_one_officer_record_is_kept_flagged_and_marked_on_the_pdf(
+    client: FlaskClient, headers, registry, badges
+) -> None:  # type: ignore[no-untyped-def]
+    body = failing_inspection_body(client, headers, registry["sites"]["SZ-boiler_house"])
+    body["record"] = _record_with(
+        inspectors=[named("insp", "14060026001")],
+        inspector_signatures=[sha256(signature_png(2))],
+    )
+    inspection_id = new_id()
+    response = client.put(
+        f"/api/v1/inspections/{inspection_id}", json=body, headers=headers["inspector"]
+    )
+    assert response.status_code == 201, response.get_json()
+    assert "one_officer" in {flag["code"] for flag in response.get_json()["evidence_flags"]}
+    pdf = client.get(
+        f"/api/v1/inspections/{inspection_id}/record.pdf", headers=headers["supervisor"]
+    )
+    text, _ = pdf_text_and_qr(pdf.data)
+    assert "不少于两人" in "".join(text.split())
