@@ -44,7 +44,7 @@ class Alert(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The declaring form's (or API client's) own id: a double click or a resend declares one
     # alert, not two.
-    request_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True)
+    request_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True, index=True)
 
 
 class ReductionList(db.Model):

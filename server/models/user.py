@@ -33,7 +33,7 @@ class User(db.Model):
     city: Mapped[str | None] = mapped_column(String(40))
     # 执法证号: the law-enforcement certificate number an inspector signs a record with; the
     # record's badge for a named account must be this one.
-    badge_no: Mapped[str | None] = mapped_column(String(40), unique=True)
+    badge_no: Mapped[str | None] = mapped_column(String(40), unique=True, index=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -17,18 +17,18 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('badge_no', sa.String(length=40), nullable=True))
-        batch_op.create_unique_constraint('uq_users_badge_no', ['badge_no'])
-    with op.batch_alter_table('alerts', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('request_id', sa.Uuid(), nullable=True))
-        batch_op.create_unique_constraint('uq_alerts_request_id', ['request_id'])
+    # Plain ADD COLUMN and a unique index: a unique constraint would make SQLite's batch mode
+    # rebuild `users`, which the foreign keys of every table that names a user forbid.
+    op.add_column('users', sa.Column('badge_no', sa.String(length=40), nullable=True))
+    op.create_index('ix_users_badge_no', 'users', ['badge_no'], unique=True)
+    op.add_column('alerts', sa.Column('request_id', sa.Uuid(), nullable=True))
+    op.create_index('ix_alerts_request_id', 'alerts', ['request_id'], unique=True)
 
 
 def downgrade():
+    op.drop_index('ix_alerts_request_id', table_name='alerts')
     with op.batch_alter_table('alerts', schema=None) as batch_op:
-        batch_op.drop_constraint('uq_alerts_request_id', type_='unique')
         batch_op.drop_column('request_id')
+    op.drop_index('ix_users_badge_no', table_name='users')
     with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_constraint('uq_users_badge_no', type_='unique')
         batch_op.drop_column('badge_no')
