@@ -3,6 +3,7 @@
 from server.models.alert import Alert, AlertLevel, ReductionList
 from server.models.audit import GENESIS_HASH, AuditEntry
 from server.models.checklist import ChecklistVersion
+from server.models.draw import Draw, DrawStatus, InspectorConflict, InspectorCredential
 from server.models.finding import (
     UNRESOLVED,
     VISIBLE_TO_ENTERPRISE,
@@ -52,6 +53,8 @@ __all__ = [
     "Clue",
     "ClueKind",
     "ClueStatus",
+    "Draw",
+    "DrawStatus",
     "Enterprise",
     "Finding",
     "FindingEvent",
@@ -61,6 +64,8 @@ __all__ = [
     "InspectionReview",
     "InspectionRevision",
     "InspectionStatus",
+    "InspectorConflict",
+    "InspectorCredential",
     "Notice",
     "Photo",
     "PhotoUpload",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import threading
 import unicodedata
@@ -49,10 +50,12 @@ def add_user(
     enterprise_id: int | None = None,
     city: str | None = None,
     display_name: str = "",
+    badge_no: str | None = None,
 ) -> User:
     """Create a user; scrypt (werkzeug's default KDF) hashes the password."""
     username = normalise_username(username)
     errors: dict[str, list[str]] = {}
+    badge_no = _badge_problems(badge_no, role, errors)
     if role not in {r.value for r in Role}:
         errors["role"] = [f"须为 {', '.join(r.value for r in Role)} 之一 / unknown role {role!r}"]
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -76,11 +79,61 @@ def add_user(
         enterprise_id=enterprise_id,
         city=city,
         display_name=display_name or username,
+        badge_no=badge_no,
     )
     db.session.add(user)
     audit.record_user("user.added", user)
     db.session.flush()
     return user
+
+
+BADGE_PATTERN = re.compile(r"[0-9A-Za-z\-]{4,40}")
+BADGE_ROLES = (Role.INSPECTOR, Role.SUPERVISOR)
+
+
+def _badge_problems(
+    raw: str | None, role: str, errors: dict[str, list[str]], user: User | None = None
+) -> str | None:
+    """The 执法证号 in its normal form (None: none), noting what is wrong with it in `errors`."""
+    if raw is None or not raw.strip():
+        return None
+    badge = raw.strip().upper()
+    if role not in BADGE_ROLES:
+        errors["badge"] = [
+            "仅检查员和监管人员有执法证号 / only inspectors and supervisors have one"
+        ]
+    elif not BADGE_PATTERN.fullmatch(badge):
+        errors["badge"] = ["执法证号须为4–40位字母、数字或- / 4–40 letters, digits or -"]
+    else:
+        holder = db.session.scalar(select(User).where(User.badge_no == badge))
+        if holder is not None and holder is not user:
+            errors["badge"] = [f"执法证号已属于{holder.username} / already {holder.username}'s"]
+    return badge
+
+
+def set_badge(username: str, badge_no: str | None, actor: User | None = None) -> User:
+    """Record (or clear, with None or "") the 执法证号 of an inspector or supervisor."""
+    user = db.session.scalar(select(User).where(User.username == normalise_username(username)))
+    if user is None:
+        raise NotFound(ErrorCode.USER_NOT_FOUND, f"用户不存在 / no user {username!r}")
+    errors: dict[str, list[str]] = {}
+    badge = _badge_problems(badge_no, user.role, errors, user)
+    if errors:
+        raise Invalid(ErrorCode.USER_INVALID, "执法证号有误 / invalid badge number", errors)
+    if user.badge_no != badge:
+        user.badge_no = badge
+        audit.record_user("user.badge_set", user, actor)
+    db.session.flush()
+    return user
+
+
+def colleagues(user: User) -> list[User]:
+    """The active inspectors and supervisors `user` may name on a record: their city's, or
+    everyone's for a user with no city."""
+    query = select(User).where(User.active.is_(True), User.role.in_(BADGE_ROLES))
+    if user.city:
+        query = query.where((User.city == user.city) | User.city.is_(None))
+    return list(db.session.scalars(query.order_by(User.username)))
 
 
 def issue_token(username: str, password: str, ttl: timedelta) -> tuple[str, User, datetime]:

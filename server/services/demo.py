@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Enterprise, User
-from server.services import demo_alerts, demo_inspections, demo_tasks
+from server.models import Enterprise, InspectorCredential, User
+from server.services import demo_alerts, demo_inspections, demo_tasks, inspectors
 from server.services.accounts import add_user
 from server.services.checklists import load_rule_files
 from server.services.credit_code import make_credit_code
@@ -110,6 +110,7 @@ def load_demo(with_inspections: bool = True) -> DemoResult:
     load_rule_files()
     enterprises = _registry()
     first, second = enterprises[0], enterprises[1]
+    badges = {"inspector1": "14060026001", "inspector2": "14060026002", "supervisor": "14060026100"}
     plan = (
         ("admin", "admin", None, "管理员 / administrator"),
         ("inspector1", "inspector", None, "检查员 / inspector"),
@@ -126,6 +127,7 @@ def load_demo(with_inspections: bool = True) -> DemoResult:
                 role,
                 DEMO_PASSWORDS[username],
                 enterprise_id=enterprise.id if enterprise else None,
+                badge_no=badges.get(username),
             )
         result.accounts.append((username, role, DEMO_PASSWORDS[username], note))
     db.session.commit()
@@ -134,4 +136,9 @@ def load_demo(with_inspections: bool = True) -> DemoResult:
         result.inspections = demo_inspections.load(first, users["inspector1"], users["supervisor"])
         demo_alerts.load(users["supervisor"])
         demo_tasks.load(first, users)
+        # Both demo inspectors hold a certificate (执法证号), so a 双随机 draw can pair them.
+        for number, name in enumerate(("inspector1", "inspector2"), start=1):
+            if db.session.get(InspectorCredential, users[name].id) is None:
+                inspectors.certify(name, f"演示执法证{number:04d}")
+        db.session.commit()
     return result
