@@ -66,3 +66,25 @@ def summary(task: dict[str, Any]) -> dict[str, Any]:
         "compare_with": (task.get("compare_with") or {}).get("inspection"),
         "note": task.get("note", ""),
     }
+
+
+VERDICT_LABELS = {
+    "compliant": "符合 / compliant",
+    "non_compliant": "不符合 / non-compliant",
+    "not_applicable": "不适用 / not applicable",
+}
+
+
+def closure_verdicts(store: Store, site_id: int, checklist_id: str) -> dict[str, str]:
+    """For a re-visit of this site with this checklist: what the closure inspection found
+    for each item (labelled), so the inspector compares on site; {} when no task asks."""
+    for task in held(store):
+        compare = task.get("compare_with")
+        if not compare or task["checklist_id"] != checklist_id:
+            continue
+        if any(site["site_id"] == site_id for site in task["sites"]):
+            return {
+                answer["item"]: VERDICT_LABELS.get(answer["verdict"], answer["verdict"])
+                for answer in compare.get("answers", [])
+            }
+    return {}

@@ -15,6 +15,7 @@ import checklists as rules
 from checklists.evaluate import served_items, waiting_on
 from checklists.model import SEVERITY_LABELS, SITE_KINDS
 from field_client import capture, rechecks
+from field_client import tasks as field_tasks
 from field_client.app.flags import distance_m
 from field_client.errors import FieldError
 from field_client.store import Store
@@ -163,6 +164,8 @@ class ItemCard:
     depends_on: str | None = None
     severity: str = ""
     options: list[tuple[str, str, str]] = field(default_factory=list)
+    # A re-visit: what the closure inspection found for this item.
+    at_closure: str | None = None
 
     @property
     def answered(self) -> bool:
@@ -208,6 +211,7 @@ def inspection_screen(store: Store, uuid: str) -> InspectionScreen:
     gaps = capture.missing(store, uuid)
     gap_of = {gap.code: gap.reason for gap in gaps}
     sources = rules.load_sources()
+    closure = field_tasks.closure_verdicts(store, row["site_id"], ctx.checklist.id)
     cards = []
     for item in ctx.checklist.items:
         result = results[item.code]
@@ -240,6 +244,7 @@ def inspection_screen(store: Store, uuid: str) -> InspectionScreen:
                 ),
                 severity=SEVERITY_LABELS.get(item.severity, str(item.severity)),
                 options=options,
+                at_closure=closure.get(item.code),
             )
         )
     answered = sum(1 for card in cards if card.answered)

@@ -34,6 +34,7 @@ from server.models import (
 from server.services import audit
 from server.services.errors import ErrorCode, Forbidden, Invalid, NotFound
 from server.services.registry import visible_city
+from server.services.tasks import clean_text
 
 STAFF = (Role.SUPERVISOR, Role.ADMIN)
 EARTH_RADIUS_M = 6_371_008.8
@@ -108,7 +109,10 @@ def record(user: User, fields: dict[str, Any]) -> Clue:
             "线索有误 / invalid clue",
             {"received_at": ["不能晚于现在或早于2000年 / not in the future, not before 2000"]},
         )
-    description = fields["description"].strip()
+    description = clean_text(fields["description"], "description", 2000, ErrorCode.CLUE_INVALID)
+    external_ref = clean_text(
+        fields.get("external_ref"), "external_ref", 80, ErrorCode.CLUE_INVALID
+    )
     if not description:
         raise Invalid(
             ErrorCode.CLUE_INVALID, "线索有误 / invalid clue", {"description": ["required"]}
@@ -125,7 +129,7 @@ def record(user: User, fields: dict[str, Any]) -> Clue:
         lat=lat,
         lon=lon,
         description=description,
-        external_ref=(fields.get("external_ref") or "").strip(),
+        external_ref=external_ref,
         city=city,
         received_at=received,
         respond_by=received + timedelta(hours=float(current_app.config["CLUE_RESPONSE_HOURS"])),

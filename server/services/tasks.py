@@ -46,6 +46,26 @@ MAX_NOTE = 2000
 LOADED = (selectinload(Task.sites), selectinload(Task.inspectors))
 
 
+ALLOWED_CONTROLS = "\t\n\r"
+
+
+def clean_text(value: Any, field: str, limit: int, code: ErrorCode = ErrorCode.TASK_INVALID) -> str:
+    """A free-text field stripped; 422 when longer than `limit` or holding control
+    characters other than tab and line breaks (a NUL cannot even be sent to PostgreSQL:
+    a page's form would otherwise end in a 500) or lone surrogates."""
+    text = str(value or "").strip()
+    bad = any(
+        (ord(c) < 32 and c not in ALLOWED_CONTROLS) or 0xD800 <= ord(c) <= 0xDFFF for c in text
+    )
+    if bad or len(text) > limit:
+        raise Invalid(
+            code,
+            f"{field} 含控制字符或超过{limit}字 / {field}: control characters, or over {limit}",
+            {field: [f"at most {limit} characters, no control characters"]},
+        )
+    return text
+
+
 def _invalid(errors: dict[str, list[str]]) -> Invalid:
     return Invalid(ErrorCode.TASK_INVALID, "无法保存任务 / the task cannot be saved", errors)
 
@@ -192,11 +212,12 @@ def create_task(
     errors: dict[str, list[str]] = {}
     if reason not in {value.value for value in TaskReason}:
         errors["reason"] = [f"未知事由 / unknown reason {reason!r}"]
-    note = (note or "").strip()
-    if len(note) > MAX_NOTE:
-        errors["note"] = [f"至多{MAX_NOTE}字 / at most {MAX_NOTE} characters"]
     if errors:
         raise _invalid(errors)
+    note = clean_text(note, "note", MAX_NOTE)
+    checklist_id = clean_text(checklist_id, "checklist_id", 60)
+    if source_ref is not None:
+        source_ref = clean_text(source_ref, "source_ref", 80) or None
     sites = _sites(actor, site_ids, checklist_id)
     city = sites[0].enterprise.city
     inspectors = check_inspectors(inspector_ids, city)

@@ -6,13 +6,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+import checklists as rules
+from checklists.governance import load_governance
 from field_client import tasks
 from field_client.app import create_app
 from field_client.cli import main
 from field_client.store import Store
 from tests.field_client.test_capture_cli import SITE
+from tests.field_client.test_field_app import start
 
 HELD = [
     {
@@ -71,3 +75,39 @@ def test_the_start_screen_shows_the_tasks_first(tmp_path: Path) -> None:
     assert page.index('id="my-tasks"') < page.index('id="find-site"')
     assert 'data-task="7"' in page and f"/sites/{SITE['id']}" in page
     assert "对比关停核查" in page and "逾期 / overdue" in page
+
+
+@pytest.fixture
+def field_home(tmp_path: Path) -> Path:
+    """A device with every checklist, the governance and the test site pulled."""
+    store = Store(tmp_path)
+    for checklist in rules.load_all().values():
+        store.save_checklist({**checklist.content, "version": checklist.version}, '"etag"')
+    store.save_sites([SITE], "1")
+    store.save_governance(load_governance().to_dict(), '"g"')
+    store.close()
+    return tmp_path
+
+
+def test_a_revisit_shows_what_the_closure_found_beside_each_item(field_home: Path) -> None:
+    """The re-visit's checklist screen compares with the closure inspection, offline."""
+    store = Store(field_home)
+    revisit = {
+        **HELD[0],
+        "checklist_id": "coal-and-boilers",
+        "compare_with": {
+            "inspection": "0b6f",
+            "finished_at": "2026-06-01T02:40:00Z",
+            "answers": [{"item": "CB-09", "value": "no", "verdict": "compliant"}],
+        },
+    }
+    store.set_meta(tasks.META_KEY, json.dumps([revisit], ensure_ascii=False))
+    store.close()
+    assert tasks.closure_verdicts(Store(field_home), SITE["id"], "coal-and-boilers") == {
+        "CB-09": "符合 / compliant"
+    }
+    assert tasks.closure_verdicts(Store(field_home), SITE["id"], "fugitive-emissions") == {}
+    client = create_app(field_home).test_client()
+    uuid = start(client, SITE["id"], "coal-and-boilers")
+    page = client.get(f"/inspections/{uuid}").text
+    assert "关停核查时 / at closure: 符合 / compliant" in page

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import AuditEntry, FindingEvent, Task, TaskStatus, utcnow
 from server.services import accounts, dashboard, tasks
-from server.services.errors import Forbidden
+from server.services.errors import ErrorCode, Forbidden
 from tests.helpers import (
     FIX,
     PASSWORD,
@@ -412,3 +412,45 @@ def test_create_task_for_other_helpers(app, users, registry) -> None:  # type: i
             inspector_ids=[users["inspector"].id, users["inspector2"].id],
             reason="planned",
         )
+
+
+HOSTILE = [
+    ("/api/v1/tasks", {"site_ids": "1", "checklist_id": "x", "due_on": "x", "inspector_ids": 5}),
+    ("/api/v1/tasks", {"site_ids": [2**40], "checklist_id": "a" * 5000, "due_on": "2026-13-45"}),
+    ("/api/v1/tasks", {"site_ids": [1, 1.5], "inspector_ids": [True, False], "due_on": None}),
+    ("/api/v1/tasks", {"note": "\x00", "site_ids": [1], "inspector_ids": [1, 2]}),
+    ("/api/v1/tasks/1/reassign", {"version": -1}),
+    ("/api/v1/tasks/1/reassign", {"version": "1", "due_on": "tomorrow"}),
+    ("/api/v1/tasks/1/reassign", {"inspector_ids": []}),
+    ("/api/v1/tasks/1/cancel", {"reason": None}),
+    ("/api/v1/tasks/99999999999/cancel", {"reason": "x"}),
+    ("/api/v1/findings/1/verification", {"due_on": "2026-01-01", "inspector_ids": "1,2"}),
+    ("/api/v1/clues", {"kind": "complaint", "lat": "1e400", "lon": 0, "description": "x"}),
+    ("/api/v1/clues", []),
+    (
+        "/api/v1/clues/1/task",
+        {"site_ids": [0], "checklist_id": "", "due_on": "", "inspector_ids": []},
+    ),
+    ("/api/v1/clues/1/dismiss", {"reason": ""}),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), HOSTILE)
+def test_hostile_bodies_get_a_4xx_json_with_a_stable_code(
+    client, headers, users, registry, path, body
+) -> None:  # type: ignore[no-untyped-def]
+    make_task(client, headers, users, registry)
+    response = client.post(path, json=body, headers=headers["supervisor"])
+    assert 400 <= response.status_code < 500, response.get_data(as_text=True)[:300]
+    payload = response.get_json()
+    assert payload["error"] in {code.value for code in ErrorCode}
+    assert db.session.scalar(select(func.count()).select_from(Task)) == 1
+
+
+def test_a_body_that_is_not_json_is_refused_with_a_code(client, headers, users, registry) -> None:  # type: ignore[no-untyped-def]
+    response = client.post(
+        "/api/v1/tasks",
+        data=b"\xff\xfe{not json",
+        headers={**headers["supervisor"], "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400 and response.get_json()["error"] == "request.malformed"

@@ -116,3 +116,29 @@ def test_the_notice_page_sends_an_answered_finding_for_on_site_verification(
     assert task is not None and task.finding_id == finding_id and task.reason == "reinspection"
     # The close and reopen buttons are gone: the re-inspection decides.
     assert f'action="/review/findings/{finding_id}/verify"' not in client.get(page).text
+
+
+def test_a_nul_in_a_form_field_is_a_422_page_not_a_500(
+    client: FlaskClient, users, registry
+) -> None:  # type: ignore[no-untyped-def]
+    """Forms are not JSON: their text reaches the services as typed (PostgreSQL refuses NUL)."""
+    sign_in(client, "sup")
+    pair = [str(users["inspector"].id), str(users["inspector2"].id)]
+    due = (today() + timedelta(days=2)).isoformat()
+    base = {
+        "site_ids": str(registry["sites"]["SZ-boiler_house"].id),
+        "checklist_id": "coal-and-boilers",
+        "inspector_ids": pair,
+        "due_on": due,
+    }
+    for field, value in (("note", "a\x00b"), ("checklist_id", "coal\x00")):
+        response = post_form(client, "/review/tasks", "/review/tasks", {**base, field: value})
+        assert response.status_code == 422, (field, response.status_code)
+    clue = {"kind": "complaint", "lat": "39.331", "lon": "112.431", "description": "烟\x00尘"}
+    assert post_form(client, "/review/clues", "/review/clues", clue).status_code == 422
+    made = post_form(client, "/review/tasks", "/review/tasks", base)
+    assert made.status_code == 303
+    task = db.session.scalar(select(Task))
+    page = f"/review/tasks/{task.id}"
+    assert post_form(client, page, f"{page}/cancel", {"reason": "x\x00"}).status_code == 422
+    assert db.session.scalar(select(Task)).status == "open"

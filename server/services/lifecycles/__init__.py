@@ -5,6 +5,9 @@
 - `finding`: open → notified → answered → closed (销号) / reopened → answered…, and
   withdrawn when a revision no longer fails the item.
 - `notice`: issuing a numbered notice, which claims its open findings.
+- `task`: open → fulfilled (by the inspections that cover its sites) / cancelled, and
+  reassignments decided on the task's version.
+- `clue`: new → tasked / dismissed.
 
 Each module holds its transition table, who may make each move, and the questions pages and
 the API ask (`can_…`, `actions`). Every move is a conditional update (`moves.claim`): the

@@ -296,6 +296,7 @@ def request_verification(
             ErrorCode.AUTH_FORBIDDEN,
             "仅监管人员可要求复查 / only supervisors ask for re-inspection",
         )
+    note = tasks.clean_text(note, "note", tasks.MAX_NOTE)
     finding = get(user, finding_id)
     if not _allows(REQUEST_VERIFICATION, user, finding):
         raise not_now(

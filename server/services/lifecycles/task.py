@@ -131,8 +131,8 @@ def cancel(user: User, task_id: int, reason: str) -> Task:
     task = tasks.get_for(user, task_id)
     if not can_cancel(user, task):
         raise not_open(task.status)
-    reason = (reason or "").strip()
-    if not reason or len(reason) > tasks.MAX_NOTE:
+    reason = tasks.clean_text(reason, "reason", tasks.MAX_NOTE)
+    if not reason:
         raise Invalid(
             ErrorCode.TASK_INVALID,
             "须说明取消原因 / say why the task is cancelled",
