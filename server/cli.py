@@ -56,13 +56,19 @@ def users() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--enterprise", "enterprise_id", type=int, help="enterprise id (enterprise users)")
 @click.option("--city", help="limit an inspector or supervisor to one city")
+@click.option("--email", help="where notifications and reminders are mailed")
 @with_appcontext
 def users_add(
-    name: str, role: str, password: str, enterprise_id: int | None, city: str | None
+    name: str,
+    role: str,
+    password: str,
+    enterprise_id: int | None,
+    city: str | None,
+    email: str | None,
 ) -> None:
     """Add a user with one role."""
     try:
-        user = accounts.add_user(name, role, password, enterprise_id, city)
+        user = accounts.add_user(name, role, password, enterprise_id, city, email=email)
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
@@ -379,3 +385,13 @@ def restore_command(directory: Path, force: bool) -> None:
         console.print(f"[yellow]{note}[/yellow]")
     if result.revision == result.head_revision and not _report(audit.verify(photo_store())):
         sys.exit(1)
+
+
+def _add_notify_commands() -> None:
+    from server.cli_notify import reminders_group, webhooks_group, worker_command
+
+    for command in (reminders_group, webhooks_group, worker_command):
+        main.add_command(command)
+
+
+_add_notify_commands()

@@ -21,6 +21,7 @@ from server.api import (
     photos,
     sites,
     uploads,
+    webhooks,
 )
 from server.api.blueprint import RowIdConverter, refuse_nul_in_url
 from server.api.errors import register_error_handlers
@@ -41,6 +42,7 @@ BLUEPRINTS = (
     uploads.blp,
     health.blp,
     alerts.blp,
+    webhooks.blp,
 )
 
 

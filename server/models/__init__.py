@@ -22,6 +22,14 @@ from server.models.inspection import (
     InspectionStatus,
     ReviewDecision,
 )
+from server.models.notify import (
+    Notification,
+    OutboxEvent,
+    SendStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from server.models.photo import Photo, PhotoUpload, Upload
 from server.models.registry import ChangeCounter, Enterprise, Site
 from server.models.types import utcnow
@@ -49,14 +57,20 @@ __all__ = [
     "InspectionRevision",
     "InspectionStatus",
     "Notice",
+    "Notification",
+    "OutboxEvent",
     "Photo",
     "PhotoUpload",
     "ReductionList",
     "ResponsePhoto",
     "ReviewDecision",
     "Role",
+    "SendStatus",
     "Site",
     "Upload",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "utcnow",
 ]

@@ -32,6 +32,8 @@ class User(db.Model):
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     city: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(default=True)
+    # Where notifications go (reminders, notices); none: the user gets no mail.
+    email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import threading
 import unicodedata
@@ -25,6 +26,8 @@ from server.services.errors import ErrorCode, Invalid, NotFound, Unauthorized
 # password and response times do not reveal which usernames exist.
 _DUMMY_HASH = generate_password_hash("lantian-dummy-password")
 MIN_PASSWORD_LENGTH = 8
+# One @, no spaces, a dot in the domain: enough to catch typos; the mail server decides.
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
 
 
 def normalise_username(raw: str) -> str:
@@ -49,10 +52,15 @@ def add_user(
     enterprise_id: int | None = None,
     city: str | None = None,
     display_name: str = "",
+    email: str | None = None,
 ) -> User:
-    """Create a user; scrypt (werkzeug's default KDF) hashes the password."""
+    """Create a user; scrypt (werkzeug's default KDF) hashes the password. `email` is where
+    notifications go (none: the user is not mailed)."""
     username = normalise_username(username)
     errors: dict[str, list[str]] = {}
+    email = (email or "").strip() or None
+    if email is not None and not EMAIL.fullmatch(email):
+        errors["email"] = [f"邮箱格式有误 / not an email address: {email!r}"]
     if role not in {r.value for r in Role}:
         errors["role"] = [f"须为 {', '.join(r.value for r in Role)} 之一 / unknown role {role!r}"]
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -76,6 +84,7 @@ def add_user(
         enterprise_id=enterprise_id,
         city=city,
         display_name=display_name or username,
+        email=email,
     )
     db.session.add(user)
     audit.record_user("user.added", user)

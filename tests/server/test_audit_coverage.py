@@ -133,6 +133,9 @@ def history(client: FlaskClient, headers: dict, registry: dict) -> dict[str, Any
         headers=headers["supervisor"],
     )
     assert listed.status_code == 200, listed.get_json()
+    hook = {"url": "http://127.0.0.1:9/hook", "events": ["notice.issued"]}
+    registered = client.post("/api/v1/webhooks", json=hook, headers=headers["admin"])
+    assert registered.status_code == 201, registered.get_json()
     assert audit.verify(photo_store()).ok
     db.session.remove()
     return made

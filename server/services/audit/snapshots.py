@@ -38,13 +38,15 @@ from server.models import (
     ReductionList,
     Site,
     User,
+    WebhookEndpoint,
 )
 from server.services.audit.hashing import canonical_json, day_text, sha256_hex, utc_text
 
 # Format 1: the fields recorded before versioning. Format 2 added every time and place,
-# the remaining finding columns, credentials, tokens, photos and checklist versions.
-FORMAT_VERSION = 2
-FORMATS = (1, 2)
+# the remaining finding columns, credentials, tokens, photos and checklist versions. Format 3
+# added users' email addresses (where notices and reminders are mailed).
+FORMAT_VERSION = 3
+FORMATS = (1, 2, 3)
 
 
 def _same(value: Any) -> Any:
@@ -312,6 +314,7 @@ KINDS: dict[str, Kind] = {
             field("active"),
             added("password_hash"),
             added("created_at", utc_text),
+            Field("email", "email", _same, 3),
         ),
     ),
     "enterprise": Kind(
@@ -397,6 +400,17 @@ KINDS["reduction_list"] = Kind(
     ),
     key=("enterprise_id",),
 )
+KINDS["webhook_endpoint"] = Kind(
+    WebhookEndpoint,
+    (
+        added("url"),
+        added("events"),
+        added("description"),
+        added("active"),
+        added("created_by"),
+        added("created_at", utc_text),
+    ),
+)
 KIND_OF_MODEL: dict[type, str] = {kind.model: name for name, kind in KINDS.items()}
 # Kinds whose rows cite photos, under "photos" in their snapshot.
 PHOTO_KINDS = ("answer", "response")
@@ -436,6 +450,16 @@ EXEMPT: dict[str, str] = {
     "in the answer's photos list",
     "response_photos.position": "only orders a response's photos; the order itself is "
     "recorded in the response's photos list",
+    "outbox_events": "announcements of changes already recorded by their own entries "
+    "(notice.issued, finding.answered…): delivery bookkeeping, states no new fact",
+    "notifications": "mails sent about changes already recorded by their own entries; the "
+    "table itself is the record of what was mailed, to whom and when",
+    "webhook_deliveries": "delivery state of an announced event to an endpoint; the event's "
+    "change and the endpoint's registration are audited",
+    "webhook_attempts": "the log of each POST of a delivery (status code, error): "
+    "operational, states no fact about inspections or people",
+    "webhook_endpoints.secret": "the endpoint's signing key: recording it would publish it to "
+    "everyone who may read the log",
 }
 
 

@@ -5,6 +5,8 @@
 - `finding`: open → notified → answered → closed (销号) / reopened → answered…, and
   withdrawn when a revision no longer fails the item.
 - `notice`: issuing a numbered notice, which claims its open findings.
+- `delivery`: a mail or a webhook delivery, pending → sending → sent / failed, so that each
+  is sent once however many workers try.
 
 Each module holds its transition table, who may make each move, and the questions pages and
 the API ask (`can_…`, `actions`). Every move is a conditional update (`moves.claim`): the
