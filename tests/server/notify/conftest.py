@@ -3,6 +3,7 @@ and an HTTP receiver that checks webhook signatures and counts deliveries per ev
 
 from __future__ import annotations
 
+import asyncio
 import email
 import hashlib
 import hmac
@@ -53,6 +54,11 @@ class Inbox:
         """How many times each recorded message (by its dedup key) arrived."""
         with self.lock:
             return Counter(str(m["X-Lantian-Notification"]) for m in self.messages)
+
+    def senders(self) -> set[str]:
+        """The process ids that sent the messages (`make_msgid` puts its pid in each id)."""
+        with self.lock:
+            return {str(m["Message-ID"]).strip("<>").split(".")[1] for m in self.messages}
 
     def to(self, address: str) -> list[EmailMessage]:
         with self.lock:
