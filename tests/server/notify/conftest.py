@@ -39,9 +39,12 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.fail_next = 0
+        self.delay_s = 0.0  # a slow server, so that concurrent senders overlap
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         with self.lock:
             if self.fail_next > 0:
                 self.fail_next -= 1

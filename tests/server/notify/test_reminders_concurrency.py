@@ -22,7 +22,7 @@ from server.services.timeutil import LOCAL_ZONE
 from tests.helpers import PASSWORD, approve, issue
 
 BIN = Path(sys.executable).parent
-ACCOUNTS = 6
+ACCOUNTS = 4
 
 
 def test_concurrent_and_repeated_runs_send_each_message_once(
@@ -59,7 +59,7 @@ def test_concurrent_and_repeated_runs_send_each_message_once(
         "LANTIAN_UPLOAD_EXPIRY_ON_START": "0",
     }
     command = [str(BIN / "lantian-server"), "reminders", "run"]
-    smtp.delay_s = 0.25
+    smtp.delay_s = 0.15
     processes = [
         subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         for _ in range(4)
