@@ -23,7 +23,7 @@ from checklists.scope import Scope
 from checklists.scope_table import scope_table
 from server import create_app
 from server.extensions import db
-from server.services import accounts, audit, backup, checklists, demo, law, uploads
+from server.services import accounts, audit, backup, checklists, demo, law, revisits, uploads
 from server.services.errors import DomainError
 from server.services.sites_import import import_sites
 from server.services.timeutil import LOCAL_ZONE
@@ -333,6 +333,31 @@ def uploads_expire(older_than_hours: float | None) -> None:
         _refuse(f"--older-than-hours 不能为负 / --older-than-hours must not be negative: {hours}")
     dropped = uploads.expire(photo_store(), timedelta(hours=hours))
     click.echo(f"已删除 {dropped} 个过期的未完成上传 / expired {dropped} unfinished upload(s)")
+
+
+@main.group("tasks")
+def tasks_group() -> None:
+    """Tasks (检查任务)."""
+
+
+@tasks_group.command("schedule-revisits")
+@click.option(
+    "--on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The day to schedule for (default: today, China time).",
+)
+@with_appcontext
+def tasks_schedule_revisits(on: datetime | None) -> None:
+    """Create the due re-visit tasks of closed enterprises (两断三清); for cron, idempotent."""
+    outcome = revisits.schedule(on.date() if on else None)
+    for task in outcome.created:
+        click.echo(f"任务 #{task.id}: {task.source_ref} 期限 / due {task.due_on.isoformat()}")
+    for code, why in outcome.skipped:
+        err_console.print(f"跳过 / skipped {code}: {why}")
+    click.echo(
+        f"新建复查任务 {len(outcome.created)} 个 / created {len(outcome.created)} re-visit task(s)"
+    )
 
 
 @main.command("backup")

@@ -40,6 +40,16 @@ def _persistent_secret(data_dir: Path) -> str:
     return secret
 
 
+def _positive(name: str, default: float) -> float:
+    """A positive number from `LANTIAN_<name>`, or the default; anything else is refused
+    at start-up rather than misread later."""
+    raw = _env(name)
+    value = float(raw) if raw else default
+    if not value > 0:
+        raise ValueError(f"LANTIAN_{name} must be a positive number, not {raw!r}")
+    return value
+
+
 def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The app's configuration: defaults, then `LANTIAN_*` variables, then `overrides`."""
     overrides = dict(overrides or {})
@@ -111,6 +121,14 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "TOKEN_CACHE_S": float(_env("TOKEN_CACHE_S") or 5),
         "TOKEN_TTL_HOURS": int(_env("TOKEN_TTL_HOURS") or 24 * 30),
         "PUBLIC_URL": public_url,
+        # Clues (线索): registered sites within this many metres of a clue's place are its
+        # candidates; a clue should be turned into a task or dismissed within this many hours.
+        "CLUE_RADIUS_M": _positive("CLUE_RADIUS_M", 500.0),
+        "CLUE_RESPONSE_HOURS": _positive("CLUE_RESPONSE_HOURS", 48.0),
+        # Re-visits of closed enterprises (两断三清): every this many days after the last
+        # visit, with this many days to go.
+        "REVISIT_INTERVAL_DAYS": int(_positive("REVISIT_INTERVAL_DAYS", 91)),
+        "REVISIT_DUE_DAYS": int(_positive("REVISIT_DUE_DAYS", 30)),
         # Which plans govern each city from when (checklists/sources/governance.yaml unless
         # set): the deployment's declaration of the law in force.
         "GOVERNANCE_FILE": _env("GOVERNANCE_FILE"),

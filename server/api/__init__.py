@@ -20,6 +20,7 @@ from server.api import (
     notices,
     photos,
     sites,
+    tasks,
     uploads,
     webhooks,
 )
@@ -42,6 +43,7 @@ BLUEPRINTS = (
     uploads.blp,
     health.blp,
     alerts.blp,
+    tasks.blp,
     webhooks.blp,
 )
 

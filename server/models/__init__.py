@@ -32,6 +32,16 @@ from server.models.notify import (
 )
 from server.models.photo import Photo, PhotoUpload, Upload
 from server.models.registry import ChangeCounter, Enterprise, Site
+from server.models.task import (
+    Clue,
+    ClueKind,
+    ClueStatus,
+    Task,
+    TaskInspector,
+    TaskReason,
+    TaskSite,
+    TaskStatus,
+)
 from server.models.types import utcnow
 from server.models.user import ApiToken, Role, User
 
@@ -47,6 +57,9 @@ __all__ = [
     "AuditEntry",
     "ChangeCounter",
     "ChecklistVersion",
+    "Clue",
+    "ClueKind",
+    "ClueStatus",
     "Enterprise",
     "Finding",
     "FindingEvent",
@@ -67,6 +80,11 @@ __all__ = [
     "Role",
     "SendStatus",
     "Site",
+    "Task",
+    "TaskInspector",
+    "TaskReason",
+    "TaskSite",
+    "TaskStatus",
     "Upload",
     "User",
     "WebhookAttempt",

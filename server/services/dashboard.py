@@ -13,9 +13,11 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from server.extensions import db
-from server.models import UNRESOLVED, Finding, FindingStatus, User
+from server.models import UNRESOLVED, Finding, FindingStatus, Task, User
 from server.services import checklists as checklist_store
+from server.services import clues as clue_service
 from server.services import findings as finding_service
+from server.services import tasks as task_service
 from server.services.clock import today
 from server.services.timeutil import LOCAL_ZONE, local_date
 
@@ -51,6 +53,10 @@ class Dashboard:
     by_checklist: list[Group]
     by_district: list[Group]
     weeks: list[Week] = field(default_factory=list)
+    # Open tasks past their due date, the latest first, and how many there are.
+    overdue_tasks: list[Task] = field(default_factory=list)
+    overdue_task_count: int = 0
+    clue_rates: clue_service.Rates | None = None
 
     @property
     def closure_rate(self) -> float | None:
@@ -133,4 +139,7 @@ def build(user: User) -> Dashboard:
         by_checklist=_groups(user, Finding.checklist_id, checklist_store.titles()),
         by_district=_groups(user, Finding.district, {}),
         weeks=_weeks(user),
+        overdue_tasks=task_service.overdue(user, OVERDUE_SHOWN),
+        overdue_task_count=task_service.count(user, task_service.TaskFilter(overdue=True)),
+        clue_rates=clue_service.rates(user),
     )

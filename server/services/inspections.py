@@ -52,6 +52,7 @@ from server.services.errors import (
 )
 from server.services.lifecycles import finding as finding_lifecycle
 from server.services.lifecycles import review as review_lifecycle
+from server.services.lifecycles import task as task_lifecycle
 from server.services.registry import visible_city
 from server.services.timeutil import iso_utc, local_date
 from server.storage import PhotoStore, check_hash
@@ -476,6 +477,8 @@ def _create(
     set_committed_value(inspection, "reviews", [])
     db.session.add(inspection)
     _store_revision(user, inspection, body, digest, raw, evaluated, device_clock)
+    # In the same transaction: the open tasks this inspection answers are fulfilled with it.
+    task_lifecycle.fulfil_from_inspection(user, inspection)
     return inspection
 
 

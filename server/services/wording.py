@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from checklists import AnswerType, Item, Verdict
 from checklists.model import SEVERITY_LABELS
-from server.models import FindingStatus, InspectionStatus
+from server.models import FindingStatus, InspectionStatus, TaskReason, TaskStatus
 
 FINDING_STATUS = {
     FindingStatus.OPEN: "待下发 / open",
@@ -34,6 +34,18 @@ OBLIGATION = {
     "advisory": "倡导 / encouraged: advice only",
 }
 SEVERITY = dict(SEVERITY_LABELS)
+TASK_REASON = {
+    TaskReason.PLANNED: "计划检查 / planned",
+    TaskReason.DOUBLE_RANDOM: "双随机 / random draw",
+    TaskReason.CLUE: "线索 / clue",
+    TaskReason.REINSPECTION: "复查 / re-inspection",
+    TaskReason.ALERT: "预警 / alert",
+}
+TASK_STATUS = {
+    TaskStatus.OPEN: "进行中 / open",
+    TaskStatus.FULFILLED: "已完成 / fulfilled",
+    TaskStatus.CANCELLED: "已取消 / cancelled",
+}
 
 
 def label(kind: dict, value: str | None) -> str:

@@ -14,6 +14,8 @@ from server.web.portal import blp as portal_blueprint
 from server.web.qr import blp as qr_blueprint
 from server.web.review import blp as review_blueprint
 from server.web.session import PagesOnlySessionInterface
+from server.web.task_pages import blp as task_pages_blueprint
+from server.web.task_pages import clue_blp as clue_pages_blueprint
 
 # Pages load only their own stylesheet and images; nothing may frame them.
 PAGE_POLICY = (
@@ -56,5 +58,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(qr_blueprint)
     app.register_blueprint(review_blueprint)
     app.register_blueprint(alert_pages_blueprint)
+    app.register_blueprint(task_pages_blueprint)
+    app.register_blueprint(clue_pages_blueprint)
     app.register_blueprint(portal_blueprint)
     app.after_request(security_headers)

@@ -47,5 +47,7 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(lambda v: wording.label(wording.VERDICT, v), "verdict")
     app.add_template_filter(lambda v: wording.label(wording.OBLIGATION, v), "obligation")
     app.add_template_filter(lambda v: wording.label(wording.SEVERITY, v), "severity")
+    app.add_template_filter(lambda v: wording.label(wording.TASK_REASON, v), "task_reason")
+    app.add_template_filter(lambda v: wording.label(wording.TASK_STATUS, v), "task_status")
     app.add_template_global(rules.load_sources, "plan_sources")
     app.add_template_global(generate_csrf, "csrf_token")

@@ -35,6 +35,7 @@ from server.services import (
     photos,
     registry,
     reviews,
+    tasks,
 )
 from server.services.errors import ErrorCode, Invalid
 from server.services.lifecycles import finding as finding_lifecycle
@@ -268,6 +269,7 @@ def notice(notice_id: int) -> ResponseReturnValue:
         sites=by_id(Site, {f.site_id for f in record.findings}),
         actors=_actors(record.findings),
         actions_of=lambda finding: finding_lifecycle.actions(web_user(), finding),
+        inspectors_of_city=lambda: tasks.inspectors_for(web_user()),
         portal_url=notices.portal_url(public_url(), record),
     )
 

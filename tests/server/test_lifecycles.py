@@ -81,7 +81,11 @@ def test_actions_follow_the_status_and_the_role(client, headers, approved) -> No
         headers=headers["enterprise"],
     )
     assert answered.status_code == 201 and answered.get_json()["actions"] == []
-    assert _finding(client, headers, finding_id, "supervisor")["actions"] == ["close", "reopen"]
+    assert _finding(client, headers, finding_id, "supervisor")["actions"] == [
+        "close",
+        "reopen",
+        "request_verification",
+    ]
 
 
 def test_a_returned_inspection_offers_its_inspector_a_revision(client, headers, approved) -> None:  # type: ignore[no-untyped-def]

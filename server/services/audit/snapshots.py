@@ -26,6 +26,7 @@ from server.models import (
     Alert,
     Answer,
     ChecklistVersion,
+    Clue,
     Enterprise,
     Finding,
     FindingEvent,
@@ -37,6 +38,9 @@ from server.models import (
     Photo,
     ReductionList,
     Site,
+    Task,
+    TaskInspector,
+    TaskSite,
     User,
     WebhookEndpoint,
 )
@@ -411,6 +415,60 @@ KINDS["webhook_endpoint"] = Kind(
         added("created_at", utc_text),
     ),
 )
+KINDS["task"] = Kind(
+    Task,
+    (
+        added("reason"),
+        added("status"),
+        added("checklist_id"),
+        added("city"),
+        added("due_on", day_text),
+        added("note"),
+        added("source_ref"),
+        added("open_key"),
+        added("finding_id"),
+        added("compare_inspection_uuid", _text),
+        added("version"),
+        added("created_by"),
+        added("created_at", utc_text),
+        added("fulfilled_at", utc_text),
+        added("cancelled_at", utc_text),
+        added("cancelled_by"),
+        added("cancel_reason"),
+    ),
+)
+KINDS["task_site"] = Kind(
+    TaskSite,
+    (added("position"), added("inspection_uuid", _text)),
+    key=("task_id", "site_id"),
+)
+KINDS["task_inspector"] = Kind(
+    TaskInspector,
+    (added("position"), added("active")),
+    key=("task_id", "user_id"),
+)
+KINDS["clue"] = Kind(
+    Clue,
+    (
+        added("kind"),
+        added("status"),
+        added("lat"),
+        added("lon"),
+        added("description"),
+        added("external_ref"),
+        added("city"),
+        added("received_at", utc_text),
+        added("respond_by", utc_text),
+        added("matches"),
+        added("radius_m"),
+        added("reported_by"),
+        added("created_at", utc_text),
+        added("responded_at", utc_text),
+        added("responded_by"),
+        added("dismiss_reason"),
+        added("task_id"),
+    ),
+)
 KIND_OF_MODEL: dict[type, str] = {kind.model: name for name, kind in KINDS.items()}
 # Kinds whose rows cite photos, under "photos" in their snapshot.
 PHOTO_KINDS = ("answer", "response")
@@ -444,6 +502,10 @@ EXEMPT: dict[str, str] = {
     "sites.updated_at": "bookkeeping time of the last write",
     "reduction_lists.updated_at": "bookkeeping time of the last write; the entry's own time is "
     "the audited one",
+    "tasks.updated_at": "bookkeeping time of the last write; the entry's own time is the "
+    "audited one",
+    "clues.updated_at": "bookkeeping time of the last write; the entry's own time is the "
+    "audited one",
     "sites.change_seq": "the sites feed's cursor: numbers a change for devices' sync, states "
     "no fact",
     "answer_photos.position": "only orders an answer's photos; the order itself is recorded "

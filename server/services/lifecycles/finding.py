@@ -4,6 +4,8 @@
                                    ▲                │
                                    └────answer── reopened ◀──reopen──┘
     open ──a revision no longer fails the item──▶ withdrawn
+    answered ──request_verification (a re-inspection task)──▶ answered, then that task's
+        inspection, not a click: item compliant ──▶ closed; otherwise ──▶ reopened
 
 `MOVES` is the table: each move, the statuses it starts from, the status it ends in and
 the roles that may make it. Every move is a conditional update (`moves.claim`) with its
@@ -24,13 +26,16 @@ from server.models import (
     FindingEvent,
     FindingResponse,
     FindingStatus,
+    Inspection,
     InspectionStatus,
     ResponsePhoto,
     Role,
+    Task,
+    TaskReason,
     User,
     utcnow,
 )
-from server.services import audit, outbox, photo_access
+from server.services import audit, outbox, photo_access, tasks
 from server.services.errors import Conflict, ErrorCode, Forbidden, Invalid
 from server.services.findings import MAX_PHOTOS_PER_ANSWER, get
 from server.services.lifecycles.moves import claim, lost
@@ -45,6 +50,7 @@ class FindingAction(StrEnum):
     ANSWER = "answer"
     CLOSE = "close"
     REOPEN = "reopen"
+    REQUEST_VERIFICATION = "request_verification"
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,12 @@ MOVES: dict[FindingAction, Move] = {
 }
 # Not a person's action: a revision of the inspection made the item pass.
 WITHDRAW = Move((FindingStatus.OPEN,), FindingStatus.WITHDRAWN, (Role.INSPECTOR,))
+# A supervisor asks for on-site verification: the finding stays answered (the move locks it
+# against a close by click made at the same moment), and a re-inspection task is created.
+REQUEST_VERIFICATION = Move((FindingStatus.ANSWERED,), FindingStatus.ANSWERED, STAFF)
+# Not a click: the inspection that fulfils the re-inspection task closes or reopens it.
+CLOSE_ON_SITE = Move((FindingStatus.ANSWERED,), FindingStatus.CLOSED, (Role.INSPECTOR,))
+REOPEN_ON_SITE = Move((FindingStatus.ANSWERED,), FindingStatus.REOPENED, (Role.INSPECTOR,))
 
 
 def _allows(move: Move, user: User, finding: Finding) -> bool:
@@ -78,8 +90,18 @@ def can_answer(user: User, finding: Finding) -> bool:
 
 
 def can_verify(user: User, finding: Finding) -> bool:
-    """A supervisor may close or reopen: the enterprise has answered."""
-    return _allows(MOVES[FindingAction.CLOSE], user, finding)
+    """A supervisor may close or reopen: the enterprise has answered, and no on-site
+    verification was asked for (then its inspection decides, not a click)."""
+    return _allows(MOVES[FindingAction.CLOSE], user, finding) and (
+        tasks.open_verification(finding.id) is None
+    )
+
+
+def can_request_verification(user: User, finding: Finding) -> bool:
+    """A supervisor may ask for an on-site re-inspection before 销号: answered, none asked."""
+    return _allows(REQUEST_VERIFICATION, user, finding) and (
+        tasks.open_verification(finding.id) is None
+    )
 
 
 def can_notify(user: User, finding: Finding) -> bool:
@@ -98,7 +120,11 @@ def actions(user: User, finding: Finding) -> list[str]:
     if can_answer(user, finding):
         allowed.append(FindingAction.ANSWER.value)
     if can_verify(user, finding):
-        allowed += [FindingAction.CLOSE.value, FindingAction.REOPEN.value]
+        allowed += [
+            FindingAction.CLOSE.value,
+            FindingAction.REOPEN.value,
+            FindingAction.REQUEST_VERIFICATION.value,
+        ]
     return allowed
 
 
@@ -207,8 +233,9 @@ def verify(user: User, finding_id: int, accepted: bool, comment: str) -> Finding
             ErrorCode.AUTH_FORBIDDEN, "仅监管人员可核验 / only supervisors verify rectification"
         )
     finding = get(user, finding_id)
-    if not can_verify(user, finding):
+    if not _allows(MOVES[FindingAction.CLOSE], user, finding):
         raise not_now(finding, ErrorCode.FINDING_NOT_VERIFIABLE, "核验 / verified")
+    _no_pending_verification(finding)
     comment = comment.strip()
     if accepted:
         _move(
@@ -229,6 +256,14 @@ def verify(user: User, finding_id: int, accepted: bool, comment: str) -> Finding
             )
         _move(finding, MOVES[FindingAction.REOPEN], user, comment, ErrorCode.FINDING_NOT_VERIFIABLE)
     audit.record_finding(user, "finding.verified", finding)
+    # Asked again now that the finding's row is ours: a verification requested a moment ago
+    # (committed while this move waited for the lock) is seen here, and wins. (After the
+    # entry is queued: the query flushes the move's event, which the entry must list.)
+    try:
+        _no_pending_verification(finding)
+    except Conflict:
+        db.session.rollback()
+        raise
     kind = "finding.closed" if accepted else "finding.reopened"
     outbox.record(kind, _event_data(finding, comment=comment))
     db.session.commit()
@@ -246,6 +281,106 @@ def _event_data(finding: Finding, **extra: str) -> dict[str, object]:
         "inspection_id": str(finding.inspection_uuid),
         **extra,
     }
+
+
+def _no_pending_verification(finding: Finding) -> None:
+    task = tasks.open_verification(finding.id)
+    if task is not None:
+        raise Conflict(
+            ErrorCode.FINDING_VERIFICATION_PENDING,
+            f"已要求现场复查（任务 {task.id}），须由复查结果销号；如不再需要请先取消该任务 / an "
+            f"on-site re-inspection (task {task.id}) decides this finding; cancel the task to "
+            "decide by hand",
+            {"task_id": task.id, "status": finding.status},
+        )
+
+
+def request_verification(
+    user: User,
+    finding_id: int,
+    *,
+    due_on: date,
+    inspector_ids: list[int],
+    note: str = "",
+) -> Task:
+    """Ask for on-site verification of an answered finding before 销号: a re-inspection task
+    (reason `reinspection`) of the finding's site with its checklist. From then on only that
+    task's inspection closes or reopens the finding (`verify_on_site`), until the task is
+    cancelled. 409 if the finding was closed, reopened or already sent for verification."""
+    if user.role not in STAFF:
+        raise Forbidden(
+            ErrorCode.AUTH_FORBIDDEN,
+            "仅监管人员可要求复查 / only supervisors ask for re-inspection",
+        )
+    finding = get(user, finding_id)
+    if not _allows(REQUEST_VERIFICATION, user, finding):
+        raise not_now(
+            finding, ErrorCode.FINDING_NOT_VERIFIABLE, "要求复查 / sent for re-inspection"
+        )
+    _no_pending_verification(finding)
+    reason = f"要求现场复查后销号 / on-site verification before closing. {note.strip()}".strip()
+    _move(finding, REQUEST_VERIFICATION, user, reason, ErrorCode.FINDING_NOT_VERIFIABLE)
+    # Queued before anything flushes the move's event, which the entry must list.
+    audit.record_finding(user, "finding.verification_requested", finding)
+    try:
+        # Asked again with the finding's row ours: a request made a moment ago wins.
+        _no_pending_verification(finding)
+    except Conflict:
+        db.session.rollback()
+        raise
+    task = tasks.create_task(
+        actor=user,
+        site_ids=[finding.site_id],
+        checklist_id=finding.checklist_id,
+        due_on=due_on,
+        inspector_ids=inspector_ids,
+        reason=TaskReason.REINSPECTION.value,
+        note=note or f"复查问题 {finding.item_code} / verify finding {finding.id}",
+        source_ref=f"finding:{finding.id}",
+        finding_id=finding.id,
+        open_key=f"verify:finding:{finding.id}",
+        commit=False,
+    )
+    db.session.commit()
+    return task
+
+
+def verify_on_site(finding_id: int, inspection: Inspection, actor: User, task: Task) -> None:
+    """The re-inspection `task` was fulfilled by `inspection`: close the finding if the item
+    is compliant there, else reopen it for the enterprise. Inside the inspection's
+    transaction; never raises for a finding no longer answered (the inspection is stored
+    whatever the finding's state)."""
+    finding = db.session.get(Finding, finding_id)
+    if finding is None or finding.status != FindingStatus.ANSWERED.value:
+        return
+    verdict = next(
+        (answer.verdict for answer in inspection.answers if answer.item_code == finding.item_code),
+        None,
+    )
+    passed = verdict == "compliant"
+    move = CLOSE_ON_SITE if passed else REOPEN_ON_SITE
+    extra: dict[str, object] = {"closed_at": utcnow(), "closed_by": actor.id} if passed else {}
+    if not claim(finding, Finding.id, move.sources, move.target, updated_at=utcnow(), **extra):
+        return
+    if passed:
+        why = f"现场复查合格 / compliant on re-inspection {inspection.uuid} (task {task.id})"
+    else:
+        why = (
+            f"现场复查未通过（{verdict or '未检查此项'}）/ not compliant on re-inspection "
+            f"{inspection.uuid} (task {task.id}): {verdict or 'item not inspected'}"
+        )
+    db.session.add(
+        FindingEvent(
+            finding=finding,
+            from_status=FindingStatus.ANSWERED.value,
+            to_status=move.target.value,
+            actor_id=actor.id,
+            reason=why,
+        )
+    )
+    audit.record_finding(actor, "finding.verified_on_site", finding)
+    kind = "finding.closed" if passed else "finding.reopened"
+    outbox.record(kind, _event_data(finding, comment=why))
 
 
 def not_now(finding: Finding, code: ErrorCode, verb: str) -> Conflict:
