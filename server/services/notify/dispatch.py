@@ -25,7 +25,7 @@ from server.models import (
     utcnow,
 )
 from server.services.lifecycles.delivery import insert_ignore
-from server.services.notify import messages, recipients
+from server.services.notify import messages, recipients, task_notices
 from server.services.notify.mail import public_base
 
 log = logging.getLogger(__name__)
@@ -110,12 +110,14 @@ def _inspection_returned(data: dict[str, Any]) -> list[Mail]:
     ]
 
 
-# Which events people are mailed about; the task ones are added by the task module's hook.
+# Which events people are mailed about, and who.
 MAILS: dict[str, Callable[[dict[str, Any]], list[Mail]]] = {
     "notice.issued": _notice_issued,
     "finding.answered": _finding_answered,
     "finding.reopened": _finding_reopened,
     "inspection.returned": _inspection_returned,
+    "task.created": task_notices.task_created,
+    "task.overdue": task_notices.task_overdue,
 }
 
 

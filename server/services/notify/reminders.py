@@ -20,7 +20,14 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import Finding, FindingStatus, Notice
 from server.services.clock import today
-from server.services.notify import dispatch, mail, messages, recipients, webhooks
+from server.services.notify import (
+    dispatch,
+    mail,
+    messages,
+    recipients,
+    task_notices,
+    webhooks,
+)
 
 # Findings that wait for the enterprise's answer.
 WAITING = (FindingStatus.NOTIFIED.value, FindingStatus.REOPENED.value)
@@ -76,9 +83,13 @@ def findings_overdue(day: date) -> int:
     return _notice_mails("overdue", _waiting_by_notice(None, day - timedelta(days=1)))
 
 
-# Scans run by every `reminders run`; the task module adds its overdue-task scan here
-# (`SCANS.append(...)`): a function of today's date returning how many mails it recorded.
-SCANS: list[Callable[[date], int]] = [deadlines_soon, findings_overdue]
+# Scans run by every `reminders run`: each a function of today's date returning how many
+# mails (or events, which become mails and webhook deliveries) it recorded.
+SCANS: list[Callable[[date], int]] = [
+    deadlines_soon,
+    findings_overdue,
+    task_notices.overdue_tasks,
+]
 
 
 def run() -> RunReport:
