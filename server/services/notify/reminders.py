@@ -102,10 +102,12 @@ def run() -> RunReport:
     report.dispatched = len(deliveries)
     report.sent, report.failed = mail.send_pending()
     if current_app.config["BROKER_URL"]:
-        # Webhooks keep Dramatiq's backoff: the worker delivers them.
+        # The worker delivers webhooks, with Dramatiq's backoff. Every pending one is queued
+        # again, so none waits forever on a message Redis lost; a delivery already sent or
+        # being sent is skipped by its claim.
         from server.services import jobs
 
-        for delivery_id in deliveries:
+        for delivery_id in webhooks.pending_ids():
             jobs.send("deliver_webhook", delivery_id)
     else:
         report.delivered, report.delivery_failures = webhooks.deliver_pending()

@@ -230,8 +230,8 @@ def deliver_job(delivery_id: int) -> None:
     deliver_one(delivery_id)
 
 
-def deliver_pending(limit: int = 500) -> tuple[int, int]:
-    """One attempt at every pending delivery (for `reminders run` without a broker)."""
+def pending_ids(limit: int = 500) -> list[int]:
+    """Deliveries waiting for an attempt, oldest first."""
     ids = list(
         db.session.scalars(
             select(WebhookDelivery.id)
@@ -241,6 +241,12 @@ def deliver_pending(limit: int = 500) -> tuple[int, int]:
         )
     )
     db.session.commit()
+    return ids
+
+
+def deliver_pending(limit: int = 500) -> tuple[int, int]:
+    """One attempt at every pending delivery (for `reminders run` without a broker)."""
+    ids = pending_ids(limit)
     delivered = failed = 0
     for delivery_id in ids:
         try:
