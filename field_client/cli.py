@@ -19,6 +19,7 @@ from rich.table import Table
 
 import checklists as rules
 from field_client import alerts, capture, credentials, sync
+from field_client import tasks as field_tasks
 from field_client.api import SyncApi
 from field_client.errors import FieldError, NotLoggedIn
 from field_client.home import resolve_home
@@ -162,6 +163,7 @@ def pull(session: Session) -> None:
         "returned": report.returned,
         "approved": report.approved,
         "alerts_in_force": report.alerts_in_force,
+        "open_tasks": report.open_tasks,
     }
 
     def render() -> None:
@@ -170,10 +172,44 @@ def pull(session: Session) -> None:
         )
         console.print(f"场所变更 / sites changed: {report.sites_changed}")
         console.print(f"在用重污染预警 / alerts in force: {report.alerts_in_force}")
+        console.print(f"待办任务 / open tasks: {report.open_tasks}")
         for uuid in report.returned:
             console.print(f"[yellow]退回 / returned:[/yellow] {uuid}")
 
     session.emit(data, render)
+
+
+@main.command("tasks")
+@click.option("--pull/--no-pull", "refresh", default=True, help="ask the server first")
+@command
+def tasks_command(session: Session, refresh: bool) -> None:
+    """Your open tasks (检查任务), earliest due first; offline: those last pulled."""
+    if refresh:
+        api = session.api()
+        try:
+            field_tasks.pull_tasks(session.store, api)
+        finally:
+            api.close()
+    rows = [field_tasks.summary(task) for task in field_tasks.held(session.store)]
+
+    def render() -> None:
+        table = Table(
+            "id", "事由 reason", "期限 due", "检查表 checklist", "场所 sites", "同组 team"
+        )
+        for row in rows:
+            due = f"[red]{row['due_on']} 逾期[/red]" if row["overdue"] else row["due_on"]
+            sites = "、".join(f"{s['code']}{' ✓' if s['done'] else ''}" for s in row["sites"])
+            table.add_row(
+                str(row["id"]),
+                row["reason_label"],
+                due,
+                row["checklist_id"],
+                sites,
+                "、".join(row["inspectors"]),
+            )
+        console.print(table if rows else "没有待办任务 / no open tasks")
+
+    session.emit(rows, render)
 
 
 def _site_row(site: dict[str, Any]) -> dict[str, Any]:

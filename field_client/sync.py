@@ -21,6 +21,7 @@ from field_client.api import SyncApi
 from field_client.capture import wire_body
 from field_client.errors import FieldError, ServerRefused
 from field_client.store import OUTBOX, Store
+from field_client.tasks import pull_tasks
 
 Progress = Callable[[str, int], None]
 # Told the hash of each photo as the server confirms it, so counts survive a later failure.
@@ -36,6 +37,7 @@ class PullReport:
     returned: list[str] = field(default_factory=list)
     approved: list[str] = field(default_factory=list)
     alerts_in_force: int = 0
+    open_tasks: int = 0
 
 
 @dataclass
@@ -124,6 +126,7 @@ def pull(store: Store, api: SyncApi) -> PullReport:
     report.checklists_updated = pull_checklists(store, api)
     report.sites_changed = pull_sites(store, api)
     report.alerts_in_force = pull_alerts(store, api)
+    report.open_tasks = pull_tasks(store, api)
     pull_outcomes(store, api, report)
     return report
 

@@ -33,6 +33,7 @@ from flask import (
 from werkzeug.utils import secure_filename
 
 from field_client import capture, credentials, qr, record, sync
+from field_client import tasks as field_tasks
 from field_client.api import SyncApi
 from field_client.app import device, flags, screens
 from field_client.app.syncer import Syncer
@@ -113,6 +114,7 @@ def render_start(error: str | None = None, status: int = 200) -> Any:
             position_status=request.args.get("pos"),
             inspections=inspections,
             outbox=sync.outbox_size(local),
+            tasks=field_tasks.held(local),
             error=error,
         ),
         status,

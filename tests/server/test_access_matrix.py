@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,9 @@ from flask.testing import FlaskClient
 
 from server.extensions import db
 from server.models import Notice, User
-from server.services import accounts
+from server.services import accounts, clues, tasks
 from server.services.notify import webhooks
-from tests.helpers import PASSWORD, PHOTO, approve, issue, login, sha256
+from tests.helpers import PASSWORD, PHOTO, TODAY, approve, issue, login, sha256
 from tests.web.pages import sign_in
 
 MATRIX_FILE = Path(__file__).with_name("access_matrix.yaml")
@@ -67,7 +68,24 @@ def targets(client: FlaskClient, headers, approved: dict[str, Any], registry) ->
         },
     )
     assert upload.status_code == 201, upload.get_json()
+    # A task of 朔州 for insp and insp2, and a clue matched to 朔州's sites.
+    pair = [u.id for u in db.session.scalars(db.select(User).where(User.role == "inspector"))]
+    supervisor = db.session.scalar(db.select(User).where(User.username == "sup"))
+    task = tasks.create_task(
+        actor=supervisor,
+        site_ids=[site.id],
+        checklist_id="coal-and-boilers",
+        due_on=TODAY + timedelta(days=7),
+        inspector_ids=pair[:2],
+        reason="planned",
+    )
+    clue = clues.record(
+        supervisor,
+        {"kind": "complaint", "lat": 39.331, "lon": 112.431, "description": "黑烟"},
+    )
     return {
+        "task_id": task.id,
+        "clue_id": clue.id,
         "inspection_id": approved["inspection"],
         "finding_id": ids[0],
         "notice_id": notice.id,

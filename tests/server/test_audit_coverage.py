@@ -42,7 +42,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server.cli import main
 from server.extensions import db
-from server.models import AuditEntry, utcnow
+from server.models import AuditEntry, User, utcnow
 from server.models.types import UTCDateTime
 from server.services import accounts, audit
 from server.storage import photo_store
@@ -133,6 +133,30 @@ def history(client: FlaskClient, headers: dict, registry: dict) -> dict[str, Any
         headers=headers["supervisor"],
     )
     assert listed.status_code == 200, listed.get_json()
+    # A task and a clue: every column of theirs, and of the task's sites and inspectors.
+    pair = [
+        row.id
+        for row in db.session.scalars(
+            select(User).where(User.role == "inspector").order_by(User.id)
+        )
+    ][:2]
+    task = client.post(
+        "/api/v1/tasks",
+        json={
+            "site_ids": [registry["sites"]["SZ-boiler_house"].id],
+            "checklist_id": "coal-and-boilers",
+            "due_on": (utcnow() + timedelta(days=30)).date().isoformat(),
+            "inspector_ids": pair,
+        },
+        headers=headers["supervisor"],
+    )
+    assert task.status_code == 201, task.get_json()
+    clue = client.post(
+        "/api/v1/clues",
+        json={"kind": "grid_alarm", "lat": 39.331, "lon": 112.431, "description": "PM2.5高值"},
+        headers=headers["supervisor"],
+    )
+    assert clue.status_code == 201, clue.get_json()
     hook = {"url": "http://127.0.0.1:9/hook", "events": ["notice.issued"]}
     registered = client.post("/api/v1/webhooks", json=hook, headers=headers["admin"])
     assert registered.status_code == 201, registered.get_json()
