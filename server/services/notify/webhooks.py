@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 import httpx
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from server.extensions import db
 from server.models import (
@@ -117,10 +118,18 @@ def get(user: User, endpoint_id: int) -> WebhookEndpoint:
 
 
 def disable(user: User, endpoint_id: int) -> WebhookEndpoint:
-    """Stop sending to an endpoint (kept, with its deliveries' history)."""
+    """Stop sending to an endpoint (kept, with its deliveries' history). A conditional
+    update: of two administrators disabling it at once, one records the change; the other
+    is answered with the endpoint as it now is (disabling is idempotent, not a conflict)."""
     endpoint = get(user, endpoint_id)
-    if endpoint.active:
-        endpoint.active = False
+    changed = db.session.execute(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.active.is_(True))
+        .values(active=False)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount == 1:  # type: ignore[attr-defined]
+        set_committed_value(endpoint, "active", False)
         audit.record_action(
             user,
             "webhook.disabled",
@@ -128,7 +137,9 @@ def disable(user: User, endpoint_id: int) -> WebhookEndpoint:
             {"url": endpoint.url},
             touched=[endpoint],
         )
-        db.session.commit()
+    else:
+        db.session.refresh(endpoint)
+    db.session.commit()
     return endpoint
 
 
