@@ -182,12 +182,23 @@ def dispatch_events(limit: int = 200, enqueue: bool = True) -> tuple[list[int], 
             .limit(limit)
         )
     )
-    event_ids = [event.event_id for event in events]
-    for event in events:
-        fan_out(event)
+    pending = [(event.id, event.event_id) for event in events]
+    event_ids: list[str] = []
+    for row_id, event_id in pending:
+        event = db.session.get(OutboxEvent, row_id)
+        assert event is not None
+        try:
+            fan_out(event)
+        except Exception:
+            # One event that cannot be fanned out (a bug, a row gone) must not hold back the
+            # others: it stays undispatched, and is tried again by the next dispatch.
+            db.session.rollback()
+            log.exception("could not dispatch event %s", event_id)
+            continue
+        event_ids.append(event_id)
         db.session.execute(
             update(OutboxEvent)
-            .where(OutboxEvent.id == event.id, OutboxEvent.dispatched_at.is_(None))
+            .where(OutboxEvent.id == row_id, OutboxEvent.dispatched_at.is_(None))
             .values(dispatched_at=utcnow())
         )
         db.session.commit()

@@ -76,7 +76,7 @@ def send_one(notification_id: int) -> bool:
     try:
         message = _message(row)
         _smtp_send(message)
-    except (OSError, smtplib.SMTPException) as error:
+    except Exception as error:  # refused, unreachable, or the message could not be made
         attempts = row.attempts
         db.session.rollback()
         status = after_failure(attempts)

@@ -204,7 +204,7 @@ def deliver_one(delivery_id: int) -> bool:
         code = response.status_code
         if not 200 <= code < 300:
             error = f"HTTP {code}: {response.text[:200]}"
-    except httpx.HTTPError as failure:
+    except Exception as failure:  # unreachable, timed out, a URL httpx refuses…
         error = f"{type(failure).__name__}: {failure}"[:1000]
     elapsed = int((time.monotonic() - started) * 1000)
     db.session.rollback()

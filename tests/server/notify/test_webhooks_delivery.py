@@ -204,3 +204,16 @@ def test_dispatching_twice_adds_no_second_delivery(client, headers, approved) ->
         dispatch.dispatch_events(enqueue=False)
         count = len(db.session.scalars(select(WebhookDelivery.id)).all())
         assert count == 3
+
+
+def test_an_event_that_cannot_be_dispatched_holds_back_no_other(client, headers, approved) -> None:  # type: ignore[no-untyped-def]
+    from server.services import outbox
+
+    broken = outbox.record("notice.issued", {"no_notice_id": True}).event_id
+    db.session.commit()
+    approve(client, headers, approved["inspection"])
+    dispatch.dispatch_events(enqueue=False)
+    waiting = db.session.scalars(
+        select(OutboxEvent.event_id).where(OutboxEvent.dispatched_at.is_(None))
+    ).all()
+    assert waiting == [broken]  # tried again next time; every other event went out
