@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import os
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from field_client import tasks as field_tasks
+from field_client.api import SyncApi
+from field_client.store import Store
 from server.extensions import db
 from server.models import AuditEntry, Clue, Finding, Task, TaskSite, User, utcnow
 from server.services import audit, clues, tasks
@@ -192,7 +196,12 @@ def race_verification(
 
 
 def test_simultaneous_task_moves_have_one_winner_and_audit_stays_clean(
-    client: FlaskClient, headers: dict, users: dict, registry: dict, live_server: ServerProcess
+    client: FlaskClient,
+    headers: dict,
+    users: dict,
+    registry: dict,
+    live_server: ServerProcess,
+    tmp_path: Path,
 ) -> None:
     url = live_server.url
     who = {name: token(live_server, name) for name in ("sup", "insp", "insp2")}
@@ -208,3 +217,15 @@ def test_simultaneous_task_moves_have_one_winner_and_audit_stays_clean(
     db.session.expire_all()
     report = audit.verify(photo_store())
     assert report.ok, [(p.entry, p.reason) for p in report.problems][:10]
+    # The field client pulls exactly the open tasks the server holds for its inspector.
+    store = Store(tmp_path / "field")
+    api = SyncApi(url, who["insp"]["Authorization"].removeprefix("Bearer "))
+    try:
+        pulled = field_tasks.pull_tasks(store, api)
+    finally:
+        api.close()
+    open_ids = sorted(
+        task.id for task in tasks.visible(users["inspector"], tasks.TaskFilter(status="open"))
+    )
+    assert pulled == len(open_ids) > 0
+    assert sorted(task["id"] for task in field_tasks.held(store)) == open_ids

@@ -29,7 +29,9 @@ def test_distance_is_the_great_circle_distance() -> None:
     assert clues.distance_m(39.33, 112.43, 39.33, 112.43) == 0
 
 
-def test_a_clue_is_matched_to_the_sites_within_the_radius(client, headers, registry, app) -> None:  # type: ignore[no-untyped-def]
+def test_a_clue_is_matched_to_the_sites_within_the_radius(
+    client, headers, registry, app, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     response = post_clue(client, headers, external_ref="12369-0001")
     assert response.status_code == 201, response.get_json()
     clue = response.get_json()
@@ -40,7 +42,7 @@ def test_a_clue_is_matched_to_the_sites_within_the_radius(client, headers, regis
     assert all(100 < m["distance_m"] < 150 for m in clue["matches"])
     far = post_clue(client, headers, lat=39.40, lon=112.43).get_json()
     assert far["matches"] == [] and far["city"] == ""
-    app.config["CLUE_RADIUS_M"] = 100.0
+    monkeypatch.setitem(app.config, "CLUE_RADIUS_M", 100.0)  # the app outlives the test
     assert post_clue(client, headers).get_json()["matches"] == []
 
 

@@ -152,6 +152,9 @@ def cancel(user: User, task_id: int, reason: str) -> Task:
         updated_at=now,
     ):
         raise not_open(lost(task, Task.id))
+    # The row is ours now: read what a reassignment committed meanwhile (due date,
+    # version), so that the entry records the task as it is stored.
+    db.session.refresh(task)
     audit.record_action(
         user,
         "task.cancelled",
@@ -284,6 +287,8 @@ def fulfil_from_inspection(user: User, inspection: Inspection) -> list[Task]:
         now = utcnow()
         if not claim(task, Task.id, (TaskStatus.OPEN,), TaskStatus.OPEN, updated_at=now):
             continue  # cancelled or fulfilled by another request a moment ago
+        # Ours now: read what a reassignment committed since the match (the entry records it).
+        db.session.refresh(task)
         db.session.refresh(link)
         if link.inspection_uuid is not None:
             continue  # another inspection of this site counted first
