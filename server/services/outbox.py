@@ -28,6 +28,7 @@ EVENTS = (
     "finding.closed",
     "finding.reopened",
     "task.created",
+    "task.reassigned",
     "task.overdue",
 )
 _PENDING = "lantian_outbox_pending"

@@ -117,6 +117,7 @@ MAILS: dict[str, Callable[[dict[str, Any]], list[Mail]]] = {
     "finding.reopened": _finding_reopened,
     "inspection.returned": _inspection_returned,
     "task.created": task_notices.task_created,
+    "task.reassigned": task_notices.task_reassigned,
     "task.overdue": task_notices.task_overdue,
 }
 

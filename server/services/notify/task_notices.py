@@ -40,6 +40,19 @@ def task_created(data: dict[str, Any]) -> list[Any]:
     ]
 
 
+def task_reassigned(data: dict[str, Any]) -> list[Any]:
+    """Inspectors added to a task by a reassignment: to them it is a new task."""
+    task = db.session.get(Task, data["task_id"])
+    if task is None or task.status != TaskStatus.OPEN.value:
+        return []
+    text = messages.task_created(_title(task), task.due_on, FIELD_HINT)
+    current = set(task.inspector_ids)
+    added = [user_id for user_id in data["added_inspector_ids"] if user_id in current]
+    return [
+        ("task.created", f"task:{task.id}", user, text, None) for user in recipients.users(added)
+    ]
+
+
 def task_overdue(data: dict[str, Any]) -> list[Any]:
     task = db.session.get(Task, data["task_id"])
     if task is None or task.status != TaskStatus.OPEN.value:

@@ -40,8 +40,8 @@ from server.services.outbox import EVENTS
 SIGNATURE_HEADER = "X-Lantian-Signature"
 EVENT_ID_HEADER = "X-Lantian-Event-Id"
 EVENT_HEADER = "X-Lantian-Event"
-# The events an endpoint may subscribe to (task.created is mail only).
-WEBHOOK_EVENTS = tuple(kind for kind in EVENTS if kind != "task.created")
+# The events an endpoint may subscribe to (the task's own mails are not announced).
+WEBHOOK_EVENTS = tuple(kind for kind in EVENTS if kind not in ("task.created", "task.reassigned"))
 
 
 class DeliveryFailed(Exception):

@@ -52,3 +52,31 @@ def test_new_and_overdue_tasks_are_mailed_and_announced_once(
         assert list(receiver.accepted.values()) == [1]
         (body,) = receiver.bodies.values()
         assert body["type"] == "task.overdue" and body["data"]["task_id"] == task.id
+
+
+def test_an_inspector_added_by_a_reassignment_is_told_of_the_task(
+    app: Flask, registry, users, mailed, smtp, clock
+) -> None:  # type: ignore[no-untyped-def]
+    from server.services.lifecycles import task as task_lifecycle
+
+    second = accounts.add_user("insp_mail2", "inspector", PASSWORD, email="insp2@sz.gov")
+    third = accounts.add_user("insp_mail3", "inspector", PASSWORD, email="insp3@sz.gov")
+    db.session.commit()
+    task = tasks.create_task(
+        actor=users["supervisor"],
+        site_ids=[registry["sites"]["SZ-boiler_house"].id],
+        checklist_id="coal-and-boilers",
+        due_on=TODAY + timedelta(days=2),
+        inspector_ids=[mailed["insp"].id, second.id],
+        reason="planned",
+    )
+    reminders.run()
+    task_lifecycle.reassign(
+        users["supervisor"], task.id, inspector_ids=[mailed["insp"].id, third.id], version=1
+    )
+    reminders.run()
+    assert [m["To"] for m in smtp.messages if "新检查任务" in str(m["Subject"])] == [
+        "insp@sz.gov",
+        "insp2@sz.gov",
+        "insp3@sz.gov",
+    ]
