@@ -47,3 +47,21 @@ def test_bad_endpoints_are_refused_with_stable_codes(client: FlaskClient, header
     assert (
         client.post("/api/v1/webhooks", json=HOOK, headers=headers["supervisor"]).status_code == 403
     )
+
+
+def test_hostile_bodies_are_4xx_never_500(client: FlaskClient, headers) -> None:  # type: ignore[no-untyped-def]
+    admin = headers["admin"]
+    bodies = {
+        "nul": ({**HOOK, "url": "http://a\u0000b/"}, 400),
+        "long url": ({**HOOK, "url": "https://h.example/" + "x" * 600}, 422),
+        "huge description": ({**HOOK, "description": "问" * 300_000}, 422),
+        "events not a list": ({**HOOK, "events": {"a": 1}}, 422),
+        "number url": ({**HOOK, "url": 5}, 422),
+        "unknown field": ({**HOOK, "secret": "mine"}, 422),
+        "no host": ({**HOOK, "url": "https:///path"}, 422),
+    }
+    for name, (body, status) in bodies.items():
+        answer = client.post("/api/v1/webhooks", json=body, headers=admin)
+        assert answer.status_code == status, (name, answer.get_json())
+        assert answer.get_json()["error"], name
+    assert client.get("/api/v1/webhooks", headers=admin).get_json() == []
