@@ -160,10 +160,15 @@ def _wait(condition: Any, seconds: float, what: str, logs: list[Path]) -> None:
 
 
 def test_the_real_worker_on_redis_retries_and_delivers_each_event_once(
-    app: Flask, client, headers, approved, redis_jobs, tmp_path: Path
+    app: Flask, client, headers, approved, redis_jobs, mailed, smtp, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
-    workers = [_worker(app, redis_jobs, tmp_path / f"w{i}", log) for i, log in enumerate(logs)]
+    mail_env = {"LANTIAN_SMTP_HOST": "127.0.0.1", "LANTIAN_SMTP_PORT": str(app.config["SMTP_PORT"])}
+    smtp.fail_next = 1  # the mail job is retried by Dramatiq too
+    workers = [
+        _worker(app, {**redis_jobs, **mail_env}, tmp_path / f"w{i}", log)
+        for i, log in enumerate(logs)
+    ]
     try:
         with Receiver(fail_first=2) as receiver:
             _register(client, headers, receiver)
@@ -171,6 +176,9 @@ def test_the_real_worker_on_redis_retries_and_delivers_each_event_once(
             _changes(client, headers, approved)
             expected = _subscribed_event_ids()
             _wait(lambda: set(receiver.accepted) == expected, 60, "three deliveries", logs)
+            # The notice to both enterprise accounts (PDF attached), the answer to the
+            # 朔州 supervisor: one refused at first, each received once in the end.
+            _wait(lambda: len(smtp.messages) == 3, 60, "three mails", logs)
             # Everything again: dispatch and every delivery re-sent to the broker.
             actors = app.extensions["lantian_jobs"].actors
             actors["dispatch_events"].send()
@@ -183,6 +191,12 @@ def test_the_real_worker_on_redis_retries_and_delivers_each_event_once(
             assert receiver.bad_signatures == []
             assert set(receiver.accepted.values()) == {1}, receiver.accepted
             assert set(receiver.posts.values()) == {3}, receiver.posts
+            assert set(smtp.keys().values()) == {1} and len(smtp.messages) == 3
+            assert sorted(m["To"] for m in smtp.messages) == [
+                "boss@ent-a.example",
+                "safety@ent-a.example",
+                "sup@sz.gov",
+            ]
     finally:
         for worker in workers:
             worker.terminate()
