@@ -66,7 +66,6 @@ def init_jobs(app: Flask) -> None:
         broker = RedisBroker(url=url, namespace=app.config["BROKER_NAMESPACE"])
     else:
         broker = StubBroker()
-        broker.emit_after("process_boot")
     jobs = Jobs(broker)
     from server.services.notify import dispatch, mail, webhooks
 
