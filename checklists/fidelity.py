@@ -73,14 +73,32 @@ def check_citations(checklist: Checklist, directory: Path = SOURCES_DIR) -> list
 
 # --- numbers ------------------------------------------------------------------------------
 
-# Comparison wording, by the set of values it describes around the number X. As in the plans
-# themselves ("10蒸吨及以下" next to "35蒸吨以下"), 以上/以下 exclude X and 及以上/及以下
-# include it. Each entry: (words before X, words after X and its unit).
+# Comparison wording, by the set of values it describes around the number X. Each entry:
+# (words before X, words after X and its unit). 及以上/及以下/以内 include X; 超过/不足 exclude it.
+#
+# Bare 以上/以下 are read as the plans' own text and the law allow, in favour of the regulated
+# party (疑义有利于行政相对人): statutes read them as including X (民法典 art. 1259; 立法技术
+# 规范（试行）（一）), while the plans themselves contrast "35蒸吨以下" with "35蒸吨及以上", as
+# excluding it. So where a plan *requires* "90%以上", exactly 90 % complies (X included, ≥),
+# and where it *bans* "3米以下", exactly 3 m is not banned (X excluded, <): a boundary value is
+# never the ground of a finding. The tables below put each word where that reading puts it.
 Wording = tuple[tuple[str, ...], tuple[str, ...]]
 AT_MOST: Wording = (("≤", "小于等于", "不超过", "不高于", "不大于"), ("及以下", "以内"))  # v ≤ X
-MORE_THAN: Wording = ((">", "高于", "大于", "超过"), ("以上",))  # v > X
+MORE_THAN: Wording = ((">", "高于", "大于", "超过"), ())  # v > X
 AT_LEAST: Wording = (("≥", "大于等于", "不低于", "不少于", "不小于"), ("及以上",))  # v ≥ X
-LESS_THAN: Wording = (("<", "低于", "小于", "少于", "不足"), ("以下",))  # v < X
+LESS_THAN: Wording = (("<", "低于", "小于", "少于", "不足"), ())  # v < X
+
+
+def _with_after(wording: Wording, *after: str) -> Wording:
+    return (wording[0], (*wording[1], *after))
+
+
+# Required sets: a bare 以上/以下 includes X (the reading that binds the enterprise least).
+REQUIRED_AT_MOST = _with_after(AT_MOST, "以下")
+REQUIRED_AT_LEAST = _with_after(AT_LEAST, "以上")
+# Banned sets: a bare 以上/以下 excludes X (the banned set is then the smaller one).
+BANNED_MORE_THAN = _with_after(MORE_THAN, "以上")
+BANNED_LESS_THAN = _with_after(LESS_THAN, "以下")
 
 # A sentence with one of these words bans the values it names rather than requiring them:
 # "禁止使用硫分高于1%" sets max 1, "淘汰10蒸吨及以下燃煤锅炉" sets above 10.
@@ -88,12 +106,13 @@ BAN_WORDS = ("禁止", "严禁", "淘汰", "取缔", "清零", "不得")
 
 # The wording a bound kind accepts: (described set when the sentence requires, when it bans).
 LIMIT_WORDING = {
-    "max": (AT_MOST, MORE_THAN),
-    "min": (AT_LEAST, LESS_THAN),
+    "max": (REQUIRED_AT_MOST, BANNED_MORE_THAN),
+    "min": (REQUIRED_AT_LEAST, BANNED_LESS_THAN),
     "above": (MORE_THAN, AT_MOST),
 }
 # A condition's threshold describes whom the rule applies to: no ban reading.
-CONDITION_WORDING = {"at_least": AT_LEAST, "below": LESS_THAN}
+# A bare 以下 there excludes X (fewer are bound); a bare 以上 cannot be an inclusive at_least.
+CONDITION_WORDING = {"at_least": AT_LEAST, "below": BANNED_LESS_THAN}
 
 _NUMBER = r"\d+(?:\.\d+)?"
 # What may stand between a number and a word after it: a short unit ("%", "蒸吨/小时",
@@ -133,10 +152,17 @@ def _matches(quote: str, number: float, wording: Wording) -> Iterator[_Match]:
     text = _SUPERSCRIPT_MARKUP.sub("", squeeze(quote))
     x = re.escape(format_number(number))
     before, after = wording
-    prefix = re.compile(rf"(?:{'|'.join(map(_word, before))}){x}(?![\d]|\.\d)")
-    postfix = re.compile(
-        rf"(?<![\d.])(?P<head>(?:{_NUMBER}{_UNIT}、)*){x}{_UNIT}"
-        rf"(?P<tail>(?:、{_NUMBER}{_UNIT})*)(?:{'|'.join(map(_word, after))})"
+    # A wording with no words on one side matches nothing there (an empty alternation would
+    # match everywhere).
+    never = re.compile(r"(?!)")
+    prefix = re.compile(rf"(?:{'|'.join(map(_word, before))}){x}(?![\d]|\.\d)") if before else never
+    postfix = (
+        re.compile(
+            rf"(?<![\d.])(?P<head>(?:{_NUMBER}{_UNIT}、)*){x}{_UNIT}"
+            rf"(?P<tail>(?:、{_NUMBER}{_UNIT})*)(?:{'|'.join(map(_word, after))})"
+        )
+        if after
+        else never
     )
     for sentence in _SENTENCE.split(text):
         for found in prefix.finditer(sentence):

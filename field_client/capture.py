@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import checklists as rules
 from checklists.evaluate import served_items
 from checklists.scope import Scope
-from field_client import record
+from field_client import positions, record
 from field_client.errors import FieldError
 from field_client.localtime import LOCAL_ZONE
 from field_client.store import EDITABLE, Store, now_iso
@@ -367,4 +367,8 @@ def wire_body(store: Store, uuid: str) -> dict[str, Any]:
     }
     if signed is not None:  # the signed on-site record, when one was made (the app)
         body["record"] = signed
+    cited = list(dict.fromkeys(sha for answer in body["answers"] for sha in answer["photos"]))
+    where = positions.wire(store, uuid, cited)
+    if where is not None:  # the device's own positions, when the app recorded them
+        body["positions"] = where
     return body

@@ -163,6 +163,7 @@ def pull(session: Session) -> None:
         "returned": report.returned,
         "approved": report.approved,
         "alerts_in_force": report.alerts_in_force,
+        "to_recheck": report.to_recheck,
         "open_tasks": report.open_tasks,
     }
 
@@ -172,6 +173,7 @@ def pull(session: Session) -> None:
         )
         console.print(f"场所变更 / sites changed: {report.sites_changed}")
         console.print(f"在用重污染预警 / alerts in force: {report.alerts_in_force}")
+        console.print(f"待复查问题 / open findings to check again: {report.to_recheck}")
         console.print(f"待办任务 / open tasks: {report.open_tasks}")
         for uuid in report.returned:
             console.print(f"[yellow]退回 / returned:[/yellow] {uuid}")
@@ -665,7 +667,11 @@ def record_command(
         "refused": refused,
         "witness": {"name": witness_name},
     }
-    saved = record.save(store, uuid, fields, images)
+    try:
+        signed_in = credentials.load(session.home).get("username")
+    except NotLoggedIn:
+        signed_in = None
+    saved = record.save(store, uuid, fields, images, signed_in=signed_in)
     session.emit(
         {"id": uuid, "record": saved},
         lambda: console.print(f"笔录已保存 / record kept for {uuid}; now `finish` it"),

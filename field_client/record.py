@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from field_client import colleagues
 from field_client.errors import FieldError
 from field_client.store import EDITABLE, Store, now_iso
 
@@ -87,17 +88,43 @@ def validate(content: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _inspector(store: Store, raw: Any, username: str | None) -> dict[str, str]:
+    """An inspector as the record names them: the account (`username`, or the colleague the
+    name designates) with the 执法证号 on file, which wins over a typed one; someone the device
+    does not know keeps the name and badge as typed."""
+    person = _person(raw, "name", "badge")
+    known = colleagues.person(store, username) if username else None
+    if known is None and not username and person["name"]:
+        known = colleagues.person(store, person["name"])
+    if known is None:
+        return person
+    return {
+        "username": known["username"],
+        "name": person["name"] or known.get("display_name") or known["username"],
+        "badge": known.get("badge_no") or person["badge"],
+    }
+
+
 def save(
-    store: Store, uuid: str, fields: dict[str, Any], signatures: dict[str, bytes]
+    store: Store,
+    uuid: str,
+    fields: dict[str, Any],
+    signatures: dict[str, bytes],
+    signed_in: str | None = None,
 ) -> dict[str, Any]:
-    """Check and keep the record and its signatures together (all or nothing)."""
+    """Check and keep the record and its signatures together (all or nothing).
+
+    `signed_in` is the device's user, the first inspector; the second is matched to a
+    colleague by username or name."""
     row = store.inspection(uuid)
     if row["state"] not in EDITABLE:
         raise FieldError(f"检查已完成（{row['state']}）/ the inspection is {row['state']}")
     signed = {role: signature(data) for role, data in signatures.items() if data}
-    inspectors = [_person(fields.get("inspector"), "name", "badge")]
-    second = _person(fields.get("inspector2"), "name", "badge")
-    if second["name"]:
+    inspectors = [_inspector(store, fields.get("inspector"), signed_in)]
+    if str((fields.get("inspector2") or {}).get("name") or "").strip():
+        second = _inspector(store, fields.get("inspector2"), None)
+        if second.get("username") and second.get("username") == inspectors[0].get("username"):
+            raise FieldError("两名检查人员不能是同一人 / the two inspectors must be two people")
         inspectors.append(second)
     refused = bool(fields.get("refused"))
     content = {

@@ -19,7 +19,9 @@ from field_client import record
 from field_client.alerts import pull_alerts
 from field_client.api import SyncApi
 from field_client.capture import wire_body
+from field_client.colleagues import pull_colleagues
 from field_client.errors import FieldError, ServerRefused
+from field_client.rechecks import pull_rechecks
 from field_client.store import OUTBOX, Store
 from field_client.tasks import pull_tasks
 
@@ -37,6 +39,8 @@ class PullReport:
     returned: list[str] = field(default_factory=list)
     approved: list[str] = field(default_factory=list)
     alerts_in_force: int = 0
+    colleagues: int = 0
+    to_recheck: int = 0
     open_tasks: int = 0
 
 
@@ -126,6 +130,8 @@ def pull(store: Store, api: SyncApi) -> PullReport:
     report.checklists_updated = pull_checklists(store, api)
     report.sites_changed = pull_sites(store, api)
     report.alerts_in_force = pull_alerts(store, api)
+    report.colleagues = pull_colleagues(store, api)
+    report.to_recheck = pull_rechecks(store, api)
     report.open_tasks = pull_tasks(store, api)
     pull_outcomes(store, api, report)
     return report

@@ -23,7 +23,18 @@ from checklists.scope import Scope
 from checklists.scope_table import scope_table
 from server import create_app
 from server.extensions import db
-from server.services import accounts, audit, backup, checklists, demo, law, revisits, uploads
+from server.services import (
+    accounts,
+    audit,
+    backup,
+    checklists,
+    demo,
+    draws,
+    inspectors,
+    law,
+    revisits,
+    uploads,
+)
 from server.services.errors import DomainError
 from server.services.sites_import import import_sites
 from server.services.timeutil import LOCAL_ZONE
@@ -56,6 +67,7 @@ def users() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--enterprise", "enterprise_id", type=int, help="enterprise id (enterprise users)")
 @click.option("--city", help="limit an inspector or supervisor to one city")
+@click.option("--badge", "badge_no", help="执法证号 of an inspector or supervisor")
 @click.option("--email", help="where notifications and reminders are mailed")
 @with_appcontext
 def users_add(
@@ -64,17 +76,37 @@ def users_add(
     password: str,
     enterprise_id: int | None,
     city: str | None,
+    badge_no: str | None,
     email: str | None,
 ) -> None:
     """Add a user with one role."""
     try:
-        user = accounts.add_user(name, role, password, enterprise_id, city, email=email)
+        user = accounts.add_user(
+            name, role, password, enterprise_id, city, badge_no=badge_no, email=email
+        )
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
         details = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.errors.items())
         _fail(f"{error.message} ({details})" if details else error.message)
     console.print(f"已添加 / added user [bold]{user.username}[/bold] ({user.role}), id {user.id}")
+
+
+@users.command("badge")
+@click.argument("name")
+@click.argument("badge_no", required=False, default="")
+@with_appcontext
+def users_badge(name: str, badge_no: str) -> None:
+    """Record an inspector's or supervisor's 执法证号 (none given: clear it)."""
+    try:
+        user = accounts.set_badge(name, badge_no)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.errors.items())
+        _fail(f"{error.message} ({details})" if details else error.message)
+    shown = user.badge_no or "（无 / none）"
+    console.print(f"[bold]{user.username}[/bold] 执法证号 / badge: {shown}")
 
 
 @users.command("revoke")
@@ -87,6 +119,22 @@ def users_revoke(name: str) -> None:
     except DomainError as error:
         _fail(error.message)
     console.print(f"已吊销 / revoked {count} token(s) of {name}")
+
+
+@users.command("conflict")
+@click.argument("name")
+@click.argument("credit_code")
+@click.option("--reason", default="", help="why the inspector is tied to the enterprise")
+@with_appcontext
+def users_conflict(name: str, credit_code: str, reason: str) -> None:
+    """Declare an inspector tied to an enterprise: never drawn to inspect it."""
+    try:
+        inspectors.declare_conflict(name, credit_code, reason)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        _fail(error.message)
+    console.print(f"已登记回避 / {name} will not be drawn for {credit_code}")
 
 
 @main.group()
@@ -309,6 +357,34 @@ def _refuse(message: str) -> None:
     """An error on one unwrapped line: these messages carry paths and hashes."""
     click.echo(f"错误 / error: {message}", err=True)
     sys.exit(1)
+
+
+@main.group("draws")
+def draws_group() -> None:
+    """双随机抽查 / Random inspection draws."""
+
+
+@draws_group.command("verify")
+@click.argument("draw_id", type=int)
+@with_appcontext
+def draws_verify(draw_id: int) -> None:
+    """Re-derive an issued draw from its published record (docs/draws.md); exit 1 on any
+    difference, each named."""
+    try:
+        draw, problems = draws.verify_stored(draw_id)
+    except DomainError as error:
+        _fail(error.message)
+    if problems:
+        click.echo(f"抽查 {draw_id} 验证失败 / draw {draw_id} does NOT verify:", err=True)
+        for problem in problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(1)
+    sites = len(draw.result or [])
+    click.echo(
+        f"OK: 抽查 {draw_id} 可复现 / draw {draw_id} verifies: candidate_hash "
+        f"{draw.candidate_hash}, secret_hash {draw.secret_hash}, seed {draw.seed}, "
+        f"{sites} site(s) drawn and paired as published"
+    )
 
 
 @main.group("uploads")

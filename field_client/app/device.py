@@ -1,47 +1,36 @@
-"""What only the app knows about an inspection: where the device was, and that it was asked.
+"""What the app's page reports of the device's position (the browser's Geolocation API).
 
-The browser reports a position with its accuracy, or that the user refused it, or that none
-was available. The sync API carries the inspection's position only, so the rest (a refusal,
-each photo's position when it was taken) stays on the device, in tables of its own in the
-same SQLite file, created here without touching the store's schema or version.
+The positions themselves are kept and sent by `field_client.positions`; this module reads
+the hidden fields the page's script fills, and names them for the views.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
 from typing import Any
 
-from field_client.store import Store, now_iso
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS app_positions (
-    inspection_uuid TEXT NOT NULL, subject TEXT NOT NULL, status TEXT NOT NULL,
-    lat REAL, lon REAL, accuracy_m REAL, recorded_at TEXT NOT NULL,
-    PRIMARY KEY (inspection_uuid, subject)
+from field_client.positions import (
+    INSPECTION,
+    SCHEMA,
+    STATUSES,
+    Position,
+    ensure_schema,
+    positions,
+    record,
 )
-"""
-STATUSES = ("ok", "refused", "unavailable")
-INSPECTION = "inspection"  # the subject of the position taken when the inspection started
 
+MAX_ACCURACY_M = 20_000_000  # the server's bound: about the Earth's size
 
-@dataclass(frozen=True)
-class Position:
-    """A device position, or why there is none (`status` refused / unavailable)."""
-
-    status: str
-    lat: float | None = None
-    lon: float | None = None
-    accuracy_m: float | None = None
-
-    @property
-    def known(self) -> bool:
-        return self.status == "ok"
-
-    def as_location(self) -> tuple[float, float, float | None] | None:
-        """The shape `capture.start` takes: only a real position, never an invented one."""
-        if not self.known or self.lat is None or self.lon is None:
-            return None
-        return (self.lat, self.lon, self.accuracy_m)
+__all__ = [
+    "INSPECTION",
+    "SCHEMA",
+    "STATUSES",
+    "Position",
+    "ensure_schema",
+    "position_from_form",
+    "positions",
+    "record",
+]
 
 
 def position_from_form(form: Any) -> Position:
@@ -57,38 +46,8 @@ def position_from_form(form: Any) -> Position:
         accuracy = float(form["accuracy"]) if form.get("accuracy") else None
     except ValueError:
         return Position("unavailable")
+    if accuracy is not None and not (math.isfinite(accuracy) and 0 <= accuracy <= MAX_ACCURACY_M):
+        accuracy = None  # unknown, rather than a number the server must refuse
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return Position("unavailable")
     return Position("ok", lat, lon, accuracy)
-
-
-def ensure_schema(store: Store) -> None:
-    store.db.execute(SCHEMA)
-
-
-def record(store: Store, uuid: str, subject: str, position: Position) -> None:
-    """Keep the position (or its absence) for the inspection or for one photo hash."""
-    with store.transaction() as db:
-        db.execute(
-            "INSERT INTO app_positions (inspection_uuid, subject, status, lat, lon, accuracy_m, "
-            "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (inspection_uuid, subject) "
-            "DO NOTHING",
-            (
-                uuid,
-                subject,
-                position.status,
-                position.lat,
-                position.lon,
-                position.accuracy_m,
-                now_iso(),
-            ),
-        )
-
-
-def positions(store: Store, uuid: str) -> dict[str, Position]:
-    """Subject (INSPECTION or a photo hash) → the position recorded for it."""
-    rows = store.db.execute(
-        "SELECT subject, status, lat, lon, accuracy_m FROM app_positions WHERE inspection_uuid = ?",
-        (uuid,),
-    )
-    return {row[0]: Position(row[1], row[2], row[3], row[4]) for row in rows}

@@ -14,8 +14,9 @@ from typing import Any
 import checklists as rules
 from checklists.evaluate import served_items, waiting_on
 from checklists.model import SEVERITY_LABELS, SITE_KINDS
-from field_client import capture
+from field_client import capture, rechecks
 from field_client.app.flags import distance_m
+from field_client.errors import FieldError
 from field_client.store import Store
 
 CHECK_BUTTONS = (
@@ -64,9 +65,18 @@ def applicable_checklists(store: Store, site: dict[str, Any]) -> list[rules.Chec
     ]
 
 
+FINDING_STATUS_LABELS = {
+    "open": "待通知 / open",
+    "notified": "待整改 / notified",
+    "answered": "已答复待核验 / answered",
+    "reopened": "整改未通过 / reopened",
+}
+
+
 @dataclass(frozen=True)
 class EarlierFailure:
-    """A failed item of an earlier inspection of the same site on this device."""
+    """A failed item of an earlier inspection of the same site: one of this device's, or an
+    unresolved finding pulled from the server (`status`, `due_date`: the server's)."""
 
     inspection: str
     started_at: str
@@ -74,17 +84,18 @@ class EarlierFailure:
     text: str
     remedy: str
     review_status: str | None
+    status: str | None = None
+    due_date: str | None = None
 
 
 def earlier_failures(
     store: Store, site_id: int, exclude: str | None = None
 ) -> list[EarlierFailure]:
-    """Failures in the earlier inspections of this site held on this device, newest first.
-
-    The device does not pull other inspectors' findings; these are the ones it made itself,
-    so a re-inspection can check them again.
-    """
-    found = []
+    """What a re-inspection of this site checks again: the site's unresolved findings on the
+    server as last pulled (whoever found them), then the failures of this device's own
+    earlier inspections that the server list does not already hold, newest first."""
+    found = _pulled_findings(store, site_id, exclude)
+    seen = {(failure.inspection, failure.code) for failure in found}
     rows = store.db.execute(
         "SELECT uuid FROM inspections WHERE site_id = ? ORDER BY started_at DESC", (site_id,)
     ).fetchall()
@@ -96,6 +107,8 @@ def earlier_failures(
             continue
         ctx, results = capture.results(store, uuid)
         for item in ctx.checklist.items:
+            if (uuid, item.code) in seen:
+                continue
             if results[item.code].verdict is rules.Verdict.NON_COMPLIANT:
                 found.append(
                     EarlierFailure(
@@ -107,6 +120,31 @@ def earlier_failures(
                         row["review_status"],
                     )
                 )
+    return found
+
+
+def _pulled_findings(store: Store, site_id: int, exclude: str | None) -> list[EarlierFailure]:
+    found = []
+    for finding in reversed(rechecks.for_site(store, site_id)):
+        if finding["inspection_uuid"] == exclude:
+            continue
+        code = finding["item"]
+        try:
+            item = store.checklist(finding["checklist_id"]).item(code.partition("#")[0])
+        except FieldError:
+            item = None
+        found.append(
+            EarlierFailure(
+                finding["inspection_uuid"],
+                finding["inspected_at"],
+                code,
+                item.text.zh if item is not None else code,
+                item.remedy.zh if item is not None else "",
+                None,
+                finding["status"],
+                finding.get("due_date"),
+            )
+        )
     return found
 
 

@@ -32,7 +32,7 @@ from flask import (
 )
 from werkzeug.utils import secure_filename
 
-from field_client import capture, credentials, qr, record, sync
+from field_client import capture, colleagues, credentials, qr, record, sync
 from field_client import tasks as field_tasks
 from field_client.api import SyncApi
 from field_client.app import device, flags, screens
@@ -256,6 +256,7 @@ def render_site(site_id: int, error: str | None = None, status: int = 200) -> An
             checklists=screens.applicable_checklists(local, found),
             ongoing=ongoing,
             failures=screens.earlier_failures(local, site_id),
+            status_labels=screens.FINDING_STATUS_LABELS,
             error=error,
         ),
         status,
@@ -392,6 +393,7 @@ def render_record(uuid: str, error: str | None = None, status: int = 200, form: 
             failures=failures,
             inspector=saved.get("username", ""),
             known=known_users(),
+            colleagues=colleagues.colleagues(local),
             start_position=device.positions(local, uuid).get(device.INSPECTION),
             now=now_iso(),
             form=form or {},
@@ -439,7 +441,9 @@ def sign_and_finish(uuid: str) -> Any:
     try:
         if capture.missing(local, uuid):
             return record_screen(uuid)
-        kept = record.save(local, uuid, fields, signatures)
+        kept = record.save(
+            local, uuid, fields, signatures, signed_in=(account() or {}).get("username")
+        )
         capture.finish(local, uuid)
         for person in kept["inspectors"]:
             remember_user(person["name"], person["badge"])

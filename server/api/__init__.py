@@ -11,6 +11,8 @@ from server.api import (
     alerts,
     auth,
     checklists,
+    colleagues,
+    draws,
     enterprises,
     findings,
     governance,
@@ -43,7 +45,9 @@ BLUEPRINTS = (
     uploads.blp,
     health.blp,
     alerts.blp,
+    colleagues.blp,
     tasks.blp,
+    draws.blp,
     webhooks.blp,
 )
 

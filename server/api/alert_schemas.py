@@ -22,6 +22,13 @@ class AlertIn(StrictSchema):
     starts_at = fields.AwareDateTime(metadata={"description": "default: now"})
     ends_at = fields.AwareDateTime(required=True)
     reason = fields.String(required=True, validate=validate.Length(1, 500))
+    request_id = fields.UUID(
+        load_default=None,
+        metadata={
+            "description": "the client's own id for this declaration: sent again (a retry, a "
+            "double click) it answers with the alert it made instead of declaring another"
+        },
+    )
 
 
 class AlertQuery(StrictSchema):
@@ -64,6 +71,15 @@ class LineSchema(StrictSchema):
 
 
 class ReductionListIn(StrictSchema):
+    version = fields.Integer(
+        load_default=None,
+        strict=True,
+        validate=validate.Range(0, 1_000_000),
+        metadata={
+            "description": "the version this edit replaces (0: there is none yet); a list "
+            "saved by someone else meanwhile is a 409. Absent: the version read now."
+        },
+    )
     performance_grade = fields.String(required=True, validate=validate.OneOf(GRADES))
     lines = fields.List(fields.Nested(LineSchema), required=True, validate=validate.Length(0, 100))
 

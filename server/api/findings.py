@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from server.api.auth import current_user, roles
 from server.api.blueprint import Blueprint, count_is_lower_bound
-from server.api.schemas import FindingOut, FindingQuery, ResponseIn, VerifyIn
+from server.api.schemas import FindingOut, FindingQuery, RecheckOut, ResponseIn, VerifyIn
 from server.models import Finding, Role
 from server.services import findings
 from server.services.lifecycles import finding as finding_lifecycle
@@ -55,6 +55,17 @@ class Findings(MethodView):
         if found.total_is_lower_bound:
             count_is_lower_bound(pagination_parameters, has_next=found.has_next)
         return [present(row) for row in found.rows]
+
+
+@blp.route("/to-recheck")
+class FindingsToRecheck(MethodView):
+    @roles(Role.INSPECTOR, Role.SUPERVISOR, Role.ADMIN)
+    @blp.etag
+    @blp.response(200, RecheckOut(many=True))
+    def get(self) -> list[Finding]:
+        """The unresolved findings at the sites of the caller's city, whoever found them: the
+        device pulls them so a re-inspection of a site checks them again."""
+        return findings.to_recheck(current_user())
 
 
 @blp.route("/<int:finding_id>")

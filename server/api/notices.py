@@ -11,7 +11,7 @@ from server.api.auth import current_user, roles
 from server.api.blueprint import Blueprint
 from server.api.findings import present as present_finding
 from server.api.schemas import NoticeIn, NoticeOut
-from server.http_common.disposition import content_disposition
+from server.http_common.disposition import inline_pdf
 from server.http_common.public_url import public_url
 from server.models import Notice, Role
 from server.services import notices, photos
@@ -73,9 +73,4 @@ class NoticePdf(MethodView):
         """The printable notice (PDF) with its QR code to the enterprise portal."""
         notice = notices.get(current_user(), notice_id)
         data = notices.pdf(notice, public_url(), photos.current_store())
-        filename = f"notice-{notice.id}.pdf"
-        return Response(
-            data,
-            mimetype="application/pdf",
-            headers={"Content-Disposition": content_disposition("inline", filename)},
-        )
+        return inline_pdf(data, f"notice-{notice.id}.pdf")

@@ -94,6 +94,16 @@ class UserOut(Schema):
     role = fields.String()
     enterprise_id = fields.Integer(allow_none=True)
     city = fields.String(allow_none=True)
+    badge_no = fields.String(allow_none=True, metadata={"description": "执法证号"})
+
+
+class ColleagueOut(Schema):
+    """Someone an inspector may name on an on-site record, with the 执法证号 on file."""
+
+    username = fields.String()
+    display_name = fields.String()
+    role = fields.String()
+    badge_no = fields.String(allow_none=True)
 
 
 class TokenOut(Schema):
@@ -338,10 +348,15 @@ class EnterpriseQuery(StrictSchema):
     city = fields.String()
 
 
+MAX_ACCURACY_M = 20_000_000
+
+
 class LocationSchema(StrictSchema):
     lat = fields.Float(required=True, validate=validate.Range(-90, 90))
     lon = fields.Float(required=True, validate=validate.Range(-180, 180))
-    accuracy_m = fields.Float(allow_none=True, validate=validate.Range(0, 100_000))
+    # Up to the Earth's size: a browser's network-based position can be that vague, and a
+    # vague position is recorded as it is (and flagged), not refused with the inspection.
+    accuracy_m = fields.Float(allow_none=True, validate=validate.Range(0, MAX_ACCURACY_M))
 
 
 class AnswerIn(StrictSchema):
@@ -361,6 +376,11 @@ class AnswerIn(StrictSchema):
 
 
 class RecordPersonIn(StrictSchema):
+    username = fields.String(
+        load_default="",
+        validate=validate.Length(max=80),
+        metadata={"description": "an inspector's account (its 执法证号 must be the badge given)"},
+    )
     name = fields.String(load_default="", validate=validate.Length(max=100))
     badge = fields.String(load_default="", validate=validate.Length(max=100))
     position = fields.String(load_default="", validate=validate.Length(max=100))
@@ -405,6 +425,38 @@ class RecordIn(StrictSchema):
             )
 
 
+class DevicePositionIn(StrictSchema):
+    """Where the device was, with its accuracy, or why it does not know (refused by the
+    user, unavailable): recorded as such, never invented."""
+
+    status = fields.String(required=True, validate=validate.OneOf(("ok", "refused", "unavailable")))
+    lat = fields.Float(allow_none=True, load_default=None, validate=validate.Range(-90, 90))
+    lon = fields.Float(allow_none=True, load_default=None, validate=validate.Range(-180, 180))
+    accuracy_m = fields.Float(
+        allow_none=True, load_default=None, validate=validate.Range(0, MAX_ACCURACY_M)
+    )
+
+    @validates_schema
+    def _consistent(self, data: dict, **_: object) -> None:
+        known = data["lat"] is not None and data["lon"] is not None
+        if (data["status"] == "ok") != known:
+            raise ValidationError(
+                "位置状态与坐标不符 / status ok needs lat and lon, and only it has them", "status"
+            )
+
+
+class DevicePositionsIn(StrictSchema):
+    """The device's positions: when the inspection started, and when each photo was taken."""
+
+    inspection = fields.Nested(DevicePositionIn, allow_none=True, load_default=None)
+    photos = fields.Dict(
+        keys=fields.String(validate=SHA256),
+        values=fields.Nested(DevicePositionIn),
+        load_default=dict,
+        validate=validate.Length(max=500),
+    )
+
+
 class InspectionIn(StrictSchema):
     site_id = fields.Integer(required=True, strict=True, validate=ROW_ID)
     checklist_id = fields.String(required=True, validate=validate.Length(1, 60))
@@ -415,6 +467,7 @@ class InspectionIn(StrictSchema):
     location = fields.Nested(LocationSchema, allow_none=True, load_default=None)
     answers = fields.List(fields.Nested(AnswerIn), required=True, validate=validate.Length(1, 500))
     record = fields.Nested(RecordIn, allow_none=True, load_default=None)
+    positions = fields.Nested(DevicePositionsIn, allow_none=True, load_default=None)
 
 
 class AnswerOut(Schema):
@@ -446,7 +499,8 @@ class EvidenceFlagOut(Schema):
     code = fields.String(
         metadata={
             "description": "clock_skew, no_location, outside_site, photo_time_outside, "
-            "photo_without_gps or photo_outside_site"
+            "photo_without_gps, photo_outside_site, photo_device_outside_site, "
+            "alert_level_mismatch or stopped_line_power"
         }
     )
     message = fields.String()
@@ -601,6 +655,20 @@ class FindingOut(Schema):
     events = fields.List(fields.Nested(FindingEventOut), attribute="finding.events")
     responses = fields.List(fields.Nested(FindingResponseOut))
     actions = actions_field(FindingAction, "finding")
+
+
+class RecheckOut(Schema):
+    """An unresolved finding a re-inspection of its site checks again (for devices)."""
+
+    id = fields.Integer()
+    site_id = fields.Integer()
+    inspection_uuid = fields.UUID()
+    inspected_at = fields.AwareDateTime(attribute="inspection.started_at")
+    checklist_id = fields.String()
+    item = fields.String(attribute="item_code")
+    severity = fields.String()
+    status = fields.String()
+    due_date = fields.Date(allow_none=True)
 
 
 class ResponseIn(StrictSchema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import quote
 
+from flask import Response
 from werkzeug.utils import secure_filename
 
 
@@ -17,3 +18,12 @@ def content_disposition(kind: Literal["inline", "attachment"], filename: str) ->
     """
     fallback = secure_filename(filename) or "download"
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def inline_pdf(data: bytes, filename: str) -> Response:
+    """A PDF opened in the browser rather than downloaded (notices, on-site records)."""
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": content_disposition("inline", filename)},
+    )

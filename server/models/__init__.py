@@ -3,6 +3,7 @@
 from server.models.alert import Alert, AlertLevel, ReductionList
 from server.models.audit import GENESIS_HASH, AuditEntry
 from server.models.checklist import ChecklistVersion
+from server.models.draw import Draw, DrawStatus, InspectorConflict
 from server.models.finding import (
     UNRESOLVED,
     VISIBLE_TO_ENTERPRISE,
@@ -60,6 +61,8 @@ __all__ = [
     "Clue",
     "ClueKind",
     "ClueStatus",
+    "Draw",
+    "DrawStatus",
     "Enterprise",
     "Finding",
     "FindingEvent",
@@ -69,6 +72,7 @@ __all__ = [
     "InspectionReview",
     "InspectionRevision",
     "InspectionStatus",
+    "InspectorConflict",
     "Notice",
     "Notification",
     "OutboxEvent",

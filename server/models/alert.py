@@ -7,11 +7,12 @@ reduction list sets for the alert's level.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from server.extensions import db
@@ -41,6 +42,9 @@ class Alert(db.Model):
     declared_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The declaring form's (or API client's) own id: a double click or a resend declares one
+    # alert, not two.
+    request_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True)
 
 
 class ReductionList(db.Model):

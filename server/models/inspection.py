@@ -89,10 +89,21 @@ class Inspection(db.Model):
         return list(dict.fromkeys(sha for answer in self.answers for sha in answer.photos))
 
     @property
+    def current_body(self) -> dict[str, Any]:
+        """The body of the current revision exactly as accepted ({} before the first)."""
+        current = next((r for r in self.revisions if r.number == self.revision), None)
+        return current.body if current is not None else {}
+
+    @property
     def record(self) -> dict[str, Any] | None:
         """The signed on-site record of the current revision (None: sent without one)."""
-        current = next((r for r in self.revisions if r.number == self.revision), None)
-        return current.body.get("record") if current is not None else None
+        return self.current_body.get("record")
+
+    @property
+    def device_positions(self) -> dict[str, Any] | None:
+        """Where the device was at the start and at each photo, or why it did not know
+        (None: sent without them, e.g. from the CLI)."""
+        return self.current_body.get("positions")
 
     @property
     def cited_signatures(self) -> list[str]:

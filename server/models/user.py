@@ -31,6 +31,9 @@ class User(db.Model):
     # limited to one city (None: every city).
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     city: Mapped[str | None] = mapped_column(String(40))
+    # 执法证号: the law-enforcement certificate number an inspector signs a record with; the
+    # record's badge for a named account must be this one.
+    badge_no: Mapped[str | None] = mapped_column(String(40), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
     # Where notifications go (reminders, notices); none: the user gets no mail.
     email: Mapped[str | None] = mapped_column(String(254))

@@ -52,12 +52,14 @@ def add_user(
     enterprise_id: int | None = None,
     city: str | None = None,
     display_name: str = "",
+    badge_no: str | None = None,
     email: str | None = None,
 ) -> User:
     """Create a user; scrypt (werkzeug's default KDF) hashes the password. `email` is where
     notifications go (none: the user is not mailed)."""
     username = normalise_username(username)
     errors: dict[str, list[str]] = {}
+    badge_no = _badge_problems(badge_no, role, errors)
     email = (email or "").strip() or None
     if email is not None and not EMAIL.fullmatch(email):
         errors["email"] = [f"邮箱格式有误 / not an email address: {email!r}"]
@@ -84,12 +86,65 @@ def add_user(
         enterprise_id=enterprise_id,
         city=city,
         display_name=display_name or username,
+        badge_no=badge_no,
         email=email,
     )
     db.session.add(user)
     audit.record_user("user.added", user)
     db.session.flush()
     return user
+
+
+# Letters, digits, - and the CJK a province prefix uses (晋执00001); no spaces or punctuation.
+BADGE_PATTERN = re.compile(r"[0-9A-Za-z\-\u4e00-\u9fff]{4,40}")
+BADGE_ROLES = (Role.INSPECTOR, Role.SUPERVISOR)
+
+
+def _badge_problems(
+    raw: str | None, role: str, errors: dict[str, list[str]], user: User | None = None
+) -> str | None:
+    """The 执法证号 in its normal form (None: none), noting what is wrong with it in `errors`."""
+    if raw is None or not raw.strip():
+        return None
+    badge = raw.strip().upper()
+    if role not in BADGE_ROLES:
+        errors["badge"] = [
+            "仅检查员和监管人员有执法证号 / only inspectors and supervisors have one"
+        ]
+    elif not BADGE_PATTERN.fullmatch(badge):
+        errors["badge"] = ["执法证号须为4–40位汉字、字母、数字或- / 4–40 CJK, letters, digits or -"]
+    else:
+        holder = db.session.scalar(select(User).where(User.badge_no == badge))
+        if holder is not None and holder is not user:
+            errors["badge"] = [
+                f"执法证号已被他人使用（{holder.username}）/ already {holder.username}'s"
+            ]
+    return badge
+
+
+def set_badge(username: str, badge_no: str | None, actor: User | None = None) -> User:
+    """Record (or clear, with None or "") the 执法证号 of an inspector or supervisor."""
+    user = db.session.scalar(select(User).where(User.username == normalise_username(username)))
+    if user is None:
+        raise NotFound(ErrorCode.USER_NOT_FOUND, f"用户不存在 / no user {username!r}")
+    errors: dict[str, list[str]] = {}
+    badge = _badge_problems(badge_no, user.role, errors, user)
+    if errors:
+        raise Invalid(ErrorCode.USER_INVALID, "执法证号有误 / invalid badge number", errors)
+    if user.badge_no != badge:
+        user.badge_no = badge
+        audit.record_user("user.badge_set", user, actor)
+    db.session.flush()
+    return user
+
+
+def colleagues(user: User) -> list[User]:
+    """The active inspectors and supervisors `user` may name on a record: their city's, or
+    everyone's for a user with no city."""
+    query = select(User).where(User.active.is_(True), User.role.in_(BADGE_ROLES))
+    if user.city:
+        query = query.where((User.city == user.city) | User.city.is_(None))
+    return list(db.session.scalars(query.order_by(User.username)))
 
 
 def issue_token(username: str, password: str, ttl: timedelta) -> tuple[str, User, datetime]:

@@ -6,15 +6,17 @@ reads (its item HP-00): the highest level among the alerts covering the city at 
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
 from server.models import Alert, AlertLevel, Role, User, utcnow
 from server.services import audit, law
-from server.services.errors import ErrorCode, Forbidden, Invalid
+from server.services.errors import Conflict, ErrorCode, Forbidden, Invalid
 
 # The checklist whose item HP-00 reads the level in force.
 CHECKLIST_ID = "heavy-pollution-response"
@@ -102,6 +104,7 @@ def declare(user: User, fields: dict[str, Any]) -> Alert:
             "预警结束时间已过 / the alert would already be over",
             {"ends_at": ["must be in the future"]},
         )
+    request_id: uuid.UUID | None = fields.get("request_id")
     alert = Alert(
         level=AlertLevel(fields["level"]).value,
         city_codes=_city_codes(user, fields["cities"]),
@@ -109,14 +112,47 @@ def declare(user: User, fields: dict[str, Any]) -> Alert:
         ends_at=ends_at,
         declared_by=user.id,
         reason=fields["reason"].strip(),
+        request_id=request_id,
     )
+    if request_id is not None and (earlier := _by_request(request_id)) is not None:
+        return _same_declaration(earlier, alert)
     db.session.add(alert)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The same request, declared by a concurrent request an instant earlier.
+        db.session.rollback()
+        earlier = _by_request(request_id) if request_id is not None else None
+        if earlier is None:
+            raise
+        return _same_declaration(earlier, alert)
     audit.record_action(
         user, "alert.declared", ("alert", str(alert.id)), snapshot(alert), created=[alert]
     )
     db.session.commit()
     return alert
+
+
+def _by_request(request_id: uuid.UUID) -> Alert | None:
+    return db.session.scalar(select(Alert).where(Alert.request_id == request_id))
+
+
+def _same_declaration(earlier: Alert, sent: Alert) -> Alert:
+    """A resent declaration answers with the alert it made; another one under the same
+    request id is a conflict (never a second alert, never a silent change)."""
+    same = (earlier.declared_by, earlier.level, earlier.city_codes, earlier.reason) == (
+        sent.declared_by,
+        sent.level,
+        sent.city_codes,
+        sent.reason,
+    )
+    if not same or earlier.ends_at != sent.ends_at:
+        raise Conflict(
+            ErrorCode.ALERT_CONFLICT,
+            f"此请求号已发布过另一预警 / request {earlier.request_id} already declared alert "
+            f"{earlier.id}, with other content",
+        )
+    return earlier
 
 
 def visible(user: User, in_force: bool, at: datetime | None = None) -> list[Alert]:

@@ -13,8 +13,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Enterprise, User
-from server.services import demo_alerts, demo_inspections
-from server.services.accounts import add_user
+from server.services import accounts, demo_alerts, demo_inspections, demo_tasks
 from server.services.checklists import load_rule_files
 from server.services.credit_code import make_credit_code
 from server.services.registry import save_enterprise, save_site
@@ -110,6 +109,7 @@ def load_demo(with_inspections: bool = True) -> DemoResult:
     load_rule_files()
     enterprises = _registry()
     first, second = enterprises[0], enterprises[1]
+    badges = {"inspector1": "14060026001", "inspector2": "14060026002", "supervisor": "14060026100"}
     plan = (
         ("admin", "admin", None, "管理员 / administrator"),
         ("inspector1", "inspector", None, "检查员 / inspector"),
@@ -121,16 +121,24 @@ def load_demo(with_inspections: bool = True) -> DemoResult:
     result = DemoResult(enterprises=len(enterprises), sites=len(enterprises))
     for username, role, enterprise, note in plan:
         if db.session.scalar(select(User).where(User.username == username)) is None:
-            add_user(
+            accounts.add_user(
                 username,
                 role,
                 DEMO_PASSWORDS[username],
                 enterprise_id=enterprise.id if enterprise else None,
+                badge_no=badges.get(username),
             )
         result.accounts.append((username, role, DEMO_PASSWORDS[username], note))
-    db.session.commit()
     users = {u.username: u for u in db.session.scalars(select(User))}
+    # Demo inspectors hold a 执法证号 (an older demo database gets one now), so their records
+    # carry it and a 双随机 draw can pair them.
+    for name, badge in badges.items():
+        if users[name].badge_no is None:
+            accounts.set_badge(name, badge)
+    db.session.commit()
     if with_inspections:
         result.inspections = demo_inspections.load(first, users["inspector1"], users["supervisor"])
         demo_alerts.load(users["supervisor"])
+        demo_tasks.load(first, users)
+        db.session.commit()
     return result

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from evidence.flags import PHOTO_TIME_TOLERANCE, Flag, distance_m
 from server.models import Finding, FindingResponse, Inspection, Photo, Site
@@ -44,9 +45,17 @@ def _clock(inspection: Inspection) -> list[Flag]:
     ]
 
 
+NO_POSITION = {
+    "refused": "检查员拒绝设备定位 / the inspector refused the device position",
+    "unavailable": "设备无法定位 / the device could not get a position",
+}
+
+
 def _place(inspection: Inspection, site: Site) -> list[Flag]:
     if inspection.lat is None or inspection.lon is None:
-        return [Flag("no_location", "检查未记录位置 / the inspection has no location")]
+        status = ((inspection.device_positions or {}).get("inspection") or {}).get("status")
+        why = f"（{NO_POSITION[status]}）" if status in NO_POSITION else ""
+        return [Flag("no_location", f"检查未记录位置 / the inspection has no location{why}")]
     if site.lat is None or site.lon is None:
         return []
     away = distance_m(inspection.lat, inspection.lon, site.lat, site.lon)
@@ -93,6 +102,24 @@ def _photo(
                 )
             )
     return flags
+
+
+def _photo_device_place(site: Site, sha: str, position: Mapping[str, Any] | None) -> list[Flag]:
+    """Where the device was when the app took the photo (its own GPS, apart from the EXIF):
+    outside the site's radius, allowing for the position's accuracy."""
+    if not position or position.get("status") != "ok" or site.lat is None or site.lon is None:
+        return []
+    away = distance_m(position["lat"], position["lon"], site.lat, site.lon)
+    if away <= site.radius_m + (position.get("accuracy_m") or 0):
+        return []
+    return [
+        Flag(
+            "photo_device_outside_site",
+            f"拍照时设备距场所{away:.0f}米 / the device was {away:.0f} m from the site when the "
+            f"photo was taken (radius {site.radius_m:.0f} m)",
+            sha,
+        )
+    ]
 
 
 def _alert_level(inspection: Inspection, site: Site) -> list[Flag]:
@@ -153,7 +180,9 @@ def flags(inspection: Inspection, stored: Mapping[str, Photo]) -> list[Flag]:
     site = inspection.site
     found = _clock(inspection) + _place(inspection, site) + _alert_level(inspection, site)
     found += _stopped_lines(inspection)
+    device = (inspection.device_positions or {}).get("photos") or {}
     for sha in inspection.cited_photos:
+        found += _photo_device_place(site, sha, device.get(sha))
         if sha in stored:
             found += _photo(
                 site, stored[sha], inspection.started_at, inspection.finished_at, INSPECTION_WINDOW

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from server.extensions import db
 from server.models import (
@@ -24,6 +24,7 @@ from server.models import (
     Inspection,
     Photo,
     Role,
+    Site,
     User,
 )
 from server.services import checklists as checklist_store
@@ -197,3 +198,22 @@ def _responses_with_flags(finding: Finding) -> list[dict[str, Any]]:
         }
         for response in finding.responses
     ]
+
+
+def to_recheck(user: User) -> list[Finding]:
+    """The unresolved findings at the active sites of the caller's city (every city for a user
+    without one), whoever found them: what a re-inspection of a site must check again.
+
+    For inspectors on their devices, so unlike `scoped` it is not limited to their own
+    inspections; the enterprise's answers and notes stay on the server."""
+    query = (
+        select(Finding)
+        .join(Site, Site.id == Finding.site_id)
+        .where(Finding.status.in_([s.value for s in UNRESOLVED]), Site.active.is_(True))
+        .options(joinedload(Finding.inspection))
+        .order_by(Finding.site_id, Finding.created_at, Finding.id)
+    )
+    city = visible_city(user)
+    if city:
+        query = query.where(Finding.city == city)
+    return list(db.session.scalars(query))

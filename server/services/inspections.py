@@ -42,6 +42,7 @@ from server.models import (
 )
 from server.services import audit, law, outbox, photo_access
 from server.services import checklists as checklist_store
+from server.services.accounts import BADGE_ROLES
 from server.services.errors import (
     Conflict,
     ErrorCode,
@@ -64,7 +65,10 @@ def canonical_record(record: dict[str, Any]) -> dict[str, Any]:
     def person(raw: dict[str, Any] | None) -> dict[str, str] | None:
         if raw is None:
             return None
-        return {key: raw.get(key) or "" for key in ("name", "badge", "position", "phone")}
+        normal = {key: raw.get(key) or "" for key in ("name", "badge", "position", "phone")}
+        if raw.get("username"):  # only when named, so a record without one hashes as before
+            normal["username"] = raw["username"]
+        return normal
 
     return {
         "inspectors": [person(p) for p in record["inspectors"]],
@@ -86,7 +90,67 @@ def canonical_body(payload: dict[str, Any]) -> dict[str, Any]:
     body = _canonical_inspection(payload)
     if payload.get("record") is not None:
         body["record"] = canonical_record(payload["record"])
+    if payload.get("positions") is not None:
+        body["positions"] = canonical_positions(payload["positions"])
     return body
+
+
+def canonical_positions(positions: dict[str, Any]) -> dict[str, Any]:
+    """The device's positions in one normal form (photos by hash, every field present)."""
+
+    def one(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+        if raw is None:
+            return None
+        return {key: raw.get(key) for key in ("status", "lat", "lon", "accuracy_m")}
+
+    return {
+        "inspection": one(positions.get("inspection")),
+        "photos": {sha: one(raw) for sha, raw in sorted((positions.get("photos") or {}).items())},
+    }
+
+
+def _record_and_positions_problems(user: User, body: dict[str, Any]) -> dict[str, Any]:
+    """What is wrong with the record's named inspectors and the photo positions.
+
+    An inspector named by account must be an active inspector or supervisor whose 执法证号 on
+    file is the badge the record shows (a record is evidence: a badge typed wrong, or someone
+    else's, must not reach a PDF an enterprise signs); the first is the sender. A position
+    may be given only for a photo the inspection cites."""
+    errors: dict[str, Any] = {}
+    record = body.get("record")
+    if record is not None:
+        people: dict[str, dict[str, list[str]]] = {}
+        for index, person in enumerate(record["inspectors"]):
+            username = person.get("username")
+            if not username:
+                continue
+            account = db.session.scalar(select(User).where(User.username == username))
+            if account is None or not account.active or account.role not in BADGE_ROLES:
+                people[str(index)] = {"username": [f"无此执法人员 / no inspector {username!r}"]}
+            elif index == 0 and account.id != user.id:
+                people[str(index)] = {
+                    "username": ["第一检查人须为提交人 / the first inspector is the sender"]
+                }
+            elif account.badge_no and person.get("badge") != account.badge_no:
+                people[str(index)] = {
+                    "badge": [
+                        f"执法证号与账户不符（账户为{account.badge_no}）/ the badge is not "
+                        f"{username}'s on file ({account.badge_no})"
+                    ]
+                }
+        if people:
+            errors["record"] = {"inspectors": people}
+    positions = body.get("positions")
+    if positions is not None:
+        cited = {sha for answer in body["answers"] for sha in answer["photos"]}
+        stray = sorted(set(positions["photos"]) - cited)
+        if stray:
+            errors["positions"] = {
+                "photos": [
+                    f"检查未引用此照片 / the inspection cites no photo {sha}" for sha in stray
+                ]
+            }
+    return errors
 
 
 def _canonical_inspection(payload: dict[str, Any]) -> dict[str, Any]:
@@ -264,6 +328,7 @@ def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluate
                 }
     if answer_errors:
         errors["answers"] = answer_errors
+    errors.update(_record_and_positions_problems(user, body))
     if errors:
         raise Invalid(ErrorCode.INSPECTION_INVALID, "检查记录有误 / invalid inspection", errors)
     assert site is not None and scope is not None
@@ -569,6 +634,27 @@ def get_for(user: User, inspection_id: uuid_module.UUID) -> Inspection:
     scope = visible_city(user)
     if user.role == Role.SUPERVISOR and scope and inspection.site.enterprise.city != scope:
         raise missing
+    return inspection
+
+
+def record_for(user: User, inspection_id: uuid_module.UUID) -> Inspection:
+    """An inspection whose on-site record (现场检查笔录) `user` may read.
+
+    Staff read it as they read the inspection (`get_for`). An enterprise reads the record of
+    an inspection at one of its own sites once a supervisor has approved it: its
+    representative signed (or refused) it on site, and an approved record no longer changes.
+    Anything else is a 404, so an enterprise learns nothing of other inspections."""
+    if user.role != Role.ENTERPRISE:
+        return get_for(user, inspection_id)
+    inspection = db.session.get(Inspection, inspection_id)
+    if (
+        inspection is None
+        or inspection.site.enterprise_id != user.enterprise_id
+        or inspection.status != InspectionStatus.APPROVED
+    ):
+        raise NotFound(
+            ErrorCode.INSPECTION_NOT_FOUND, f"检查记录不存在 / no inspection {inspection_id}"
+        )
     return inspection
 
 

@@ -61,11 +61,8 @@ def _in_app(app: Flask, fn: Callable[..., Any]) -> Callable[..., Any]:
 def init_jobs(app: Flask) -> None:
     """Make the app's broker and declare its actors (called by `create_app`)."""
     url = app.config["BROKER_URL"]
-    broker: dramatiq.Broker
-    if url:
-        broker = RedisBroker(url=url, namespace=app.config["BROKER_NAMESPACE"])
-    else:
-        broker = StubBroker()
+    namespace = app.config["BROKER_NAMESPACE"]
+    broker = RedisBroker(url=url, namespace=namespace) if url else StubBroker()
     jobs = Jobs(broker)
     from server.services.notify import dispatch, mail, webhooks
 

@@ -7,7 +7,7 @@ notice to a site in one city never cites another city's plan.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from checklists.evaluate import evaluate_all, served_items
 from checklists.governance import Governance, load_governance, stated_period_warnings
 from checklists.model import Basis, Obligation, Verdict
 from checklists.scope import Scope, item_scope
-from server.models import Inspection, Site
+from server.models import Finding, Inspection, Site
 from server.services import checklists as checklist_store
 from server.services.app_state import per_app
 from server.services.errors import ErrorCode, Invalid
@@ -112,10 +112,27 @@ def inspection_answers(inspection: Inspection) -> dict[str, Any]:
 
 def finding_bases(inspection: Inspection, item_code: str) -> tuple[Basis, ...]:
     """What a finding of this inspection cites: its item's duties in force for the site."""
+    return inspection_bases(inspection).get(item_code, ())
+
+
+def findings_bases(findings: Iterable[Finding]) -> dict[int, tuple[Basis, ...]]:
+    """Each finding's bases (by finding id), evaluating each inspection once."""
+    per_inspection: dict[Any, dict[str, tuple[Basis, ...]]] = {}
+    found = {}
+    for finding in findings:
+        key = finding.inspection_uuid
+        if key not in per_inspection:
+            per_inspection[key] = inspection_bases(finding.inspection)
+        found[finding.id] = per_inspection[key].get(finding.item_code, ())
+    return found
+
+
+def inspection_bases(inspection: Inspection) -> dict[str, tuple[Basis, ...]]:
+    """What each item of this inspection rests on in its scope, from one evaluation: a page
+    or workbook listing many findings of one inspection asks once, not once per finding."""
     checklist = checklist_store.get_rules(inspection.checklist_id, inspection.checklist_version)
-    return cited_bases(
-        checklist, item_code, inspection_scope(inspection), inspection_answers(inspection)
-    )
+    results = evaluate_all(checklist, inspection_answers(inspection), inspection_scope(inspection))
+    return {code: result.bases for code, result in results.items()}
 
 
 def basis_dicts(bases: tuple[Basis, ...]) -> list[dict[str, Any]]:

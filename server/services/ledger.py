@@ -77,13 +77,15 @@ def build(user: User, wanted: FindingFilter) -> bytes:
     )
     sources = rules.load_sources()
     finding_rows = []
+    # Each inspection is evaluated in its scope once, however many of its findings are listed.
+    bases = law.findings_bases(findings)
     for finding in findings:
         item = checklist_store.get_rules(
             finding.checklist_id, finding.inspection.checklist_version
         ).item(finding.item_code)
         assert item is not None
         notice = notices.get(finding.notice_id) if finding.notice_id else None
-        cited = law.finding_bases(finding.inspection, finding.item_code)
+        cited = bases[finding.id]
         basis = "；".join(f"{sources[b.source].number} {b.clause}" for b in cited)
         finding_rows.append(
             [

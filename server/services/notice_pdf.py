@@ -169,8 +169,9 @@ def render(
             "small",
         ),
     ]
-    # Each finding's basis evaluates its inspection in scope: once per finding, used twice.
-    bases = [law.finding_bases(finding.inspection, finding.item_code) for finding, *_ in findings]
+    # Each inspection is evaluated in scope once; each finding's bases are used twice.
+    by_id = law.findings_bases(finding for finding, *_ in findings)
+    bases = [by_id[finding.id] for finding, *_ in findings]
     cited = [basis for found in bases for basis in found]
     story += [
         _p("依据文件 / Governing plans：" + "；".join(law.governing_documents(cited)), "small"),

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
 from server.extensions import db
-from server.models import ReductionList, User
+from server.models import ReductionList, User, utcnow
 from server.services import audit, registry
-from server.services.errors import ErrorCode, Invalid, NotFound
+from server.services.errors import Conflict, ErrorCode, Invalid, NotFound
 from server.services.feeds import next_change_seq
 
 LEVELS = ("yellow", "orange", "red")
@@ -54,15 +57,7 @@ def save(user: User, enterprise_id: int, fields: dict[str, Any]) -> ReductionLis
         for line in fields["lines"]
     ]
     _check_lines(lines)
-    row = db.session.get(ReductionList, enterprise.id)
-    if row is None:
-        row = ReductionList(enterprise_id=enterprise.id, version=1)
-        db.session.add(row)
-    else:
-        row.version += 1
-    row.performance_grade = fields["performance_grade"]
-    row.lines = lines
-    row.updated_by = user.id
+    row = _store(user, enterprise.id, fields, lines)
     for site in enterprise.sites:
         site.change_seq = next_change_seq(registry.SITES_FEED)
     db.session.flush()
@@ -75,6 +70,59 @@ def save(user: User, enterprise_id: int, fields: dict[str, Any]) -> ReductionLis
         touched=[row],
     )
     db.session.commit()
+    return row
+
+
+def _conflict(enterprise_id: int, expected: int) -> Conflict:
+    current = db.session.scalar(
+        select(ReductionList.version).where(ReductionList.enterprise_id == enterprise_id)
+    )
+    return Conflict(
+        ErrorCode.REDUCTION_LIST_CONFLICT,
+        f"减排清单已被他人修改（现为第{current or 0}版，本次修改基于第{expected}版）/ the list was "
+        f"saved meanwhile: it is now version {current or 0}, this edit replaces {expected}",
+        {"version": [str(current or 0)]},
+    )
+
+
+def _store(
+    user: User, enterprise_id: int, fields: dict[str, Any], lines: list[dict[str, Any]]
+) -> ReductionList:
+    """Write the list as the next version of the one the edit replaces, or refuse.
+
+    A conditional update (`… WHERE version = expected`) and, for the first version, the
+    primary key: of two saves made at once, one wins and the other gets 409, so no version
+    number is written twice and no edit silently overwrites another."""
+    values = {
+        "performance_grade": fields["performance_grade"],
+        "lines": lines,
+        "updated_by": user.id,
+    }
+    row = db.session.get(ReductionList, enterprise_id)
+    expected = fields.get("version")
+    if expected is None:
+        expected = row.version if row is not None else 0
+    if row is None:
+        if expected != 0:
+            raise _conflict(enterprise_id, expected)
+        row = ReductionList(enterprise_id=enterprise_id, version=1, **values)
+        db.session.add(row)
+        try:
+            db.session.flush()
+        except IntegrityError:  # a first version saved by a concurrent request
+            db.session.rollback()
+            raise _conflict(enterprise_id, expected) from None
+        return row
+    moved = db.session.execute(
+        update(ReductionList)
+        .where(ReductionList.enterprise_id == enterprise_id, ReductionList.version == expected)
+        .values(version=expected + 1, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise _conflict(enterprise_id, expected)
+    db.session.refresh(row)
     return row
 
 

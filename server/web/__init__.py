@@ -9,8 +9,10 @@ from __future__ import annotations
 from flask import Flask, Response, request
 
 from server.web.alert_pages import blp as alert_pages_blueprint
+from server.web.draw_pages import blp as draw_pages_blueprint
 from server.web.filters import register_filters
 from server.web.portal import blp as portal_blueprint
+from server.web.public import blp as public_blueprint
 from server.web.qr import blp as qr_blueprint
 from server.web.review import blp as review_blueprint
 from server.web.session import PagesOnlySessionInterface
@@ -59,8 +61,10 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(qr_blueprint)
     app.register_blueprint(review_blueprint)
     app.register_blueprint(alert_pages_blueprint)
+    app.register_blueprint(draw_pages_blueprint)
     app.register_blueprint(task_pages_blueprint)
     app.register_blueprint(clue_pages_blueprint)
     app.register_blueprint(portal_blueprint)
+    app.register_blueprint(public_blueprint)
     app.register_blueprint(webhook_pages_blueprint)
     app.after_request(security_headers)

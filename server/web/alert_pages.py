@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +51,11 @@ def _form_fields() -> dict[str, Any]:
     ends_at = _local(form.get("ends_at"), "ends_at", errors)
     if ends_at is None and "ends_at" not in errors:
         errors["ends_at"] = ["请填写结束时间 / give the end of the alert"]
+    request_id = None
+    try:
+        request_id = uuid.UUID(form.get("request_id", "")) if form.get("request_id") else None
+    except ValueError:
+        errors["request_id"] = ["表单已损坏，请刷新页面 / the form is damaged: reload the page"]
     reason = form.get("reason", "").strip()
     if not reason or len(reason) > 500:
         errors["reason"] = ["请填写预警依据（500字以内）/ give the reason (up to 500 characters)"]
@@ -61,6 +67,7 @@ def _form_fields() -> dict[str, Any]:
         "starts_at": starts_at,
         "ends_at": ends_at,
         "reason": reason,
+        "request_id": request_id,
     }
 
 
@@ -83,6 +90,8 @@ def alert_list() -> ResponseReturnValue:
         cities=cities,
         levels=LEVEL_LABELS,
         city_names=alerts.city_names,
+        # One id per form shown: a double click or a resent form declares one alert.
+        request_id=uuid.uuid4(),
     )
 
 

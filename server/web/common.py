@@ -20,12 +20,20 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from server.http_common.disposition import content_disposition
+from server.http_common.disposition import inline_pdf
 from server.http_common.extensions import csrf
 from server.http_common.public_url import public_url
 from server.http_common.throttle import TOO_MANY_FAILED_LOGINS, login_throttle
-from server.models import Notice, User
-from server.services import accounts, lookup, notices, photo_access, photos, thumbnails
+from server.models import Inspection, Notice, User
+from server.services import (
+    accounts,
+    inspections,
+    lookup,
+    notices,
+    photo_access,
+    photos,
+    thumbnails,
+)
 from server.services.errors import DomainError, ErrorCode, NotFound, Unauthorized
 from server.web.session import F, landing, safe_next, sign_in, sign_out, signed_in_user, web_user
 
@@ -149,11 +157,13 @@ def add_area_routes(blp: Blueprint, area: str, guard: Callable[[F], F]) -> None:
 def pdf_response(notice: Notice) -> Response:
     """The printable notice, opened in the browser rather than downloaded."""
     data = notices.pdf(notice, public_url(), photos.current_store())
-    return Response(
-        data,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": content_disposition("inline", f"notice-{notice.id}.pdf")},
-    )
+    return inline_pdf(data, f"notice-{notice.id}.pdf")
+
+
+def record_pdf_response(record: Inspection) -> Response:
+    """The on-site record (现场检查笔录) of an inspection the caller may read."""
+    data = inspections.record_pdf(record, public_url(), photos.current_store())
+    return inline_pdf(data, f"record-{record.uuid}.pdf")
 
 
 def by_id(model: Any, ids: set[int]) -> dict[int, Any]:

@@ -7,6 +7,7 @@ reaches only its own notices, findings and photos; anything else is a 404, as in
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 from flask import (
     Blueprint,
@@ -21,11 +22,17 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from server.models import Enterprise, Role, Site, User
-from server.services import findings, lookup, notices, photos
+from server.services import findings, inspections, lookup, notices, photos
 from server.services.errors import ErrorCode, Invalid, TooLarge
 from server.services.lifecycles import finding as finding_lifecycle
 from server.services.photo_meta import inspect_photo
-from server.web.common import add_area_routes, by_id, pdf_response, setup_blueprint
+from server.web.common import (
+    add_area_routes,
+    by_id,
+    pdf_response,
+    record_pdf_response,
+    setup_blueprint,
+)
 from server.web.session import require, signed_in_user, web_user
 
 blp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -83,6 +90,13 @@ def _enterprise_notice(token: str) -> ResponseReturnValue:
 def notice_pdf(token: str) -> Response:
     record = notices.by_portal_token(web_user(), token)
     return pdf_response(record)
+
+
+@blp.get("/inspections/<uuid:inspection_id>/record.pdf")
+@enterprise_only
+def inspection_record_pdf(inspection_id: uuid.UUID) -> Response:
+    """The signed on-site record of an approved inspection at one of the enterprise's sites."""
+    return record_pdf_response(inspections.record_for(web_user(), inspection_id))
 
 
 @blp.post("/findings/<int:finding_id>/respond")

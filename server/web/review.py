@@ -32,7 +32,6 @@ from server.services import (
     ledger,
     lookup,
     notices,
-    photos,
     registry,
     reviews,
     tasks,
@@ -46,6 +45,7 @@ from server.web.common import (
     by_id,
     parse_date,
     pdf_response,
+    record_pdf_response,
     setup_blueprint,
 )
 from server.web.session import STAFF, require, web_user
@@ -113,13 +113,7 @@ def inspection(inspection_id: uuid.UUID) -> ResponseReturnValue:
 @staff
 def inspection_record_pdf(inspection_id: uuid.UUID) -> Response:
     """The 现场检查笔录 as the API renders it, opened in the browser."""
-    record = inspections.get_for(web_user(), inspection_id)
-    data = inspections.record_pdf(record, public_url(), photos.current_store())
-    return Response(
-        data,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="record-{record.uuid}.pdf"'},
-    )
+    return record_pdf_response(inspections.get_for(web_user(), inspection_id))
 
 
 @blp.post("/inspections/<uuid:inspection_id>/review")

@@ -168,6 +168,13 @@ S = "000_32c90d3c411fd51f.txt"
         ("淘汰35蒸吨以下燃煤锅炉", "above", 35, False),  # 以下 excludes 35
         ("对35蒸吨/小时及以下燃煤锅炉动态清零", "above", 35, True),
         ("锅炉达到65蒸吨及以上", "min", 65, True),
+        # A bare 以上/以下 is read in the enterprise's favour: a requirement includes the
+        # number (民法典 art. 1259), a ban excludes it; the other reading is refused.
+        ("使用率达到90%以上", "min", 90, True),
+        ("使用率达到90%以上", "above", 90, False),  # would fail exactly 90 %
+        ("含硫量控制在0.5%以下", "max", 0.5, True),
+        ("禁止使用硫分1%以上的煤", "max", 1, True),  # exactly 1 % is not banned
+        ("淘汰35蒸吨以下燃煤锅炉", "max", 35, False),
     ],
 )
 def test_limit_wording_table(quote: str, bound: str, value: float, ok: bool) -> None:
@@ -179,7 +186,8 @@ def test_limit_wording_table(quote: str, bound: str, value: float, ok: bool) -> 
     ("quote", "test", "value", "ok"),
     [
         ("5000平方米及以上建筑工地", "at_least", 5000, True),
-        ("5000平方米以上建筑工地", "at_least", 5000, False),  # 以上 excludes 5000
+        ("5000平方米以上建筑工地", "at_least", 5000, False),  # would bind exactly 5000
+        ("5000平方米以下建筑工地", "below", 5000, True),  # 以下 excludes 5000: fewer bound
         ("少于3个月的", "below", 3, True),
         ("3个月及以上的", "below", 3, False),
         ("禁止5000平方米及以上", "at_least", 500, False),

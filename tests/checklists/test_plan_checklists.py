@@ -72,6 +72,10 @@ def test_low_voc_share_is_due_before_july_2020_and_not_limited_in_taiyuan() -> N
     assert judge("vocs-control", "朔州", date(2020, 7, 2), {**answers, "VC-01": 95})[
         "VC-01"
     ].verdict is (Verdict.COMPLIANT)
+    # "达到90%以上": exactly 90 % complies (以上 includes the number, 民法典 art. 1259).
+    for share, verdict in ((90, Verdict.COMPLIANT), (89.9, Verdict.NON_COMPLIANT)):
+        judged = judge("vocs-control", "朔州", date(2020, 7, 2), {**answers, "VC-01": share})
+        assert judged["VC-01"].verdict is verdict, share
     assert judge("vocs-control", "太原", date(2020, 7, 2), answers)["VC-01"].verdict is not (
         Verdict.NON_COMPLIANT
     )

@@ -29,34 +29,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class ServerProcess:
-    """The real server; it can be killed and started again on the same port and data."""
+class LocalProcess:
+    """A real process of ours on a loopback port, ready when `ready_path` answers 200; it can
+    be killed (-9) and started again on the same port and data."""
 
-    def __init__(self, database_url: str, data_dir: Path, log: Path) -> None:
+    name = "process"
+    ready_path = "/healthz"
+
+    def __init__(self, log: Path, env: dict[str, str]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        self.env = {
-            **os.environ,
-            "LANTIAN_DATABASE_URL": database_url,
-            "LANTIAN_DATA_DIR": str(data_dir),
-            "LANTIAN_SECRET_KEY": "e2e-secret",
-            "LANTIAN_PUBLIC_URL": self.url,
-        }
+        self.env = env
         self.process: subprocess.Popen | None = None
 
     def command(self) -> list[str]:
-        """How the server is started; a subclass may serve the same app another way."""
-        return [
-            str(BIN / "lantian-server"),
-            "run",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--no-reload",
-            "--no-debugger",
-        ]
+        raise NotImplementedError
 
     def start(self) -> None:
         output = self.log.open("a")
@@ -67,14 +55,14 @@ class ServerProcess:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+                raise RuntimeError(f"{self.name} exited: {self.log.read_text()[-2000:]}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}{self.ready_path}", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"server not ready: {self.log.read_text()[-2000:]}")
+        raise RuntimeError(f"{self.name} not ready: {self.log.read_text()[-2000:]}")
 
     def kill(self) -> None:
         """kill -9: no chance to finish anything."""
@@ -89,6 +77,36 @@ class ServerProcess:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+class ServerProcess(LocalProcess):
+    """The real server; it can be killed and started again on the same port and data."""
+
+    name = "server"
+
+    def __init__(self, database_url: str, data_dir: Path, log: Path) -> None:
+        super().__init__(log, dict(os.environ))
+        self.env.update(
+            {
+                "LANTIAN_DATABASE_URL": database_url,
+                "LANTIAN_DATA_DIR": str(data_dir),
+                "LANTIAN_SECRET_KEY": "e2e-secret",
+                "LANTIAN_PUBLIC_URL": self.url,
+            }
+        )
+
+    def command(self) -> list[str]:
+        """How the server is started; a subclass may serve the same app another way."""
+        return [
+            str(BIN / "lantian-server"),
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-reload",
+            "--no-debugger",
+        ]
 
 
 @pytest.fixture

@@ -2,63 +2,28 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import time
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import Browser, BrowserContext, Locator, Page
 
-from tests.e2e.conftest import Field, free_port
+from tests.e2e.conftest import Field, LocalProcess
 
 PHONE = {"width": 390, "height": 844}
 SITE_POSITION = {"latitude": 39.33, "longitude": 112.43, "accuracy": 12}
 
 
-class AppProcess:
+class AppProcess(LocalProcess):
     """`lantian-field app --no-browser` on a loopback port; it can be killed with -9."""
 
+    name = "app"
+    ready_path = "/sync/progress"
+
     def __init__(self, field: Field, log: Path) -> None:
+        super().__init__(log, field.env)
         self.field = field
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.process: subprocess.Popen | None = None
 
-    def start(self) -> None:
-        output = self.log.open("a")
-        self.process = subprocess.Popen(
-            self.field.command("app", "--port", str(self.port), "--no-browser"),
-            env=self.field.env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        output.close()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"app exited: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/sync/progress", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"app not ready: {self.log.read_text()[-2000:]}")
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+    def command(self) -> list[str]:
+        return self.field.command("app", "--port", str(self.port), "--no-browser")
 
 
 def phone(browser: Browser, located: bool = True) -> BrowserContext:

@@ -23,13 +23,15 @@ from playwright.sync_api import Page, expect
 
 from server.extensions import db
 from server.models import AnswerPhoto, Finding, Inspection, Photo
-from server.services import audit
+from server.services import accounts, audit
 from server.storage import LocalPhotoStore
 from tests.e2e.browser import ARTIFACTS, Screenshots, chromium
 from tests.e2e.conftest import Field, ServerProcess
 from tests.e2e.field_app import AppProcess, Taps, pdf_text_and_qr, phone, phone_screen, sign
 from tests.e2e.field_helpers import sha256_file
 from tests.helpers import PASSWORD, PHOTOS
+
+BADGE = "14060026001"
 
 CHECKLIST = "construction-dust"
 FAILED = ("CD-03", "CD-08", "CD-12")
@@ -111,6 +113,7 @@ def test_offline_inspection_killed_and_synced_in_chromium(
             other.lat = 39.40
             audit.record_registry(other)  # moved as the registry would move it: audited
             db.session.flush()
+    accounts.set_badge("insp", BADGE)  # the 执法证号 on file, which the record must carry
     db.session.commit()
     shots = Screenshots(ARTIFACTS / "field-app" / engine_name)
     server_process.start()
@@ -183,8 +186,8 @@ def test_offline_inspection_killed_and_synced_in_chromium(
             for field_name, value in REPRESENTATIVE.items():
                 taps.tap(page.locator(f"input[name={field_name}]"))
                 page.locator(f"input[name={field_name}]").fill(value)
-            taps.tap(page.locator("input[name=inspector_badge]"))
-            page.locator("input[name=inspector_badge]").fill("14060001")
+            # The badge comes from the account (pulled with the colleagues), not typed.
+            expect(page.locator(".badge-on-file")).to_contain_text(BADGE)
             for signer in ("representative", "inspector"):
                 taps.count += 1  # one stroke sequence each
                 sign(page, signer)
@@ -229,7 +232,7 @@ def test_offline_inspection_killed_and_synced_in_chromium(
             page.locator("#finish").tap()
             for field_name, value in REPRESENTATIVE.items():
                 page.locator(f"input[name={field_name}]").fill(value)
-            expect(page.locator("input[name=inspector_badge]")).to_have_value("14060001")
+            expect(page.locator("input[name=inspector_badge]")).to_have_value(BADGE)
             sign(page, "representative")
             sign(page, "inspector")
             page.locator("#sign-finish").tap()
@@ -276,6 +279,14 @@ def test_offline_inspection_killed_and_synced_in_chromium(
     assert position == ("ok", 39.33, 112.43, 12.0)
     inspection = db.session.query(Inspection).one()
     assert (inspection.lat, inspection.lon) == (39.33, 112.43)
+    assert record["inspectors"][0]["username"] == "insp"
+    assert record["inspectors"][0]["badge"] == BADGE
+    # Each photo's device position reached the server with it.
+    device_positions = inspection.device_positions
+    assert device_positions is not None
+    assert device_positions["inspection"]["status"] == "ok"
+    assert set(device_positions["photos"]) == cited
+    assert {p["status"] for p in device_positions["photos"].values()} == {"ok"}
 
     # The signatures arrived like photos, and the record PDF shows them with a QR code.
     assert record["refused"] is False and record["representative"]["name"] == "李工"
@@ -290,7 +301,7 @@ def test_offline_inspection_killed_and_synced_in_chromium(
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/pdf"
     text, codes = pdf_text_and_qr(response.content)
-    for words in ("现场检查笔录", site.name, "李工", "项目经理", "14060001", "CD-03", "CD-08"):
+    for words in ("现场检查笔录", site.name, "李工", "项目经理", BADGE, "CD-03", "CD-08"):
         assert words in text, words
     assert "CD-12" not in text  # passed in the revision: no longer a finding of the record
     assert "无现场签名" not in text
@@ -427,6 +438,11 @@ def test_position_refused_bad_input_and_refusal_to_sign_in_chromium(
         else:
             assert words in text, words
     assert codes == [f"{server_process.url}/review/inspections/{uuid}"]
+
+    db.session.expire_all()
+    held = db.session.query(Inspection).one().device_positions
+    assert held is not None and held["inspection"]["status"] == "refused"
+    assert [p["status"] for p in held["photos"].values()] == ["refused"]  # the one kept photo
 
     after = stored(field.home)
     inspection = after["inspections"][0]

@@ -8,6 +8,7 @@ bad input refused with nothing stored changed, photo removal, and the signed rec
 from __future__ import annotations
 
 import io
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -338,3 +339,94 @@ def test_other_sites_in_the_browser_cannot_change_anything(
         headers={"Origin": "http://localhost"},
     )
     assert own.status_code == 303
+
+
+COLLEAGUES = [
+    {"username": "insp", "display_name": "张检查", "role": "inspector", "badge_no": "14060026001"},
+    {"username": "insp2", "display_name": "李检查", "role": "inspector", "badge_no": "14060026002"},
+    {"username": "newbie", "display_name": "王新", "role": "inspector", "badge_no": None},
+]
+
+
+def test_the_record_names_accounts_with_the_badges_on_file(field_home: Path) -> None:
+    store = Store(field_home)
+    store.set_meta("colleagues", json.dumps(COLLEAGUES, ensure_ascii=False))
+    uuid = capture.start(store, 7, "coal-and-boilers")
+    capture.answer(store, uuid, "CB-01", "outside")
+    images = {"representative": signature(), "inspector": signature()}
+    fields = {
+        # a badge typed wrong is replaced by the account's; the second is picked by name
+        "inspector": {"name": "", "badge": "999"},
+        "inspector2": {"name": "李检查", "badge": ""},
+        "representative": {"name": "王工"},
+    }
+    saved = record.save(store, uuid, fields, images, signed_in="insp")
+    assert saved["inspectors"] == [
+        {"username": "insp", "name": "张检查", "badge": "14060026001"},
+        {"username": "insp2", "name": "李检查", "badge": "14060026002"},
+    ]
+    # Someone the device does not know keeps what was typed, without an account.
+    other = capture.start(store, 7, "coal-and-boilers")
+    fields["inspector2"] = {"name": "外借人员", "badge": "X-1"}
+    saved = record.save(store, other, fields, images, signed_in="insp")
+    assert saved["inspectors"][1] == {"name": "外借人员", "badge": "X-1"}
+    # The same person cannot be both inspectors.
+    third = capture.start(store, 7, "coal-and-boilers")
+    fields["inspector2"] = {"name": "张检查"}
+    with pytest.raises(FieldError, match="同一人"):
+        record.save(store, third, fields, images, signed_in="insp")
+    assert record.load(store, third) is None
+
+
+def test_the_device_positions_travel_with_the_inspection(
+    client: FlaskClient, field_home: Path
+) -> None:
+    uuid = start(client, 7, "coal-and-boilers", pos_status="refused")
+    client.post(f"/inspections/{uuid}/answer", data={"item": "CB-18", "value": "non_compliant"})
+    client.post(
+        f"/inspections/{uuid}/photos",
+        data={
+            "item": "CB-18",
+            "pos_status": "ok",
+            "lat": "39.33",
+            "lon": "112.43",
+            "accuracy": "nan",  # a broken accuracy is unknown, not a number to refuse
+            "photos": [(io.BytesIO((PHOTOS / "landscape_6.jpg").read_bytes()), "a.jpg")],
+        },
+    )
+    store = Store(field_home)
+    sha = store.photos_of(uuid)["CB-18"][0]
+    body = capture.wire_body(store, uuid)
+    assert body["positions"] == {
+        "inspection": {"status": "refused", "lat": None, "lon": None, "accuracy_m": None},
+        "photos": {sha: {"status": "ok", "lat": 39.33, "lon": 112.43, "accuracy_m": None}},
+    }
+    plain = capture.start(store, 7, "coal-and-boilers")
+    assert "positions" not in capture.wire_body(store, plain)  # the CLI records none
+
+
+def test_a_site_shows_the_unresolved_findings_pulled_from_the_server(
+    client: FlaskClient, field_home: Path
+) -> None:
+    store = Store(field_home)
+    pulled = [
+        {
+            "id": 41,
+            "site_id": 7,
+            "inspection_uuid": "6a1b0c52-0000-4000-8000-000000000001",
+            "inspected_at": "2026-10-02T02:00:00+00:00",
+            "checklist_id": "coal-and-boilers",
+            "item": "CB-18",
+            "severity": "major",
+            "status": "reopened",
+            "due_date": "2026-10-20",
+        },
+    ]
+    pulled.append({**pulled[0], "id": 42, "site_id": 9, "item": "CB-10"})  # another site's
+    store.set_meta("findings_to_recheck", json.dumps(pulled))
+    page = client.get("/sites/7").get_data(as_text=True)
+    section = page[page.index('id="earlier-failures"') :]
+    assert "CB-18" in section and "整改未通过" in section and "2026-10-20" in section
+    assert "CB-10" not in section
+    # Found by another inspector: the server's list is all the device needs to show it.
+    assert "no open findings" not in section

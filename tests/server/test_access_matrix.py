@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 
 from server.extensions import db
 from server.models import Notice, User
-from server.services import accounts, clues, tasks
+from server.services import accounts, clues, draws, inspectors, tasks
 from server.services.notify import webhooks
 from tests.helpers import PASSWORD, PHOTO, TODAY, approve, issue, login, sha256
 from tests.web.pages import sign_in
@@ -68,6 +68,18 @@ def targets(client: FlaskClient, headers, approved: dict[str, Any], registry) ->
         },
     )
     assert upload.status_code == 201, upload.get_json()
+    # A committed 双随机 draw of the boiler house, by the city's supervisor.
+    inspectors.certify("insp", "晋执20001")
+    inspectors.certify("insp2", "晋执20002")
+    draw = draws.create(
+        db.session.scalar(db.select(User).where(User.username == "sup_sz")),
+        {
+            "site_ids": [site.id],
+            "count": 1,
+            "checklist_id": "coal-and-boilers",
+            "due_date": date.today() + timedelta(days=30),
+        },
+    )
     # A task of 朔州 for insp and insp2, and a clue matched to 朔州's sites.
     pair = [u.id for u in db.session.scalars(db.select(User).where(User.role == "inspector"))]
     supervisor = db.session.scalar(db.select(User).where(User.username == "sup"))
@@ -86,6 +98,7 @@ def targets(client: FlaskClient, headers, approved: dict[str, Any], registry) ->
     return {
         "task_id": task.id,
         "clue_id": clue.id,
+        "draw_id": draw.id,
         "inspection_id": approved["inspection"],
         "finding_id": ids[0],
         "notice_id": notice.id,
@@ -211,6 +224,9 @@ def test_the_matrix_keeps_the_rules() -> None:
         "POST /portal/login",
         "POST /review/logout",
         "POST /portal/logout",
+        # 一公开: approved 双随机 results and draw commitments, for everyone.
+        "GET /public/",
+        "GET /public/results.csv",
     }
     same_for_everyone = "GET /api/v1/checklists/<string:checklist_id>"
     for key, row in matrix.items():

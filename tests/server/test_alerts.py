@@ -3,17 +3,20 @@ refused with 422 when wrong, and shown with the sites devices pull."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import Alert, AuditEntry
 from server.services import accounts, audit
 from server.storage import photo_store
 from tests.helpers import PASSWORD, current_version, inspection_body, login, new_id
+from tests.web.pages import sign_in
 
 
 def _when(hours: float) -> str:
@@ -231,3 +234,69 @@ def test_a_stopped_line_reading_production_load_but_judged_idle_is_flagged(
         codes[reading] = {flag["code"] for flag in shown["evidence_flags"]}
     assert "stopped_line_power" in codes[310]
     assert "stopped_line_power" not in codes[12]
+
+
+def test_an_alert_sent_again_with_its_request_id_is_declared_once(
+    client: FlaskClient, headers: dict[str, dict[str, str]]
+) -> None:
+    body = orange_for_shuozhou(request_id=str(uuid.uuid4()))
+    first = client.post("/api/v1/alerts", json=body, headers=headers["supervisor"])
+    again = client.post("/api/v1/alerts", json=body, headers=headers["supervisor"])
+    assert first.status_code == again.status_code == 201
+    assert first.get_json()["id"] == again.get_json()["id"]
+    assert db.session.scalar(select(func.count()).select_from(Alert)) == 1
+    other = client.post(
+        "/api/v1/alerts", json={**body, "level": "red"}, headers=headers["supervisor"]
+    )
+    assert other.status_code == 409 and other.get_json()["error"] == "alert.conflict"
+    assert db.session.scalar(select(func.count()).select_from(Alert)) == 1
+    bad = client.post(
+        "/api/v1/alerts", json={**body, "request_id": "not-a-uuid"}, headers=headers["supervisor"]
+    )
+    assert bad.status_code == 422
+
+
+def test_a_reduction_list_edit_replaces_the_version_it_read(
+    client: FlaskClient, headers: dict[str, dict[str, str]], registry: dict[str, Any]
+) -> None:
+    url = f"/api/v1/enterprises/{registry['shuozhou'].id}/reduction-list"
+    stale_first = client.put(
+        url, json={**REDUCTION_LIST, "version": 3}, headers=headers["supervisor"]
+    )
+    assert stale_first.status_code == 409 and stale_first.get_json()["error"] == (
+        "reduction_list.conflict"
+    )
+    first = client.put(url, json={**REDUCTION_LIST, "version": 0}, headers=headers["supervisor"])
+    assert first.status_code == 200 and first.get_json()["version"] == 1
+    again = client.put(url, json={**REDUCTION_LIST, "version": 0}, headers=headers["supervisor"])
+    assert again.status_code == 409 and again.get_json()["errors"]["version"] == ["1"]
+    second = client.put(
+        url,
+        json={**REDUCTION_LIST, "version": 1, "performance_grade": "B"},
+        headers=headers["supervisor"],
+    )
+    assert second.status_code == 200 and second.get_json()["version"] == 2
+    stale = client.put(url, json={**REDUCTION_LIST, "version": 1}, headers=headers["supervisor"])
+    assert stale.status_code == 409
+    held = client.get(url, headers=headers["supervisor"]).get_json()
+    assert (held["version"], held["performance_grade"]) == (
+        2,
+        "B",
+    )  # the stale edit changed nothing
+    unversioned = client.put(url, json=REDUCTION_LIST, headers=headers["supervisor"])
+    assert unversioned.status_code == 200 and unversioned.get_json()["version"] == 3
+
+
+def test_the_alert_form_carries_its_own_request_id(
+    client: FlaskClient, users: dict[str, Any]
+) -> None:
+    sign_in(client, "sup")
+    page = client.get("/review/alerts").text
+    ids = re.findall(r'name="request_id" value="([0-9a-f-]{36})"', page)
+    assert (
+        len(ids) == 1
+        and ids[0]
+        != re.findall(
+            r'name="request_id" value="([0-9a-f-]{36})"', client.get("/review/alerts").text
+        )[0]
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import uuid as uuid_module
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,9 @@ from server.cli import main
 from server.extensions import db
 from server.models import AuditEntry, User, utcnow
 from server.models.types import UTCDateTime
-from server.services import accounts, audit
+from server.services import accounts, audit, inspectors
 from server.storage import photo_store
+from tests.draw_helpers import draw_and_issue
 from tests.helpers import PASSWORD, failing_inspection_body, new_id
 from tests.server.history import full_history
 from tests.server.test_alerts import REDUCTION_LIST, orange_for_shuozhou
@@ -157,6 +158,23 @@ def history(client: FlaskClient, headers: dict, registry: dict) -> dict[str, Any
         headers=headers["supervisor"],
     )
     assert clue.status_code == 201, clue.get_json()
+    # A 双随机 draw issued (its tasks too), certified inspectors and a declared conflict.
+    inspectors.certify("insp", "晋执30001")
+    inspectors.certify("insp2", "晋执30002")
+    inspectors.declare_conflict("insp2", registry["changzhi"].credit_code, "曾任职")
+    db.session.commit()
+    made = client.post(
+        "/api/v1/draws",
+        json={
+            "site_ids": [registry["sites"]["SZ-boiler_house"].id],
+            "count": 1,
+            "checklist_id": "coal-and-boilers",
+            "due_date": (date.today() + timedelta(days=30)).isoformat(),
+        },
+        headers=headers["supervisor"],
+    )
+    assert made.status_code == 201, made.get_json()
+    draw_and_issue(client, headers["supervisor"], made.get_json())
     hook = {"url": "http://127.0.0.1:9/hook", "events": ["notice.issued"]}
     registered = client.post("/api/v1/webhooks", json=hook, headers=headers["admin"])
     assert registered.status_code == 201, registered.get_json()

@@ -196,6 +196,13 @@ def test_demo_twice_creates_everything_once(app: Flask) -> None:
     cities = {e.city for e in db.session.query(Enterprise)}
     assert cities == {"朔州", "长治", "太原", "高平"}
     assert "inspector1" in first.output and "lantian-field-2026" in first.output
+    # One open task for inspector1 and inspector2, and one clue matched to its site.
+    from server.models import Clue, Task
+
+    task = db.session.query(Task).one()
+    assert task.status == "open" and len(task.inspector_ids) == 2
+    clue = db.session.query(Clue).one()
+    assert task.site_ids[0] in [match["site_id"] for match in clue.matches]
 
 
 def test_demo_has_a_site_of_every_checklist_kind_in_every_city(app: Flask) -> None:

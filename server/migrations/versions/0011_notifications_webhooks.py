@@ -2,7 +2,7 @@
 email addresses
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0015
 Create Date: 2026-11-29 07:30:00
 
 """
@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0010'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

@@ -27,6 +27,7 @@ from server.models import (
     Answer,
     ChecklistVersion,
     Clue,
+    Draw,
     Enterprise,
     Finding,
     FindingEvent,
@@ -34,6 +35,7 @@ from server.models import (
     Inspection,
     InspectionReview,
     InspectionRevision,
+    InspectorConflict,
     Notice,
     Photo,
     ReductionList,
@@ -47,10 +49,11 @@ from server.models import (
 from server.services.audit.hashing import canonical_json, day_text, sha256_hex, utc_text
 
 # Format 1: the fields recorded before versioning. Format 2 added every time and place,
-# the remaining finding columns, credentials, tokens, photos and checklist versions. Format 3
-# added users' email addresses (where notices and reminders are mailed).
-FORMAT_VERSION = 3
-FORMATS = (1, 2, 3)
+# the remaining finding columns, credentials, tokens, photos and checklist versions.
+# Format 3 added the user's 执法证号 (badge_no) and an alert's request id; format 4 the
+# user's email address (where notices and reminders are mailed).
+FORMAT_VERSION = 4
+FORMATS = (1, 2, 3, 4)
 
 
 def _same(value: Any) -> Any:
@@ -95,9 +98,10 @@ def field(column: str, key: str | None = None, form: Callable[[Any], Any] = _sam
     return Field(column, key or column, form, 1)
 
 
-def added(column: str, form: Callable[[Any], Any] = _same) -> Field:
-    """A field recorded since format 2, under its column's name."""
-    return Field(column, column, form, 2)
+def added(column: str, form: Callable[[Any], Any] = _same, since: int = 2) -> Field:
+    """A field recorded since format 2 (or the later format `since`), under its column's
+    name."""
+    return Field(column, column, form, since)
 
 
 @dataclass(frozen=True)
@@ -318,7 +322,8 @@ KINDS: dict[str, Kind] = {
             field("active"),
             added("password_hash"),
             added("created_at", utc_text),
-            Field("email", "email", _same, 3),
+            added("badge_no", since=3),
+            added("email", since=4),
         ),
     ),
     "enterprise": Kind(
@@ -392,6 +397,7 @@ KINDS["alert"] = Kind(
         added("declared_by"),
         added("reason"),
         added("created_at", utc_text),
+        added("request_id", _text, since=3),
     ),
 )
 KINDS["reduction_list"] = Kind(
@@ -468,6 +474,46 @@ KINDS["clue"] = Kind(
         added("dismiss_reason"),
         added("task_id"),
     ),
+)
+
+
+def _text_hash(value: Any) -> str | None:
+    """Long or secret text recorded by its SHA-256: a draw's candidate list (kept small in
+    the log) and its secret (which must not be readable in the log before it is issued)."""
+    return None if value is None else sha256_hex(str(value))
+
+
+KINDS["draw"] = Kind(
+    Draw,
+    (
+        added("status"),
+        added("title"),
+        added("city"),
+        added("criteria"),
+        added("sample_count"),
+        added("sample_percent"),
+        added("checklist_id"),
+        added("due_date", day_text),
+        Field("candidates", "candidates_sha256", _text_hash, 2),
+        added("candidate_hash"),
+        Field("secret", "secret_text_sha256", _text_hash, 2),
+        added("secret_hash"),
+        added("created_by"),
+        added("created_at", utc_text),
+        added("draw_value"),
+        added("witness"),
+        added("seed"),
+        added("result"),
+        added("drawn_by"),
+        added("drawn_at", utc_text),
+        added("issued_by"),
+        added("issued_at", utc_text),
+        added("task_ids"),
+    ),
+)
+KINDS["inspector_conflict"] = Kind(
+    InspectorConflict,
+    (added("user_id"), added("enterprise_id"), added("reason"), added("declared_at", utc_text)),
 )
 KIND_OF_MODEL: dict[type, str] = {kind.model: name for name, kind in KINDS.items()}
 # Kinds whose rows cite photos, under "photos" in their snapshot.

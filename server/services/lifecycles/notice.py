@@ -70,6 +70,7 @@ def issue(user: User, enterprise_id: int, finding_ids: list[int], deadline: date
     problems: dict[str, list[str]] = {}
     for missing in set(ids) - {f.id for f in findings}:
         problems[str(missing)] = ["不存在 / no such finding"]
+    bases = law.findings_bases(findings)
     for finding in findings:
         if finding.enterprise_id != enterprise.id:
             problems[str(finding.id)] = ["不属于该企业 / belongs to another enterprise"]
@@ -79,7 +80,7 @@ def issue(user: User, enterprise_id: int, finding_ids: list[int], deadline: date
                 if finding.status != FindingStatus.OPEN
                 else ["检查尚未审核通过 / its inspection is not approved yet"]
             )
-        elif not law.finding_bases(finding.inspection, finding.item_code):
+        elif not bases[finding.id]:
             # A notice states the legal basis of each finding; without a duty in force to
             # cite (the governing plans say nothing binding there), it cannot be issued.
             problems[str(finding.id)] = [

@@ -1,0 +1,29 @@
+"""Issuing a draw's result as tasks, through the tasks service: one 双随机 task per drawn
+site, to the pair the draw chose, with the draw's checklist and due date."""
+
+from __future__ import annotations
+
+from server.models import Draw, TaskReason, User
+from server.services import tasks
+
+
+def issue_tasks(user: User, draw: Draw) -> list[int]:
+    """Create the draw's tasks in the issuing transaction (no commit); their ids in result
+    order. Each carries `source_ref` "draw:<id>" and an open key naming the draw and the
+    site, so the database itself refuses a second task for the same drawn site."""
+    made = []
+    for entry in draw.result or []:
+        task = tasks.create_task(
+            actor=user,
+            site_ids=[entry["site_id"]],
+            checklist_id=draw.checklist_id,
+            due_on=draw.due_date,
+            inspector_ids=entry["inspectors"],
+            reason=TaskReason.DOUBLE_RANDOM.value,
+            note=f"双随机抽查 #{draw.id} {draw.title}".strip(),
+            source_ref=f"draw:{draw.id}",
+            open_key=f"draw:{draw.id}:site:{entry['site_id']}",
+            commit=False,
+        )
+        made.append(task.id)
+    return made

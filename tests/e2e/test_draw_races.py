@@ -1,0 +1,89 @@
+"""Drawing and issuing a 双随机 draw sent at once (a double click, many tabs) against the real
+server: one draw result and one set of tasks, every other request 409, on both databases.
+
+Each round defines a fresh draw in-process, then fires eight simultaneous draws (each
+confirming the candidate hash) and eight simultaneous issues (each confirming the winner's
+seed). The stored value, seed and result are the winner's, each draw has exactly its tasks,
+and the audit log verifies clean afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from server.extensions import db
+from server.models import AuditEntry, Draw, Task, User
+from server.services import audit, draws
+from server.services.clock import today
+from server.storage import photo_store
+from tests.draw_helpers import certified_pool, construction_population
+from tests.e2e.conftest import ServerProcess
+from tests.e2e.test_live_server import token
+from tests.e2e.test_races import THREADS, at_once
+
+ROUNDS = int(os.environ.get("LANTIAN_DRAW_RACE_ROUNDS", "10"))
+
+
+def test_simultaneous_draws_and_issues_store_one_result(
+    users: dict[str, User], registry: dict[str, Any], live_server: ServerProcess
+) -> None:
+    sites = construction_population(count=4, enterprises=2)
+    certified_pool(users, extra=1)
+    supervisor = token(live_server, "sup")
+    for _ in range(ROUNDS):
+        made = draws.create(
+            users["supervisor"],
+            {
+                "site_ids": [site.id for site in sites],
+                "count": 2,
+                "checklist_id": "construction-dust",
+                "due_date": today() + timedelta(days=14),
+            },
+        )
+        draw_id, candidate_hash = made.id, made.candidate_hash
+        drawn = at_once(
+            lambda http, _, draw_id=draw_id, candidate_hash=candidate_hash: http.post(
+                f"/api/v1/draws/{draw_id}/draw",
+                json={"candidate_hash": candidate_hash},
+                headers=supervisor,
+            ),
+            live_server.url,
+        )
+        assert Counter(a.status_code for a in drawn) == {200: 1, 409: THREADS - 1}, [
+            a.text[:200] for a in drawn
+        ]
+        assert {a.json()["error"] for a in drawn if a.status_code == 409} == {"draw.conflict"}
+        winner = next(a.json() for a in drawn if a.status_code == 200)
+        db.session.expire_all()
+        stored = db.session.get(Draw, draw_id)
+        assert stored is not None and stored.seed == winner["seed"]
+        assert stored.result == winner["result"]
+
+        issued = at_once(
+            lambda http, _, draw_id=draw_id, seed=winner["seed"]: http.post(
+                f"/api/v1/draws/{draw_id}/issue", json={"seed": seed}, headers=supervisor
+            ),
+            live_server.url,
+        )
+        assert Counter(a.status_code for a in issued) == {200: 1, 409: THREADS - 1}, [
+            a.text[:200] for a in issued
+        ]
+        db.session.expire_all()
+        tasks = db.session.scalars(select(Task).where(Task.source_ref == f"draw:{draw_id}")).all()
+        assert len(tasks) == 2
+        stored = db.session.get(Draw, draw_id)
+        assert stored is not None and sorted(stored.task_ids or []) == sorted(t.id for t in tasks)
+        for action in ("draw.drawn", "draw.issued"):
+            entries = select(func.count()).where(
+                AuditEntry.action == action, AuditEntry.subject_id == str(draw_id)
+            )
+            assert db.session.scalar(entries) == 1, action
+        assert draws.verify_stored(draw_id)[1] == []
+    db.session.expire_all()
+    report = audit.verify(photo_store())
+    assert report.ok, [(p.entry, p.reason) for p in report.problems][:10]
