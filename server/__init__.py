@@ -36,12 +36,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     import server.models  # noqa: F401  (registers the tables)
     from server.api import init_api
+    from server.services import jobs, outbox
     from server.services.audit import register_hooks
     from server.storage import init_store
     from server.web import init_web
 
     db.init_app(app)
     register_hooks()
+    outbox.register_hooks()
+    jobs.init_jobs(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), compare_type=True)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -68,6 +68,7 @@ def users() -> None:
 @click.option("--enterprise", "enterprise_id", type=int, help="enterprise id (enterprise users)")
 @click.option("--city", help="limit an inspector or supervisor to one city")
 @click.option("--badge", "badge_no", help="执法证号 of an inspector or supervisor")
+@click.option("--email", help="where notifications and reminders are mailed")
 @with_appcontext
 def users_add(
     name: str,
@@ -76,10 +77,13 @@ def users_add(
     enterprise_id: int | None,
     city: str | None,
     badge_no: str | None,
+    email: str | None,
 ) -> None:
     """Add a user with one role."""
     try:
-        user = accounts.add_user(name, role, password, enterprise_id, city, badge_no=badge_no)
+        user = accounts.add_user(
+            name, role, password, enterprise_id, city, badge_no=badge_no, email=email
+        )
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
@@ -482,3 +486,13 @@ def restore_command(directory: Path, force: bool) -> None:
         console.print(f"[yellow]{note}[/yellow]")
     if result.revision == result.head_revision and not _report(audit.verify(photo_store())):
         sys.exit(1)
+
+
+def _add_notify_commands() -> None:
+    from server.cli_notify import reminders_group, webhooks_group, worker_command
+
+    for command in (reminders_group, webhooks_group, worker_command):
+        main.add_command(command)
+
+
+_add_notify_commands()

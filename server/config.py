@@ -152,6 +152,32 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT") or "10 per minute;50 per hour",
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Background jobs (server/services/jobs.py): a redis:// URL sends them to Redis for
+        # `lantian-server worker`; unset, they run in this process (embedded default).
+        "BROKER_URL": _env("BROKER_URL"),
+        # Prefix of every Redis key the broker uses: two deployments (or test runs) sharing
+        # one Redis keep apart by it.
+        "BROKER_NAMESPACE": _env("BROKER_NAMESPACE") or "lantian",
+        "JOBS_IN_PROCESS_WORKER": (_env("JOBS_IN_PROCESS_WORKER") or "1") != "0",
+        # Dramatiq's retries of a failed job: exponential backoff from min to max, with jitter.
+        "JOB_MAX_RETRIES": int(_env("JOB_MAX_RETRIES") or 8),
+        "JOB_MIN_BACKOFF_MS": int(_env("JOB_MIN_BACKOFF_MS") or 15_000),
+        "JOB_MAX_BACKOFF_MS": int(_env("JOB_MAX_BACKOFF_MS") or 3_600_000),
+        # A mail or webhook whose sender vanished mid-send may be claimed again after this.
+        "SEND_LEASE_S": float(_env("SEND_LEASE_S") or 300),
+        # Mail: unset SMTP_HOST keeps messages recorded and pending, nothing is sent.
+        "SMTP_HOST": _env("SMTP_HOST"),
+        "SMTP_PORT": int(_env("SMTP_PORT") or 25),
+        "SMTP_FROM": _env("SMTP_FROM") or "蓝天巡检 Lantian Inspect <noreply@lantian.invalid>",
+        "SMTP_USER": _env("SMTP_USER"),
+        "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
+        "SMTP_STARTTLS": (_env("SMTP_STARTTLS") or "0") == "1",
+        "SMTP_TIMEOUT_S": float(_env("SMTP_TIMEOUT_S") or 20),
+        # Attempts at one mail or one webhook delivery before it is marked failed.
+        "SEND_MAX_ATTEMPTS": int(_env("SEND_MAX_ATTEMPTS") or 9),
+        "WEBHOOK_TIMEOUT_S": float(_env("WEBHOOK_TIMEOUT_S") or 10),
+        # Reminders: an enterprise is reminded this many days before a deadline.
+        "REMINDER_DAYS_BEFORE": int(_env("REMINDER_DAYS_BEFORE") or 3),
         "API_TITLE": "Lantian Inspect 蓝天巡检 API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

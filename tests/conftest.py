@@ -91,6 +91,8 @@ def session_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
             "TESTING": True,
             "PASSWORD_HASH_METHOD": FAST_HASH,
             "SECRET_KEY": "test-secret",
+            # Jobs stay queued in memory unless a test runs them (tests/server/notify/).
+            "JOBS_IN_PROCESS_WORKER": False,
         }
     )
 

@@ -24,6 +24,7 @@ from server.api import (
     sites,
     tasks,
     uploads,
+    webhooks,
 )
 from server.api.blueprint import RowIdConverter, refuse_nul_in_url
 from server.api.errors import register_error_handlers
@@ -47,6 +48,7 @@ BLUEPRINTS = (
     colleagues.blp,
     tasks.blp,
     draws.blp,
+    webhooks.blp,
 )
 
 

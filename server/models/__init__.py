@@ -23,6 +23,14 @@ from server.models.inspection import (
     InspectionStatus,
     ReviewDecision,
 )
+from server.models.notify import (
+    Notification,
+    OutboxEvent,
+    SendStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from server.models.photo import Photo, PhotoUpload, Upload
 from server.models.registry import ChangeCounter, Enterprise, Site
 from server.models.task import (
@@ -66,12 +74,15 @@ __all__ = [
     "InspectionStatus",
     "InspectorConflict",
     "Notice",
+    "Notification",
+    "OutboxEvent",
     "Photo",
     "PhotoUpload",
     "ReductionList",
     "ResponsePhoto",
     "ReviewDecision",
     "Role",
+    "SendStatus",
     "Site",
     "Task",
     "TaskInspector",
@@ -80,5 +91,8 @@ __all__ = [
     "TaskStatus",
     "Upload",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "utcnow",
 ]

@@ -35,6 +35,8 @@ class User(db.Model):
     # record's badge for a named account must be this one.
     badge_no: Mapped[str | None] = mapped_column(String(40), unique=True, index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Where notifications go (reminders, notices); none: the user gets no mail.
+    email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")

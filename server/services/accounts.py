@@ -26,6 +26,8 @@ from server.services.errors import ErrorCode, Invalid, NotFound, Unauthorized
 # password and response times do not reveal which usernames exist.
 _DUMMY_HASH = generate_password_hash("lantian-dummy-password")
 MIN_PASSWORD_LENGTH = 8
+# One @, no spaces, a dot in the domain: enough to catch typos; the mail server decides.
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
 
 
 def normalise_username(raw: str) -> str:
@@ -51,11 +53,16 @@ def add_user(
     city: str | None = None,
     display_name: str = "",
     badge_no: str | None = None,
+    email: str | None = None,
 ) -> User:
-    """Create a user; scrypt (werkzeug's default KDF) hashes the password."""
+    """Create a user; scrypt (werkzeug's default KDF) hashes the password. `email` is where
+    notifications go (none: the user is not mailed)."""
     username = normalise_username(username)
     errors: dict[str, list[str]] = {}
     badge_no = _badge_problems(badge_no, role, errors)
+    email = (email or "").strip() or None
+    if email is not None and not EMAIL.fullmatch(email):
+        errors["email"] = [f"邮箱格式有误 / not an email address: {email!r}"]
     if role not in {r.value for r in Role}:
         errors["role"] = [f"须为 {', '.join(r.value for r in Role)} 之一 / unknown role {role!r}"]
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -80,6 +87,7 @@ def add_user(
         city=city,
         display_name=display_name or username,
         badge_no=badge_no,
+        email=email,
     )
     db.session.add(user)
     audit.record_user("user.added", user)

@@ -96,6 +96,9 @@ class ErrorCode(StrEnum):
     UPLOAD_TOO_MANY_UNFINISHED = "upload.too_many_unfinished"
     UPLOAD_OFFSET_CONFLICT = "upload.offset_conflict"
     UPLOAD_TUS_VERSION = "upload.tus_version"
+    # Webhooks.
+    WEBHOOK_INVALID = "webhook.invalid"
+    WEBHOOK_NOT_FOUND = "webhook.not_found"
     # Backups (CLI).
     BACKUP_INVALID = "backup.invalid"
     BACKUP_TAMPERED = "backup.tampered"

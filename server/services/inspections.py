@@ -40,7 +40,7 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services import audit, law, photo_access, record_checks
+from server.services import audit, law, outbox, photo_access, record_checks
 from server.services import checklists as checklist_store
 from server.services.errors import (
     Conflict,
@@ -480,6 +480,17 @@ def _store_revision(
     if number == 1:
         set_committed_value(inspection, "findings", new_findings)
     audit.record_revision(user, inspection)
+    outbox.record(
+        "inspection.submitted",
+        {
+            "inspection_id": str(inspection.uuid),
+            "revision": number,
+            "site_id": evaluated.site.id,
+            "checklist_id": evaluated.checklist.id,
+            "inspector_id": user.id,
+            "findings": len(failing),
+        },
+    )
     db.session.flush()
 
 

@@ -32,7 +32,7 @@ from server.models import (
     TaskStatus,
     User,
 )
-from server.services import audit
+from server.services import audit, outbox
 from server.services import checklists as checklist_store
 from server.services.clock import today
 from server.services.errors import ErrorCode, Forbidden, Invalid, NotFound
@@ -249,6 +249,18 @@ def create_task(
         ("task", str(task.id)),
         snapshot(task),
         created=[task, *task.sites, *task.inspectors],
+    )
+    # Its inspectors are mailed, and webhooks told, once this transaction commits.
+    outbox.record(
+        "task.created",
+        {
+            "task_id": task.id,
+            "reason": reason,
+            "checklist_id": checklist_id,
+            "due_on": due_on.isoformat(),
+            "site_ids": [site.id for site in sites],
+            "inspector_ids": [user.id for user in inspectors],
+        },
     )
     if commit:
         db.session.commit()

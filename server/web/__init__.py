@@ -18,6 +18,7 @@ from server.web.review import blp as review_blueprint
 from server.web.session import PagesOnlySessionInterface
 from server.web.task_pages import blp as task_pages_blueprint
 from server.web.task_pages import clue_blp as clue_pages_blueprint
+from server.web.webhook_pages import blp as webhook_pages_blueprint
 
 # Pages load only their own stylesheet and images; nothing may frame them.
 PAGE_POLICY = (
@@ -65,4 +66,5 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(clue_pages_blueprint)
     app.register_blueprint(portal_blueprint)
     app.register_blueprint(public_blueprint)
+    app.register_blueprint(webhook_pages_blueprint)
     app.after_request(security_headers)

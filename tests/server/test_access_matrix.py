@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from server.extensions import db
 from server.models import Notice, User
 from server.services import accounts, clues, draws, inspectors, tasks
+from server.services.notify import webhooks
 from tests.helpers import PASSWORD, PHOTO, TODAY, approve, issue, login, sha256
 from tests.web.pages import sign_in
 
@@ -109,7 +110,17 @@ def targets(client: FlaskClient, headers, approved: dict[str, Any], registry) ->
         "checklist_id": "coal-and-boilers",
         "upload_id": upload.headers["Location"].rsplit("/", 1)[1],
         "filename": "app.css",
+        "endpoint_id": _webhook(),
     }
+
+
+def _webhook() -> int:
+    """An endpoint registered by the administrator (its routes are the admin's alone)."""
+    admin = db.session.scalar(db.select(User).where(User.username == "adm"))
+    endpoint, _secret = webhooks.create(
+        admin, {"url": "http://127.0.0.1:9/hook", "events": ["notice.issued"]}
+    )
+    return endpoint.id
 
 
 def _b64(text: str) -> str:

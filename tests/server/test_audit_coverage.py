@@ -175,6 +175,9 @@ def history(client: FlaskClient, headers: dict, registry: dict) -> dict[str, Any
     )
     assert made.status_code == 201, made.get_json()
     draw_and_issue(client, headers["supervisor"], made.get_json())
+    hook = {"url": "http://127.0.0.1:9/hook", "events": ["notice.issued"]}
+    registered = client.post("/api/v1/webhooks", json=hook, headers=headers["admin"])
+    assert registered.status_code == 201, registered.get_json()
     assert audit.verify(photo_store()).ok
     db.session.remove()
     return made

@@ -2,7 +2,7 @@
 request id that makes declaring an alert idempotent
 
 Revision ID: 0015
-Revises: 0009
+Revises: 0012
 Create Date: 2026-11-29 07:40:00
 
 """

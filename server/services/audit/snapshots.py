@@ -44,14 +44,16 @@ from server.models import (
     TaskInspector,
     TaskSite,
     User,
+    WebhookEndpoint,
 )
 from server.services.audit.hashing import canonical_json, day_text, sha256_hex, utc_text
 
 # Format 1: the fields recorded before versioning. Format 2 added every time and place,
 # the remaining finding columns, credentials, tokens, photos and checklist versions.
-# Format 3 added the user's 执法证号 (badge_no) and an alert's request id.
-FORMAT_VERSION = 3
-FORMATS = (1, 2, 3)
+# Format 3 added the user's 执法证号 (badge_no) and an alert's request id; format 4 the
+# user's email address (where notices and reminders are mailed).
+FORMAT_VERSION = 4
+FORMATS = (1, 2, 3, 4)
 
 
 def _same(value: Any) -> Any:
@@ -321,6 +323,7 @@ KINDS: dict[str, Kind] = {
             added("password_hash"),
             added("created_at", utc_text),
             added("badge_no", since=3),
+            added("email", since=4),
         ),
     ),
     "enterprise": Kind(
@@ -406,6 +409,17 @@ KINDS["reduction_list"] = Kind(
         added("version"),
     ),
     key=("enterprise_id",),
+)
+KINDS["webhook_endpoint"] = Kind(
+    WebhookEndpoint,
+    (
+        added("url"),
+        added("events"),
+        added("description"),
+        added("active"),
+        added("created_by"),
+        added("created_at", utc_text),
+    ),
 )
 KINDS["task"] = Kind(
     Task,
@@ -544,6 +558,16 @@ EXEMPT: dict[str, str] = {
     "in the answer's photos list",
     "response_photos.position": "only orders a response's photos; the order itself is "
     "recorded in the response's photos list",
+    "outbox_events": "announcements of changes already recorded by their own entries "
+    "(notice.issued, finding.answered…): delivery bookkeeping, states no new fact",
+    "notifications": "mails sent about changes already recorded by their own entries; the "
+    "table itself is the record of what was mailed, to whom and when",
+    "webhook_deliveries": "delivery state of an announced event to an endpoint; the event's "
+    "change and the endpoint's registration are audited",
+    "webhook_attempts": "the log of each POST of a delivery (status code, error): "
+    "operational, states no fact about inspections or people",
+    "webhook_endpoints.secret": "the endpoint's signing key: recording it would publish it to "
+    "everyone who may read the log",
 }
 
 

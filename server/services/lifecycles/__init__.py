@@ -8,6 +8,8 @@
 - `task`: open → fulfilled (by the inspections that cover its sites) / cancelled, and
   reassignments decided on the task's version.
 - `clue`: new → tasked / dismissed.
+- `delivery`: a mail or a webhook delivery, pending → sending → sent / failed, so that each
+  is sent once however many workers try.
 
 Each module holds its transition table, who may make each move, and the questions pages and
 the API ask (`can_…`, `actions`). Every move is a conditional update (`moves.claim`): the

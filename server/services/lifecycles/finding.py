@@ -35,7 +35,7 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services import audit, photo_access, tasks
+from server.services import audit, outbox, photo_access, tasks
 from server.services.errors import Conflict, ErrorCode, Forbidden, Invalid
 from server.services.findings import MAX_PHOTOS_PER_ANSWER, get
 from server.services.lifecycles.moves import claim, lost
@@ -221,6 +221,7 @@ def answer(user: User, finding_id: int, text: str, photos: list[str]) -> Finding
         )
     )
     audit.record_finding(user, "finding.answered", finding)
+    outbox.record("finding.answered", _event_data(finding))
     db.session.commit()
     return finding
 
@@ -263,8 +264,23 @@ def verify(user: User, finding_id: int, accepted: bool, comment: str) -> Finding
     except Conflict:
         db.session.rollback()
         raise
+    kind = "finding.closed" if accepted else "finding.reopened"
+    outbox.record(kind, _event_data(finding, comment=comment))
     db.session.commit()
     return finding
+
+
+def _event_data(finding: Finding, **extra: str) -> dict[str, object]:
+    """What a finding's event says: which finding, of which notice and enterprise, now."""
+    return {
+        "finding_id": finding.id,
+        "status": finding.status,
+        "item_code": finding.item_code,
+        "notice_id": finding.notice_id,
+        "enterprise_id": finding.enterprise_id,
+        "inspection_id": str(finding.inspection_uuid),
+        **extra,
+    }
 
 
 def _no_pending_verification(finding: Finding) -> None:
@@ -364,6 +380,8 @@ def verify_on_site(finding_id: int, inspection: Inspection, actor: User, task: T
         )
     )
     audit.record_finding(actor, "finding.verified_on_site", finding)
+    kind = "finding.closed" if passed else "finding.reopened"
+    outbox.record(kind, _event_data(finding, comment=why))
 
 
 def not_now(finding: Finding, code: ErrorCode, verb: str) -> Conflict:

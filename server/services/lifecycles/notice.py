@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import Enterprise, Finding, FindingStatus, Notice, Role, User
-from server.services import audit, law
+from server.services import audit, law, outbox
 from server.services.clock import today
 from server.services.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
 from server.services.feeds import next_change_seq
@@ -123,5 +123,15 @@ def issue(user: User, enterprise_id: int, finding_ids: list[int], deadline: date
     for finding in findings:
         finding.notice = notice
     audit.record_notice(user, notice)
+    outbox.record(
+        "notice.issued",
+        {
+            "notice_id": notice.id,
+            "number": notice.number,
+            "enterprise_id": enterprise.id,
+            "deadline": notice.deadline.isoformat(),
+            "finding_ids": [finding.id for finding in findings],
+        },
+    )
     db.session.commit()
     return notice

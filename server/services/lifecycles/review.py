@@ -27,7 +27,7 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services import audit, inspections
+from server.services import audit, inspections, outbox
 from server.services.errors import Conflict, ErrorCode, Forbidden, Invalid
 from server.services.feeds import next_change_seq
 from server.services.lifecycles.moves import claim, lost
@@ -139,6 +139,17 @@ def review(user: User, inspection_id: uuid_module.UUID, decision: str, comment: 
         )
     )
     audit.record_review(user, inspection)
+    outbox.record(
+        f"inspection.{move.target.value}",
+        {
+            "inspection_id": str(inspection.uuid),
+            "revision": revision,
+            "status": move.target.value,
+            "site_id": inspection.site_id,
+            "inspector_id": inspection.inspector_id,
+            "comment": comment,
+        },
+    )
     db.session.commit()
     return inspection
 

@@ -40,7 +40,7 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services import audit, tasks
+from server.services import audit, outbox, tasks
 from server.services.errors import Conflict, ErrorCode, Forbidden, Invalid
 from server.services.lifecycles import finding as finding_lifecycle
 from server.services.lifecycles.moves import claim, lost
@@ -236,6 +236,12 @@ def reassign(
         },
         touched=touched,
     )
+    if added := [user_id for user_id in new_ids or [] if user_id not in before]:
+        # A task new to them: the inspectors added are mailed as for a new task.
+        outbox.record(
+            "task.reassigned",
+            {"task_id": task.id, "added_inspector_ids": added, "due_on": task.due_on.isoformat()},
+        )
     db.session.commit()
     return task
 
