@@ -10,7 +10,7 @@ repeat harmless.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,8 +163,9 @@ class _Shift:
         return [uuid for uuid, photos in self.waiting.items() if sha in photos]
 
 
-def _plan(store: Store, outbox: list[Any]) -> _Shift:
-    shift = _Shift()
+def _plan(store: Store, outbox: list[Any], shift: _Shift, queued: Callable[[str], None]) -> None:
+    """Each inspection's body and the photos it waits for; `queued` hears of each photo as
+    it joins the queue, so uploads start while later inspections are still being read."""
     for row in outbox:
         uuid = row["uuid"]
         store.begin_upload(uuid)
@@ -184,9 +185,9 @@ def _plan(store: Store, outbox: list[Any]) -> _Shift:
                 shift.queue.append(sha)
                 if row_ is not None and row_["upload_url"]:
                     shift.urls[sha] = row_["upload_url"]
+                queued(sha)
         shift.bodies[uuid] = body
         shift.waiting[uuid] = need
-    return shift
 
 
 def _upload(
@@ -268,22 +269,21 @@ def push(
     if not outbox:
         return report
     asked = ask_missing(store, api, report)
-    shift = _plan(store, outbox)
-    for uuid in [uuid for uuid, need in shift.waiting.items() if not need]:
-        del shift.waiting[uuid]
-        _put(store, api, uuid, shift.bodies[uuid], progress, report)
-    if not shift.queue:
-        return report
+    shift = _Shift()
     stop: BaseException | None = None
     learned: dict[str, str] = {}  # tus upload URLs the workers learned, by photo
     with ThreadPoolExecutor(PARALLEL_UPLOADS, thread_name_prefix="photo-upload") as pool:
-        futures = {
-            pool.submit(
-                _upload, api, store.photo_path(sha), sha, shift.urls.get(sha), not asked, learned
-            ): sha
-            for sha in shift.queue
-        }
+        futures: dict[Future[int], str] = {}
+
+        def queued(sha: str) -> None:
+            path, url = store.photo_path(sha), shift.urls.get(sha)
+            futures[pool.submit(_upload, api, path, sha, url, not asked, learned)] = sha
+
         try:
+            _plan(store, outbox, shift, queued)
+            for uuid in [uuid for uuid, need in shift.waiting.items() if not need]:
+                del shift.waiting[uuid]
+                _put(store, api, uuid, shift.bodies[uuid], progress, report)
             for future in as_completed(futures):
                 sha = futures[future]
                 if future.cancelled():

@@ -15,6 +15,8 @@ the bytes that did arrive without a HEAD per photo.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 from typing import Any
 
@@ -77,6 +79,25 @@ def _exit_if_testing_a_crash() -> None:
 def _body(room: int) -> uploads.Body:
     """The request body, read as it arrives (see uploads.Body)."""
     return uploads.Body(request.stream.read, request.content_length, room)
+
+
+@contextmanager
+def _stall_limit() -> Iterator[None]:
+    """While a body is read: a connection that brings no byte for UPLOAD_STALL_S counts as
+    cut. gunicorn and werkzeug read without a time limit, so a half-open connection (the
+    phone gone, no reset ever sent) would hold the upload's partial, locked, forever, and
+    the client's resume would wait behind it."""
+    sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
+    if sock is None:
+        yield
+        return
+    before = sock.gettimeout()
+    sock.settimeout(current_app.config["UPLOAD_STALL_S"])
+    try:
+        yield
+    finally:
+        with suppress(OSError):
+            sock.settimeout(before)
 
 
 def _int_header(name: str) -> int:
@@ -164,10 +185,11 @@ class Uploads(MethodView):
         held = 0
         if request.mimetype == OFFSET_STREAM and request.content_length != 0:
             body = _body(length)
-            if body.length:
-                held = uploads.append_body(store, upload, 0, body)
-            elif data := b"".join(body):  # chunked: only a body that has bytes
-                held = uploads.append_chunk(store, upload, 0, data)
+            with _stall_limit():
+                if body.length:
+                    held = uploads.append_body(store, upload, 0, body)
+                elif data := b"".join(body):  # chunked: only a body that has bytes
+                    held = uploads.append_chunk(store, upload, 0, data)
             if held == upload.length:
                 _exit_if_testing_a_crash()
                 uploads.finalise(store, user, upload, limit)
@@ -243,7 +265,8 @@ class UploadResource(MethodView):
         user, store = current_user(), photos.current_store()
         upload = uploads.get(user, upload_id)
         at = _int_header("Upload-Offset")
-        held = uploads.append_body(store, upload, at, _body(upload.length - at))
+        with _stall_limit():
+            held = uploads.append_body(store, upload, at, _body(upload.length - at))
         if held == upload.length and upload.completed_at is None:
             _exit_if_testing_a_crash()
             uploads.finalise(store, user, upload, current_app.config["MAX_PHOTO_BYTES"])

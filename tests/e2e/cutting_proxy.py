@@ -19,8 +19,16 @@ import time
 
 
 class CuttingProxy:
-    def __init__(self, target_port: int, low: int, high: int, seed: int = 1) -> None:
+    def __init__(
+        self,
+        target_port: int,
+        low: int,
+        high: int,
+        seed: int = 1,
+        server_sees_reset: bool = True,
+    ) -> None:
         self.link_class: type[_Link] = _Link
+        self.server_sees_reset = server_sees_reset
         self.target = ("127.0.0.1", target_port)
         self.low, self.high = low, high
         self.rng = random.Random(seed)
@@ -106,10 +114,14 @@ class _Link:
         self.close()
 
     def cut(self) -> None:
-        """Reset both sides, as a dropped mobile connection does."""
+        """Reset both sides, as a dropped mobile connection does (the server side only gets
+        an end of stream when the proxy's `server_sees_reset` is off: it then reads every
+        byte that reached it, which a reset would make its kernel drop unread)."""
         with self.proxy._lock:
             self.proxy.cuts += 1
         for sock in self.sockets:
+            if sock is self.sockets[1] and not self.proxy.server_sees_reset:
+                continue
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close()

@@ -4,9 +4,13 @@ bytes that arrived, with one question and one PATCH, never a HEAD per photo."""
 
 from __future__ import annotations
 
+import base64
 import runpy
+import socket
 import time
 from pathlib import Path
+
+import httpx
 
 from field_client import api as field_api
 from field_client import credentials, sync
@@ -14,6 +18,7 @@ from field_client.api import RetryPolicy, SyncApi
 from field_client.store import Store
 from server.extensions import db
 from server.models import Photo, Upload
+from server.services.uploads import BODY_BLOCK
 from server.storage import LocalPhotoStore
 from tests.e2e.conftest import BIN, Field, ServerProcess
 from tests.e2e.cutting_proxy import CuttingProxy, IdleResetProxy
@@ -100,9 +105,14 @@ def test_a_cut_upload_resumes_from_the_bytes_that_arrived(
     data = noise_photo(tmp_path / "noise.jpg", 11).read_bytes()
     assert len(data) > field_api.WHOLE_PHOTO_BYTES  # goes by tus from the start
     inspector = token(live_server, "insp")["Authorization"].removeprefix("Bearer ")
-    # Every connection carries 300-400 kB and is then reset mid-body.
-    with CuttingProxy(live_server.port, low=300_000, high=400_000, seed=3) as proxy:
-        api = SyncApi(proxy.url, inspector, policy=RetryPolicy(attempts=12, base=0.05, cap=0.2))
+    # Every connection carries 500-700 kB and is then cut mid-body: the client gets a reset,
+    # the server an end of stream, so it reads every byte that reached it (on loopback an
+    # unshaped proxy can leave megabytes in the server's socket buffer, which a reset drops
+    # unread: that is the kernel, not the server, losing them).
+    with CuttingProxy(
+        live_server.port, low=500_000, high=700_000, seed=3, server_sees_reset=False
+    ) as proxy:
+        api = SyncApi(proxy.url, inspector, policy=RetryPolicy(attempts=30, base=0.05, cap=0.2))
         since = live_server.log.stat().st_size
         try:
             api.upload_photo(sha256(data), data, ask=False)
@@ -111,15 +121,63 @@ def test_a_cut_upload_resumes_from_the_bytes_that_arrived(
         assert proxy.cuts >= 2, "the upload must have been cut more than once"
     requests = requests_logged(live_server, since)
     creations = requests.count("POST /api/v1/uploads")
+    asked = sum(r.startswith("HEAD /api/v1/uploads/") for r in requests)
     patches = sum(r.startswith("PATCH /api/v1/uploads/") for r in requests)
-    heads = sum(r.startswith("HEAD ") for r in requests)
-    # One creation with the whole file, then per cut one question and one PATCH of the rest
-    # (a request cut before it reached the server is not logged).
-    assert heads == 0 and creations <= proxy.cuts + 1 and patches <= proxy.cuts
+    # One creation carrying the whole file; then after each cut one question (a creation
+    # with Lantian-Resume, or a HEAD on the upload once its URL is known) and one PATCH
+    # with the rest. Never a HEAD on the photo (a request cut before it reached the server
+    # is not logged, hence "at most").
+    assert not any(r.startswith("HEAD /api/v1/photos/") for r in requests)
+    assert creations + asked <= proxy.cuts + 1 and patches <= proxy.cuts
     # What arrived before each cut was kept: far less than a resend of the whole file each time.
     assert proxy.bytes_up < 1.6 * len(data), (proxy.bytes_up, len(data), proxy.cuts)
     db.session.expire_all()
     assert db.session.query(Photo).count() == 1
     assert db.session.query(Upload).filter(Upload.completed_at.is_(None)).count() == 0
     stored = LocalPhotoStore(Path(live_server.env["LANTIAN_PHOTO_DIR"]))
+    assert stored.get(sha256(data)) == data
+
+
+def test_a_stalled_body_is_taken_as_cut_and_frees_the_upload(
+    server_process: ServerProcess, users, tmp_path: Path
+) -> None:
+    """A phone that lost the cell leaves a connection no byte will come on: after
+    LANTIAN_UPLOAD_STALL_S the server keeps what arrived and the resume can go on."""
+    server_process.env["LANTIAN_UPLOAD_STALL_S"] = "1"
+    server_process.start()
+    data = camera_photo(tmp_path / "p.jpg", 21, size=(1600, 1200)).read_bytes()
+    auth = token(server_process, "insp")
+    tus = {**auth, "Tus-Resumable": "1.0.0"}
+    metadata = "sha256 " + base64.b64encode(sha256(data).encode()).decode()
+    created = httpx.post(
+        f"{server_process.url}/api/v1/uploads",
+        headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": metadata},
+    )
+    location = created.headers["Location"]
+    half = len(data) // 2
+    with socket.create_connection(("127.0.0.1", server_process.port)) as stalled:
+        head = (
+            f"PATCH {location} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: {auth['Authorization']}\r\nTus-Resumable: 1.0.0\r\n"
+            f"Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n"
+        )
+        stalled.sendall(head.encode() + data[:half])  # then nothing more, never closed
+        time.sleep(2.5)
+        where = httpx.head(f"{server_process.url}{location}", headers=tus)
+        held = int(where.headers["Upload-Offset"])
+        # Kept as it arrived, but for at most the block the server was still reading.
+        assert half - BODY_BLOCK < held <= half
+        rest = httpx.patch(
+            f"{server_process.url}{location}",
+            content=data[held:],
+            headers={
+                **tus,
+                "Upload-Offset": str(held),
+                "Content-Type": "application/offset+octet-stream",
+            },
+            timeout=10,
+        )
+        assert rest.status_code == 204, rest.text
+    stored = LocalPhotoStore(Path(server_process.env["LANTIAN_PHOTO_DIR"]))
     assert stored.get(sha256(data)) == data
