@@ -63,8 +63,8 @@ VALIDATION_HEADER = (
 )
 RUNS_HEADER = (
     "| profile | who | s | × floor | requests | cuts | bytes up / payload | runs "
-    "| server holds | exactly once | requests by kind |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|"
+    "| server holds | exactly once | empty sync s | requests by kind |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 PHOTO_SOURCES = (ROOT.parent / "shared" / "photos" / "jpg", ROOT / "tests" / "data" / "photos")
 VARIANTS = OUT / "link-photos"
@@ -178,14 +178,18 @@ class Run:
     link: dict[str, Any]
     counts: dict[str, int]
     ok: bool
+    # ours: `lantian-field sync` run again at once with nothing left to send, through the
+    # same link: the fixed cost of a run (interpreter start, one question, the outcomes).
+    empty_s: float = 0.0
 
 
 ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[0-9.]+" (?P<status>\d+)')
 
 
-def requests_by_kind(log: Path) -> Counter[str]:
+def requests_by_kind(log: Path, upto: int | None = None) -> Counter[str]:
+    """Requests in the access log (its first `upto` bytes), by method and path shape."""
     kinds: Counter[str] = Counter()
-    for match in ACCESS.finditer(log.read_text(errors="replace")):
+    for match in ACCESS.finditer(log.read_bytes()[:upto].decode(errors="replace")):
         path = re.sub(r"[0-9a-f]{64}", "{sha256}", match["path"])
         path = re.sub(r"/uploads/[A-Za-z0-9_-]{16,}", "/uploads/{id}", path)
         path = re.sub(r"[0-9a-f-]{36}", "{uuid}", path).split("?")[0]
@@ -289,6 +293,7 @@ def run_once(
     server = start_gunicorn(f"link-{profile_key}-{who}", "server:create_app()", env)
     link = Link(profile, int(server.url.rsplit(":", 1)[1]), seed)
     stats: dict[str, Any] = {}
+    upto = None
     try:
         saved_path = scratch / "field" / "credentials.json"
         saved = json.loads(saved_path.read_text())
@@ -300,6 +305,13 @@ def run_once(
         else:
             attempts = naive(scratch / "field", link.url, saved["token"])
         seconds = time.perf_counter() - started
+        empty = 0.0
+        time.sleep(1.5)  # the access log is written as requests end
+        upto = server.log.stat().st_size
+        if who == "ours":
+            started = time.perf_counter()
+            ours(scratch / "field", attempts=1)
+            empty = time.perf_counter() - started
     finally:
         stats = link.stop()
         server.stop()
@@ -311,10 +323,11 @@ def run_once(
         profile_key,
         seconds,
         attempts,
-        requests_by_kind(server.log),
+        requests_by_kind(server.log, upto),
         stats,
         counts,
         bool(counts["ok"]),
+        empty,
     )
 
 
@@ -422,7 +435,8 @@ def report(settings: Settings, measured: Measured) -> tuple[list[Row], str]:
                 f"{sum(r.requests.values())} | {r.link.get('cuts', 0)} | "
                 f"{sent / measured.payload:.3f}× | {r.attempts} | "
                 f"{r.counts['inspections']}/{r.counts['revisions']}/{r.counts['photos']}/"
-                f"{r.counts['intact']} | {'yes' if r.ok else '**no**'} | {kinds} |"
+                f"{r.counts['intact']} | {'yes' if r.ok else '**no**'} | "
+                f"{f'{r.empty_s:.1f}' if r.who == 'ours' else '–'} | {kinds} |"
             )
     checks = []
     for key, found in measured.validation.items():
@@ -456,7 +470,8 @@ What the link delivered (measured before the runs on one connection, `--validate
 Each run (requests from the server's access log; bytes up: what entered the link's uplink,
 over the payload; runs: `lantian-field sync` invocations for ours, requests tried for the
 naive uploader; server holds: inspections / revisions / photos / photos whose bytes hash to
-their name):
+their name; empty sync: `lantian-field sync` run again at once with nothing left, through
+the same link, i.e. the fixed cost of a run: interpreter start, the question, the outcomes):
 
 {RUNS_HEADER}
 {table_runs}

@@ -227,12 +227,17 @@ class SyncApi:
 
         return self._run(attempt)
 
-    def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def send(
+        self, method: str, url: str, resend_stale: bool = True, **kwargs: Any
+    ) -> httpx.Response:
         """One request; sent again at once, on a new connection, when the pooled one it
         went out on turns out to have been closed while idle (see STALE_WINDOW_S). Every
         request of this client goes through here; bodies are bytes, so resending is safe,
-        and every request this client makes is idempotent on the server."""
-        for tries_left in range(STALE_RETRIES, -1, -1):
+        and every request this client makes is idempotent on the server, except a tus
+        creation: it passes `resend_stale=False`, since a real cut taken for a stale
+        connection would leave an upload behind that a resend does not know of (its
+        caller resumes instead, which finds that upload)."""
+        for tries_left in range(STALE_RETRIES if resend_stale else 0, -1, -1):
             watch = _Watch()
             extensions = {**kwargs.pop("extensions", {}), "trace": watch}
             try:
@@ -446,6 +451,7 @@ class SyncApi:
             response = self.send(
                 "POST",
                 "/api/v1/uploads",
+                resend_stale=False,
                 headers=headers,
                 content=data,
                 timeout=self.body_timeout(len(data)),
