@@ -57,6 +57,8 @@ PROFILES = {
 }
 TARGETS = {"4g": 1.1, "3g": 1.2, "3g-cuts": 1.3}
 TITLE = "Shift sync over a shaped link"
+# What the runs showed, written by hand from them; appended to the section.
+NOTES = Path(__file__).with_name("link_notes.md")
 VALIDATION_HEADER = (
     "| profile | RTT ms set | RTT ms measured | up Mbit/s set | up measured "
     "| down Mbit/s set | down measured |\n|---|---|---|---|---|---|---|"
@@ -476,6 +478,8 @@ the same link, i.e. the fixed cost of a run: interpreter start, the question, th
 {RUNS_HEADER}
 {table_runs}
 """
+    if NOTES.exists():
+        notes += "\n" + NOTES.read_text(encoding="utf-8")
     return rows, notes
 
 
