@@ -53,7 +53,7 @@ format: install ## Format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install ## Benchmarks side by side (loopback, ~15 min); results go to bench/RESULTS.md
+bench: install ## Benchmarks side by side (loopback, ~30 min); results go to bench/RESULTS.md
 	@if command -v pg_isready >/dev/null && ! pg_isready -h 127.0.0.1 -p 5432 -q; then \
 		echo "starting PostgreSQL"; \
 		pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql)" main start || true; \

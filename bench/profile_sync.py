@@ -1,7 +1,9 @@
 """Profile one end-to-end sync on both sides: py-spy on the gunicorn workers, pyinstrument
 on `lantian-field sync`.
 
-Run: `.venv/bin/python -m bench.profile_sync [--inspections 30]`. Needs py-spy and
+Run: `.venv/bin/python -m bench.profile_sync [--inspections 30] [--photos 3]
+[--link 4g|3g|3g-cuts]` (`--link`: through bench/shaped_link.py, as bench/sync_link.py runs
+it, with the real photos that benchmark uses). Needs py-spy and
 pyinstrument in the project's virtualenv, installed for profiling only (they are not
 dependencies): `.venv/bin/pip install py-spy pyinstrument`. Writes to bench/out/profiles/:
 `client.txt` (pyinstrument's call tree), `server.txt` (time per request type from the
@@ -12,6 +14,7 @@ access log, then py-spy's on-CPU samples summed by function, inclusive and own) 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -26,6 +29,8 @@ if __package__ in (None, ""):
 
 from bench.common import BIN, OUT, start_gunicorn
 from bench.sync_e2e import camera_photos, make_template
+from bench.sync_link import PROFILES as LINKS
+from bench.sync_link import Link, real_photos
 
 PROFILES = OUT / "profiles"
 CLIENT = "from field_client.cli import main; import sys; sys.argv[0] = 'lantian-field'; main()"
@@ -82,6 +87,8 @@ def by_request(log: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inspections", type=int, default=30)
+    parser.add_argument("--photos", type=int, default=3, help="photos per inspection")
+    parser.add_argument("--link", choices=sorted(LINKS), help="through a shaped link")
     args = parser.parse_args()
     py_spy = shutil.which("py-spy", path=str(BIN))
     if py_spy is None:
@@ -89,10 +96,18 @@ def main() -> None:
     scratch = OUT / "profile-sync"
     shutil.rmtree(scratch, ignore_errors=True)
     PROFILES.mkdir(parents=True, exist_ok=True)
-    photos = camera_photos(args.inspections * 3)
-    template = make_template(scratch / "template", args.inspections, photos)
+    count = args.inspections * args.photos
+    photos = real_photos(count) if args.link else camera_photos(count)
+    template = make_template(scratch / "template", args.inspections, photos, args.photos)
     env = template.env
     server = start_gunicorn("ours-profile", "server:create_app()", env, port=template.port)
+    link = None
+    if args.link:
+        link = Link(LINKS[args.link], template.port, seed=1)
+        saved_path = template.home / "credentials.json"
+        saved = json.loads(saved_path.read_text())
+        saved["server"] = link.url
+        saved_path.write_text(json.dumps(saved))
     raw = PROFILES / "server.raw"
     spy = subprocess.Popen(
         [
@@ -137,6 +152,8 @@ def main() -> None:
     finally:
         spy.send_signal(2)  # SIGINT: py-spy writes what it has
         spy.wait(timeout=30)
+        if link is not None:
+            print(f"link: {link.stop()}")
         server.stop()
     report = by_request(server.log) + "\n\n" + summarize(raw)
     (PROFILES / "server.txt").write_text(report, encoding="utf-8")

@@ -1,9 +1,10 @@
 """`make bench`: every benchmark in one run, one table, bench/RESULTS.md rewritten.
 
 Run: `.venv/bin/python -m bench.run_all [--quick] [--only NAME ...]`. Loopback only; each
-benchmark is bounded by request counts and deadlines; the full run takes about 10–15
-minutes on 2 cores. Benchmark databases (lantian_bench_*) are dropped at the end and
-everything else lives under bench/out/ (git-ignored).
+benchmark is bounded by request counts and deadlines; the full run takes about 25–30
+minutes on 2 cores, most of it the shift sync over a shaped rural 3G link (bandwidth-bound).
+Benchmark databases (lantian_bench_*) are dropped at the end and everything else lives under
+bench/out/ (git-ignored).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import growth, ingest, photo_pipeline, sync_e2e
+from bench import growth, ingest, photo_pipeline, sync_e2e, sync_link
 from bench.common import (
     OUT,
     busy_processes,
@@ -29,7 +30,7 @@ from bench.common import (
 )
 from bench.results import Row, table, write_results
 
-BENCHMARKS = ("ingest", "photo", "sync", "growth")
+BENCHMARKS = ("ingest", "photo", "sync", "link", "growth")
 DATABASES = (
     "lantian_bench_ours",
     "lantian_bench_bare",
@@ -84,6 +85,12 @@ def main() -> None:
             found, notes = sync_e2e.run(settings_sync, scratch / "sync")
             rows += found
             sections.append(("End-to-end sync", notes))
+        if "link" in chosen:
+            print("== shift sync over a shaped link", flush=True)
+            settings_link = sync_link.Settings.quick() if args.quick else sync_link.Settings()
+            found, notes = sync_link.run(settings_link, scratch / "link")
+            rows += found
+            sections.append((sync_link.TITLE, notes))
         if "growth" in chosen:
             if postgres:
                 print("== growth of finding queries", flush=True)

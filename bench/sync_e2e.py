@@ -97,8 +97,8 @@ def field_cli(home: Path, *args: str) -> dict:
     return json.loads(result.stdout) if result.stdout.strip() else {}
 
 
-def capture(home: Path, count: int, photos: list[Path]) -> None:
-    """Make `count` complete inspections, 3 photos each, with the real client code."""
+def capture(home: Path, count: int, photos: list[Path], per: int = 3) -> None:
+    """Make `count` complete inspections, `per` photos each, with the real client code."""
     from field_client import capture as cap
     from field_client.store import Store
 
@@ -115,7 +115,7 @@ def capture(home: Path, count: int, photos: list[Path]) -> None:
             ("CB-19", "none"),
         ):
             cap.answer(store, uuid, item, value)
-        cap.attach_photos(store, uuid, "CB-18", photos[number * 3 : number * 3 + 3])
+        cap.attach_photos(store, uuid, "CB-18", photos[number * per : number * per + per])
         cap.answer(store, uuid, "CB-18", "non_compliant")
         cap.finish(store, uuid)
     store.close()
@@ -163,7 +163,7 @@ class Template:
     photo_bytes: int
 
 
-def make_template(root: Path, inspections: int, photos: list[Path]) -> Template:
+def make_template(root: Path, inspections: int, photos: list[Path], per: int = 3) -> Template:
     prepared = server_setup.prepare(root / "server", None, thirty=False)
     port = free_port()
     server = start_gunicorn("ours-sync-setup", "server:create_app()", prepared.env, port=port)
@@ -175,7 +175,7 @@ def make_template(root: Path, inspections: int, photos: list[Path]) -> Template:
         field_cli(home, "pull")
     finally:
         server.stop()
-    capture(home, inspections, photos)
+    capture(home, inspections, photos, per)
     stored = list((home / "photos").glob("*/*.jpg"))
     return Template(
         root / "server",

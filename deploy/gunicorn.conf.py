@@ -50,9 +50,13 @@ threads = _int("LANTIAN_THREADS", 4)
 timeout = _int("LANTIAN_TIMEOUT", 60)
 # On SIGTERM (a deploy, a scale-in), requests in flight get this long to finish.
 graceful_timeout = 30
-# Behind a load balancer, set this above the balancer's idle timeout (e.g. 75 for 60),
-# or it may send a request on a connection gunicorn has just closed: a spurious 502.
-keepalive = _int("LANTIAN_KEEPALIVE", 5)
+# How long an idle connection is kept. It must be longer than any client's idle pool: the
+# field client keeps one 10 s (field_client/api.py, POOL_KEEPALIVE_S); with both at 5 s a
+# connection idle ~4.5 s between inspections was closed as the client reused it, and the
+# client took the reset for a broken link. Behind a load balancer, set this above the
+# balancer's idle timeout too (e.g. 75 for 60), or it may send a request on a connection
+# gunicorn has just closed: a spurious 502. Idle connections cost a socket, not a thread.
+keepalive = _int("LANTIAN_KEEPALIVE", 30)
 # Recycle a worker after a while to bound memory growth from image decoding. The jitter is
 # wide on purpose: an evenly balanced load brings every worker to the same count at once,
 # and with a narrow jitter they all restarted within seconds, leaving nothing to serve for

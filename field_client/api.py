@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,14 +28,34 @@ from tenacity import (
 from field_client.errors import FieldError, NotLoggedIn, ServerRefused
 
 T = TypeVar("T")
-CHUNK_BYTES = 256 * 1024
-MIN_CHUNK_BYTES = 16 * 1024
 SMALL_PHOTO_BYTES = 128 * 1024  # always sent whole with PUT: too small to be worth resuming
-# Photos up to this size (every photo the client stores, in practice) are also sent whole
-# while the link holds: one request instead of tus's create and chunks, each of which costs
-# the server a request and an fsync. Once a whole upload is cut off, this client sends
-# everything above SMALL_PHOTO_BYTES by tus, resuming from the byte the server holds.
+# Photos up to this size (every photo the client stores, in practice) are sent whole with
+# one PUT while the link holds. Once a whole upload is cut off, this client sends everything
+# above SMALL_PHOTO_BYTES by tus instead, still one request per photo: a creation carrying
+# the whole file (creation-with-upload). The server writes every body as it arrives, so
+# after a cut the photo is resumed with one question (a creation with Lantian-Resume,
+# which answers where the bytes stand) and one PATCH carrying the rest of the file.
 WHOLE_PHOTO_BYTES = 1024 * 1024
+# How long the client keeps an idle connection for reuse. It must be shorter than the
+# server's keep-alive (deploy/gunicorn.conf.py, LANTIAN_KEEPALIVE: 30 s), or the client
+# reuses a connection at the moment the server closes it: with both at 5 s, a connection
+# idle ~4.5 s between inspections was reset on reuse and read as a broken link.
+POOL_KEEPALIVE_S = 10.0
+# A request that fails on a reused connection before any answer, within this long of
+# being sent, met a connection the server (or a middlebox) had just closed while idle: it
+# is sent again at once on a new connection, and says nothing about the link. A cut later
+# than this, or on a new connection, is a real break.
+STALE_WINDOW_S = 2.0
+# Idle connections the pool keeps. Each stale one fails once and is dropped, and a resend
+# that opens a new connection is never counted stale, so this many resends always reach a
+# new connection when every pooled one went stale together.
+POOL_CONNECTIONS = 8
+STALE_RETRIES = POOL_CONNECTIONS + 1
+# The slowest share of the link an upload is expected to get (three at once on a poor rural
+# link). A request carrying a body waits for its answer the usual timeout plus the time the
+# body takes at this rate: the body may sit in socket buffers long after it was "written",
+# and three photos sharing 1 Mbit/s were cut off by a flat 30 s wait for an answer.
+SLOWEST_UPLOAD_BPS = 64_000
 # Hashes per "which of these do you lack" question (the server takes up to 1000).
 QUESTION_HASHES = 500
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -43,6 +65,32 @@ WRONG_PASSWORD = "auth.bad_credentials"
 LOG_IN_AGAIN = {"auth.required", "auth.token_invalid", "auth.token_expired"}
 ACCOUNT_DISABLED = "auth.account_disabled"
 OFFSET_CONFLICT = "upload.offset_conflict"
+OFFSET_STREAM = "application/offset+octet-stream"
+RESUME = {"Lantian-Resume": "1"}
+
+
+class _Watch:
+    """httpcore's trace hook for one request: whether it opened a new connection and
+    whether any answer arrived, which tells a stale pooled connection from a broken link."""
+
+    def __init__(self) -> None:
+        self.new_connection = False
+        self.answered = False
+        self.started = time.monotonic()
+
+    def __call__(self, event: str, _info: dict[str, Any]) -> None:
+        if event.startswith("connection.connect_tcp"):
+            self.new_connection = True
+        elif event.endswith("receive_response_headers.complete"):
+            self.answered = True
+
+    def stale(self, error: httpx.TransportError) -> bool:
+        return (
+            not self.new_connection
+            and not self.answered
+            and not isinstance(error, httpx.TimeoutException)
+            and time.monotonic() - self.started < STALE_WINDOW_S
+        )
 
 
 class Retryable(Exception):
@@ -140,17 +188,28 @@ class SyncApi:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        timeout = httpx.Timeout(float(os.environ.get("LANTIAN_FIELD_TIMEOUT", "30")), connect=10)
+        self.timeout_s = float(os.environ.get("LANTIAN_FIELD_TIMEOUT", "30"))
+        timeout = httpx.Timeout(self.timeout_s, connect=10)
+        limits = httpx.Limits(
+            max_connections=None,
+            max_keepalive_connections=POOL_CONNECTIONS,
+            keepalive_expiry=POOL_KEEPALIVE_S,
+        )
         # One client for every thread: httpx.Client may be shared between threads.
         self.http = httpx.Client(
-            base_url=server.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+            base_url=server.rstrip("/"),
+            headers=headers,
+            timeout=timeout,
+            transport=transport,
+            limits=limits,
         )
         self.policy = policy or RetryPolicy.from_env()
-        # Adapts to the link: halved after a chunk is cut off, doubled back after one arrives,
-        # so a connection that drops every few hundred kilobytes still makes progress.
-        self.chunk_bytes = CHUNK_BYTES
-        # Whether photos up to WHOLE_PHOTO_BYTES still go whole: until one is cut off.
+        # Whether photos up to WHOLE_PHOTO_BYTES still go whole by PUT: until one is cut off
+        # (a real break, not a stale connection: see STALE_WINDOW_S).
         self.link_holds = True
+        # Requests sent again because their pooled connection had been closed while idle.
+        self.stale_resends = 0
+        self._count_lock = threading.Lock()
 
     def close(self) -> None:
         self.http.close()
@@ -161,12 +220,38 @@ class SyncApi:
         """One request, retried while transient; `expect` lists the statuses the caller handles."""
 
         def attempt() -> httpx.Response:
-            response = self.http.request(method, path, **kwargs)
+            response = self.send(method, path, **kwargs)
             if response.status_code not in expect:
                 _refuse(response)
             return response
 
         return self._run(attempt)
+
+    def send(
+        self, method: str, url: str, resend_stale: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        """One request; sent again at once, on a new connection, when the pooled one it
+        went out on turns out to have been closed while idle (see STALE_WINDOW_S). Every
+        request of this client goes through here; bodies are bytes, so resending is safe,
+        and every request this client makes is idempotent on the server, except a tus
+        creation: it passes `resend_stale=False`, since a real cut taken for a stale
+        connection would leave an upload behind that a resend does not know of (its
+        caller resumes instead, which finds that upload)."""
+        for tries_left in range(STALE_RETRIES if resend_stale else 0, -1, -1):
+            watch = _Watch()
+            extensions = {**kwargs.pop("extensions", {}), "trace": watch}
+            try:
+                return self.http.request(method, url, extensions=extensions, **kwargs)
+            except httpx.TransportError as error:
+                if not tries_left or not watch.stale(error):
+                    raise
+                with self._count_lock:
+                    self.stale_resends += 1
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def body_timeout(self, size: int) -> httpx.Timeout:
+        """The timeout of a request carrying `size` bytes (see SLOWEST_UPLOAD_BPS)."""
+        return httpx.Timeout(self.timeout_s + size * 8 / SLOWEST_UPLOAD_BPS, connect=10)
 
     def _run(self, attempt: Callable[[], T]) -> T:
         """Run with retries; once they are spent, tell the user in words."""
@@ -234,64 +319,86 @@ class SyncApi:
         progress: Callable[[int], None] | None = None,
         ask: bool = True,
     ) -> None:
-        """Send a photo the server lacks: small ones whole, larger ones by tus 1.0, resuming
-        from the byte the server holds after any break (also across runs, through the
-        upload URL the caller `remember`s and passes back as `upload_url`).
+        """Send a photo the server lacks, retried under the policy; every way is one
+        request per photo while nothing breaks.
 
-        Photos up to WHOLE_PHOTO_BYTES go whole too while the link holds and no upload of
-        this photo was started by tus. Each attempt first asks (HEAD) whether the server
-        already has the photo, except, with `ask=False` (the caller just learned the server
-        lacks it), the first attempt of a whole upload: a retry after a break asks again,
-        since the broken upload may have arrived."""
-        state: dict[str, Any] = {"url": upload_url, "ask": ask}
+        Small photos, and photos up to WHOLE_PHOTO_BYTES while the link holds, go whole with
+        one PUT (a PUT cut off is sent again whole if small, else resumed by tus). Others go
+        by tus, resumable: a creation carrying the whole file; after a cut, one creation
+        with Lantian-Resume asks where the bytes stand (or says the photo arrived) and one
+        PATCH sends the rest. An upload begun in an earlier run (`upload_url`, which the
+        caller `remember`s) is asked about with a HEAD on its URL.
 
-        def whole_upload() -> bool:
-            return self.sends_whole(len(data)) and (
-                len(data) <= SMALL_PHOTO_BYTES or not state["url"]
-            )
+        `ask=True` (the server could not answer the batch question: an older server) asks
+        with a HEAD on the photo before each attempt whether the server already has it;
+        `ask=False` (the caller just learned the server lacks it) never does.
+        """
+        state: dict[str, Any] = {"url": upload_url, "resume": bool(upload_url)}
 
         def attempt() -> None:
-            if state["ask"] or not whole_upload():
-                probe = self.http.head(f"/api/v1/photos/{sha256}")
+            if ask:
+                probe = self.send("HEAD", f"/api/v1/photos/{sha256}")
                 if probe.status_code == 200:
                     return
                 if probe.status_code != 404:
                     _refuse(probe)
-            state["ask"] = True  # from the next attempt on
-            if whole_upload():
-                self.put_photo(sha256, data)
-                if progress:
-                    progress(len(data))
-                return
-            offset = self._tus_offset(state["url"])
-            if offset == len(data):
-                # Every byte is there but no photo: the server died before finalising.
-                if self._tus_finalise(state["url"], len(data)):
-                    return
-                offset = None  # it will not finalise this one: start a new upload
-            if offset is None:
-                state["url"] = self._tus_create(sha256, len(data))
-                if remember:
-                    remember(state["url"])
-                offset = 0
-            try:
-                self._tus_send(state["url"], data, offset, progress)
-            except httpx.TransportError:
-                self.chunk_bytes = max(MIN_CHUNK_BYTES, self.chunk_bytes // 2)
-                raise
+            if self.sends_whole(len(data)) and (
+                len(data) <= SMALL_PHOTO_BYTES or not state["resume"]
+            ):
+                try:
+                    self.put_photo(sha256, data)
+                except httpx.TransportError:
+                    state["resume"] = True
+                    raise
+            else:
+                try:
+                    self._tus_upload(sha256, data, state, remember)
+                except httpx.TransportError:
+                    state["resume"] = True
+                    raise
+            if progress:
+                progress(len(data))
 
         self._run(attempt)
+
+    def _tus_upload(
+        self,
+        sha256: str,
+        data: bytes,
+        state: dict[str, Any],
+        remember: Callable[[str], None] | None,
+    ) -> None:
+        """One tus attempt: where the bytes stand (if resuming), then the rest in one go."""
+        offset = self._tus_offset(state["url"]) if state["url"] else None
+        if offset == len(data):
+            # Every byte is there but no photo: the server died before finalising.
+            if self._tus_finalise(state["url"], len(data)):
+                return
+            offset = None  # it will not finalise this one: start a new upload
+        if offset is None:
+            state["url"], offset = self._tus_create(sha256, data, resume=state["resume"])
+            if state["url"] is None:
+                return  # the server holds the photo already
+            if remember:
+                remember(state["url"])
+        if offset < len(data):
+            self._tus_send(state["url"], data, offset)
 
     def sends_whole(self, size: int) -> bool:
         """Whether a photo of this size, not yet started by tus, goes whole with one PUT."""
         return size <= SMALL_PHOTO_BYTES or (size <= WHOLE_PHOTO_BYTES and self.link_holds)
 
     def put_photo(self, sha256: str, data: bytes) -> None:
-        """One whole PUT, neither asking first nor retried (`upload_photo` does both). A
-        break means the link does not hold: from then on larger photos go by tus."""
+        """One whole PUT, neither asking first nor retried (`upload_photo` retries). A
+        break (not a stale connection, which `send` resends) means the link does not hold:
+        from then on larger photos go by tus, resumable."""
         try:
-            response = self.http.put(
-                f"/api/v1/photos/{sha256}", content=data, headers={"Content-Type": "image/jpeg"}
+            response = self.send(
+                "PUT",
+                f"/api/v1/photos/{sha256}",
+                content=data,
+                headers={"Content-Type": "image/jpeg"},
+                timeout=self.body_timeout(len(data)),
             )
         except httpx.TransportError:
             if len(data) > SMALL_PHOTO_BYTES:
@@ -304,7 +411,7 @@ class SyncApi:
         """Where a known upload stands; None when there is none (or the server forgot it)."""
         if not url:
             return None
-        response = self.http.head(url, headers=TUS)
+        response = self.send("HEAD", url, headers=TUS)
         if response.status_code == 404:
             return None
         if response.status_code != 200:
@@ -314,7 +421,8 @@ class SyncApi:
     def _tus_finalise(self, url: str, length: int) -> bool:
         """Ask the server to finalise an upload whose every byte it holds (an empty PATCH at
         the end); False when it will not (e.g. a server that refuses empty chunks)."""
-        response = self.http.patch(
+        response = self.send(
+            "PATCH",
             url,
             content=b"",
             headers={
@@ -329,29 +437,41 @@ class SyncApi:
             _refuse(response)
         return False
 
-    def _tus_create(self, sha256: str, length: int) -> str:
+    def _tus_create(self, sha256: str, data: bytes, resume: bool) -> tuple[str | None, int]:
+        """Create an upload carrying the whole file (creation-with-upload), or, resuming,
+        ask for this user's upload of the photo with no body. Returns its URL and the bytes
+        the server holds; no URL when the server says it holds the photo already. A server
+        without creation-with-upload answers offset 0 and the caller PATCHes it all."""
         encoded = base64.b64encode(sha256.encode()).decode()
-        response = self.http.post(
-            "/api/v1/uploads",
-            headers={**TUS, "Upload-Length": str(length), "Upload-Metadata": f"sha256 {encoded}"},
-        )
+        headers = {**TUS, "Upload-Length": str(len(data)), "Upload-Metadata": f"sha256 {encoded}"}
+        if resume:
+            response = self.send("POST", "/api/v1/uploads", headers={**headers, **RESUME})
+        else:
+            headers["Content-Type"] = OFFSET_STREAM
+            response = self.send(
+                "POST",
+                "/api/v1/uploads",
+                resend_stale=False,
+                headers=headers,
+                content=data,
+                timeout=self.body_timeout(len(data)),
+            )
+        if resume and response.status_code == 200:
+            return None, len(data)
         if response.status_code != 201:
             _refuse(response)
-        return response.headers["Location"]
+        return response.headers["Location"], int(response.headers.get("Upload-Offset", "0"))
 
-    def _tus_send(
-        self, url: str, data: bytes, offset: int, progress: Callable[[int], None] | None
-    ) -> None:
+    def _tus_send(self, url: str, data: bytes, offset: int) -> None:
+        """The rest of the file from `offset`, in one PATCH (the server keeps whatever of it
+        arrives, so a cut loses nothing that was sent)."""
         while offset < len(data):
-            chunk = data[offset : offset + self.chunk_bytes]
-            response = self.http.patch(
+            response = self.send(
+                "PATCH",
                 url,
-                content=chunk,
-                headers={
-                    **TUS,
-                    "Upload-Offset": str(offset),
-                    "Content-Type": "application/offset+octet-stream",
-                },
+                content=data[offset:],
+                headers={**TUS, "Upload-Offset": str(offset), "Content-Type": OFFSET_STREAM},
+                timeout=self.body_timeout(len(data) - offset),
             )
             if error_code(response) == OFFSET_CONFLICT:  # the server holds a different amount
                 offset = int(response.headers.get("Upload-Offset", "0"))
@@ -359,6 +479,3 @@ class SyncApi:
             if response.status_code != 204:
                 _refuse(response)
             offset = int(response.headers["Upload-Offset"])
-            self.chunk_bytes = min(CHUNK_BYTES, self.chunk_bytes * 2)
-            if progress:
-                progress(len(chunk))

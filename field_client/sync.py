@@ -10,7 +10,7 @@ repeat harmless.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,8 @@ from field_client.tasks import pull_tasks
 Progress = Callable[[str, int], None]
 # Told the hash of each photo as the server confirms it, so counts survive a later failure.
 Confirmed = Callable[[str], None]
-# Whole photo uploads in flight at once (see _send_together).
+# Photo uploads in flight at once across the whole shift (see push): enough to keep a
+# slow link full while each waits for its answer, and the server's workers busy decoding.
 PARALLEL_UPLOADS = 3
 
 
@@ -156,135 +157,103 @@ def ask_missing(store: Store, api: SyncApi, report: PushReport | None = None) ->
     return True
 
 
-def _send_photos(
-    store: Store,
-    api: SyncApi,
-    hashes: list[str],
-    progress: Progress | None,
-    ask: bool = True,
-    confirmed: Confirmed | None = None,
+@dataclass
+class _Shift:
+    """What one push sends: the outbox's inspections in order, each with its body and the
+    photos it still waits for, and one queue of every photo not yet confirmed."""
+
+    bodies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    waiting: dict[str, set[str]] = field(default_factory=dict)
+    queue: list[str] = field(default_factory=list)
+    # Upload URLs of tus uploads begun in an earlier run, to resume from.
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def cited_by(self, sha: str) -> list[str]:
+        return [uuid for uuid, photos in self.waiting.items() if sha in photos]
+
+
+def _plan(store: Store, outbox: list[Any], shift: _Shift, queued: Callable[[str], None]) -> None:
+    """Each inspection's body and the photos it waits for; `queued` hears of each photo as
+    it joins the queue, so uploads start while later inspections are still being read."""
+    for row in outbox:
+        uuid = row["uuid"]
+        store.begin_upload(uuid)
+        body = wire_body(store, uuid)
+        cited = [sha for answer in body["answers"] for sha in answer["photos"]]
+        hashes = list(dict.fromkeys(cited + record.hashes(body.get("record"))))
+        need = set()
+        for sha in hashes:
+            row_ = store.photo(sha)
+            if row_ is not None and row_["uploaded"]:
+                continue
+            path = store.photo_path(sha)
+            if not path.is_file():
+                raise FieldError(f"照片文件丢失 / photo file missing on this device: {path}")
+            need.add(sha)
+            if sha not in shift.queue:
+                shift.queue.append(sha)
+                if row_ is not None and row_["upload_url"]:
+                    shift.urls[sha] = row_["upload_url"]
+                queued(sha)
+        shift.bodies[uuid] = body
+        shift.waiting[uuid] = need
+
+
+def _upload(
+    api: SyncApi, path: Path, sha: str, upload_url: str | None, ask: bool, urls: dict[str, str]
 ) -> int:
-    """Send the photos not marked uploaded; `ask=False` when the server just said it lacks
-    them: then those that go whole are sent PARALLEL_UPLOADS at a time while the link holds
-    (`_send_together`), and any left go one by one without a HEAD first."""
-    todo: list[tuple[str, str | None, Path]] = []
-    for sha in hashes:
-        row = store.photo(sha)
-        if row is not None and row["uploaded"]:
-            continue
-        path = store.photo_path(sha)
-        if not path.is_file():
-            raise FieldError(f"照片文件丢失 / photo file missing on this device: {path}")
-        todo.append((sha, row["upload_url"] if row is not None else None, path))
-    sent = 0
-    if not ask:
-        together, failed = _send_together(store, api, todo, progress, confirmed)
-        todo = [item for item in todo if item[0] not in together]
-        sent, ask = len(together), failed  # after a failure, whatever is left asks first
-    for sha, upload_url, path in todo:
-        api.upload_photo(
-            sha,
-            path.read_bytes(),
-            upload_url=upload_url,
-            remember=lambda url, sha=sha: store.remember_upload(sha, url),
-            progress=(lambda n: progress("bytes", n)) if progress else None,
-            ask=ask,
-        )
-        store.mark_uploaded([sha])
-        if confirmed:
-            confirmed(sha)
-        sent += 1
-    return sent
+    """Send one photo. Runs on a worker thread, so it only reads the file and talks to the
+    server; a tus upload URL it learns goes into `urls`, which the main thread stores."""
+    data = path.read_bytes()
+    api.upload_photo(
+        sha, data, upload_url=upload_url, remember=lambda url: urls.__setitem__(sha, url), ask=ask
+    )
+    return len(data)
 
 
-def _send_together(
-    store: Store,
-    api: SyncApi,
-    todo: list[tuple[str, str | None, Path]],
-    progress: Progress | None,
-    on_confirmed: Confirmed | None = None,
-) -> tuple[set[str], bool]:
-    """Whole uploads of photos the server lacks, PARALLEL_UPLOADS at a time, while the link
-    holds: the server verifies each photo by decoding it, so a few at once keep its workers
-    busy while the device waits. Only photos that go whole and were never started by tus
-    take part; the threads only send, and each photo is marked uploaded here, on the main
-    thread, once its PUT is confirmed. The first failure starts nothing more (what is in
-    flight finishes); the photos not confirmed stay unmarked for the one-by-one path, with
-    its HEAD, retries and tus. Returns the confirmed hashes and whether anything failed."""
-    eligible = [
-        (sha, path)
-        for sha, upload_url, path in todo
-        if upload_url is None and api.sends_whole(path.stat().st_size)
-    ]
-    confirmed: set[str] = set()
-    if len(eligible) < 2 or not api.link_holds:
-        return confirmed, False
-
-    def send(sha: str, path: Path) -> int:
-        data = path.read_bytes()
-        api.put_photo(sha, data)
-        return len(data)
-
-    failed = False
-    with ThreadPoolExecutor(PARALLEL_UPLOADS, thread_name_prefix="photo-upload") as pool:
-        futures = {pool.submit(send, sha, path): sha for sha, path in eligible}
-        try:
-            for future in as_completed(futures):
-                if future.cancelled() or future.exception() is not None:
-                    # Whatever it was (a break, a refusal, an expired login) is met again
-                    # on the one-by-one path, with retries and a clear message.
-                    failed = True
-                    for other in futures:
-                        other.cancel()
-                    continue
-                store.mark_uploaded([futures[future]])
-                confirmed.add(futures[future])
-                if on_confirmed:
-                    on_confirmed(futures[future])
-                if progress:
-                    progress("bytes", future.result())
-        finally:  # interrupted here too: start nothing more
-            for other in futures:
-                other.cancel()
-    return confirmed, failed
-
-
-def push_one(
+def _put(
     store: Store,
     api: SyncApi,
     uuid: str,
-    progress: Progress | None = None,
-    asked: bool = False,
-    confirmed: Confirmed | None = None,
-) -> int:
-    """Send one queued inspection and its photos; mark it synced once the server has all.
-
-    `asked`: the server was just asked about every photo not marked uploaded (`ask_missing`).
-    `confirmed` hears of each photo as it is confirmed, even if sending the inspection fails.
-    """
-    store.begin_upload(uuid)
-    body = wire_body(store, uuid)
-    cited = [sha for answer in body["answers"] for sha in answer["photos"]]
-    hashes = list(dict.fromkeys(cited + record.hashes(body.get("record"))))
-    sent = _send_photos(store, api, hashes, progress, ask=not asked, confirmed=confirmed)
-    row = store.inspection(uuid)
-    stored = api.put_inspection(uuid, body, row["revising"])
-    if stored["missing_photos"]:
-        # The server lacks a photo we thought it had: send those again, then confirm.
-        with store.transaction() as db:
-            marks = ",".join("?" * len(stored["missing_photos"]))
-            db.execute(
-                f"UPDATE photos SET uploaded = 0 WHERE sha256 IN ({marks})",
-                stored["missing_photos"],
-            )
-        sent += _send_photos(
-            store, api, stored["missing_photos"], progress, ask=False, confirmed=confirmed
-        )
+    body: dict[str, Any],
+    progress: Progress | None,
+    report: PushReport,
+) -> None:
+    """PUT one inspection whose photos are all confirmed; mark it synced once the server
+    holds it and every photo it cites. A refusal requeues it with the reason."""
+    try:
+        row = store.inspection(uuid)
         stored = api.put_inspection(uuid, body, row["revising"])
         if stored["missing_photos"]:
-            raise FieldError(f"服务器仍缺照片 / the server still lacks photos of {uuid}")
+            # The server lacks a photo we thought it had: send those again, then confirm.
+            with store.transaction() as db:
+                marks = ",".join("?" * len(stored["missing_photos"]))
+                db.execute(
+                    f"UPDATE photos SET uploaded = 0 WHERE sha256 IN ({marks})",
+                    stored["missing_photos"],
+                )
+            for sha in stored["missing_photos"]:
+                size = _upload(api, store.photo_path(sha), sha, None, False, {})
+                store.mark_uploaded([sha])
+                report.photo_confirmed(sha)
+                if progress:
+                    progress("bytes", size)
+            stored = api.put_inspection(uuid, body, row["revising"])
+            if stored["missing_photos"]:
+                raise FieldError(f"服务器仍缺照片 / the server still lacks photos of {uuid}")
+    except ServerRefused as refused:
+        _refuse(store, report, uuid, refused)
+        return
     store.mark_synced(uuid, stored["etag"])
-    return sent
+    report.synced.append(uuid)
+    if progress:
+        progress("inspection", 1)
+
+
+def _refuse(store: Store, report: PushReport, uuid: str, refused: ServerRefused) -> None:
+    detail = f"{refused} {refused.errors or ''}".strip()
+    store.requeue(uuid, detail)
+    report.refused[uuid] = detail
 
 
 def push(
@@ -295,23 +264,66 @@ def push(
 ) -> PushReport:
     """Every inspection in the outbox; one the server refuses stays queued with the reason.
 
-    Pass `report` to keep what went through when a lost connection ends the push early.
+    One question says which photos the server lacks; then every photo of the whole shift
+    goes through one queue, PARALLEL_UPLOADS in flight at once, so the link never idles
+    between inspections, and each inspection is PUT (on this thread, while photos keep
+    going) as soon as its own photos are confirmed. A photo is marked uploaded here, on
+    the main thread, only once the server confirmed it. A photo the server refuses
+    requeues the inspections that cite it; a lost connection or login stops the push
+    (what is in flight finishes first) and the next sync goes on from what was confirmed.
+    Pass `report` to keep what went through when the push ends early.
     """
     report = report if report is not None else PushReport()
     outbox = store.inspections(OUTBOX)
-    asked = bool(outbox) and ask_missing(store, api, report)
-    for row in outbox:
-        uuid = row["uuid"]
+    if not outbox:
+        return report
+    asked = ask_missing(store, api, report)
+    shift = _Shift()
+    stop: BaseException | None = None
+    learned: dict[str, str] = {}  # tus upload URLs the workers learned, by photo
+    with ThreadPoolExecutor(PARALLEL_UPLOADS, thread_name_prefix="photo-upload") as pool:
+        futures: dict[Future[int], str] = {}
+
+        def queued(sha: str) -> None:
+            path, url = store.photo_path(sha), shift.urls.get(sha)
+            futures[pool.submit(_upload, api, path, sha, url, not asked, learned)] = sha
+
         try:
-            push_one(store, api, uuid, progress, asked, report.photo_confirmed)
-        except ServerRefused as refused:
-            detail = f"{refused} {refused.errors or ''}".strip()
-            store.requeue(uuid, detail)
-            report.refused[uuid] = detail
-            continue
-        report.synced.append(uuid)
-        if progress:
-            progress("inspection", 1)
+            _plan(store, outbox, shift, queued)
+            for uuid in [uuid for uuid, need in shift.waiting.items() if not need]:
+                del shift.waiting[uuid]
+                _put(store, api, uuid, shift.bodies[uuid], progress, report)
+            for future in as_completed(futures):
+                sha = futures[future]
+                if future.cancelled():
+                    continue
+                error = future.exception()
+                if error is not None and sha in learned:
+                    store.remember_upload(sha, learned[sha])  # the next run resumes there
+                if isinstance(error, ServerRefused):
+                    for uuid in shift.cited_by(sha):
+                        del shift.waiting[uuid]
+                        _refuse(store, report, uuid, error)
+                    continue
+                if error is not None:
+                    stop = stop or error  # start nothing more; what is in flight finishes
+                    for other in futures:
+                        other.cancel()
+                    continue
+                store.mark_uploaded([sha])
+                report.photo_confirmed(sha)
+                if progress:
+                    progress("bytes", future.result())
+                for uuid in shift.cited_by(sha):
+                    shift.waiting[uuid].discard(sha)
+                    if not shift.waiting[uuid] and stop is None:
+                        del shift.waiting[uuid]
+                        _put(store, api, uuid, shift.bodies[uuid], progress, report)
+        finally:  # interrupted here too: start nothing more
+            for other in futures:
+                other.cancel()
+    if stop is not None:
+        raise stop
     return report
 
 

@@ -103,6 +103,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "MAX_UNFINISHED_UPLOADS": max_unfinished,
         "UPLOAD_EXPIRY_HOURS": expiry_hours,
         "UPLOAD_EXPIRY_ON_START": (_env("UPLOAD_EXPIRY_ON_START") or "1") != "0",
+        # An upload body that brings no byte for this long is taken as cut off: its bytes
+        # so far are kept and the upload is free for the client's resume (a phone that lost
+        # the cell leaves a connection open that no data will ever come on).
+        "UPLOAD_STALL_S": float(_env("UPLOAD_STALL_S") or 60),
         # Pixels a server process may hold decoded at once (upload checks, previews) and
         # how long a request waits for its turn before a 503: server/services/decode_budget.py.
         "MAX_DECODE_PIXELS": decode_pixels,

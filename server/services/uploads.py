@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
+from werkzeug.exceptions import ClientDisconnected
 
 from server.extensions import db
 from server.models import Photo, Upload, User, utcnow
@@ -106,6 +108,24 @@ def create(
     return upload
 
 
+def resumable(user: User, sha256: str, length: int, expiry: timedelta) -> Upload | None:
+    """This user's upload of this photo at this length, for a client that lost the answer
+    to its creation (its body was cut off on the way, so it never learned the Location):
+    an unfinished one younger than `expiry` first, else one already completed."""
+    found = db.session.scalars(
+        select(Upload)
+        .where(
+            Upload.user_id == user.id,
+            Upload.sha256 == valid_hash(sha256),
+            Upload.length == length,
+            Upload.created_at >= utcnow() - expiry,
+        )
+        .order_by(Upload.completed_at.is_not(None), Upload.created_at.desc())
+        .limit(1)
+    ).first()
+    return found
+
+
 def get(user: User, upload_id: str) -> Upload:
     """An upload of this user (others' uploads do not exist for them)."""
     upload = db.session.get(Upload, upload_id)
@@ -160,6 +180,66 @@ def append_chunk(store: PhotoStore, upload: Upload, at: int, chunk: bytes) -> in
         )
     try:
         return store.append_partial(upload.id, at, chunk)
+    except OffsetMismatch as mismatch:
+        raise OffsetConflict(mismatch.held) from None
+
+
+# Bytes read from a request body at a time while it is written to the partial upload. The
+# servers' body readers block until a whole block arrives, so a cut loses at most the last
+# block's worth of what reached the server: small enough to matter little on a poor link.
+BODY_BLOCK = 16 * 1024
+
+
+class Body:
+    """A request body read block by block, stopping quietly where the client was cut off.
+
+    `read` is the body stream's read; `length` its Content-Length (None when chunked);
+    `room` the bytes the upload still has space for. `cut` says afterwards whether the
+    body ended before its Content-Length: its bytes so far are still good, since tus
+    appends only what it holds and the hash is checked once the upload is complete.
+    """
+
+    def __init__(self, read: Callable[[int], bytes], length: int | None, room: int) -> None:
+        self.read, self.length, self.room = read, length, room
+        self.received = 0
+        self.cut = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self.length is None or self.received < self.length:
+            left = BODY_BLOCK if self.length is None else self.length - self.received
+            want = min(BODY_BLOCK, left)
+            try:
+                block = self.read(want)
+            except (ClientDisconnected, OSError):
+                block = b""
+            if not block:
+                self.cut = self.length is not None
+                return
+            if self.received + len(block) > self.room:
+                raise BadRequest(
+                    ErrorCode.UPLOAD_INVALID,
+                    "数据超出声明长度 / the chunk goes past Upload-Length",
+                )
+            self.received += len(block)
+            yield block
+
+
+def append_body(store: PhotoStore, upload: Upload, at: int, body: Body) -> int:
+    """Append a request body at `at` as it arrives (`append_chunk` for a body in hand);
+    returns the bytes now held. A body cut off on the way keeps what arrived. A body of
+    unknown length (chunked) is read whole first, with the same rules as `append_chunk`."""
+    if not body.length:
+        return append_chunk(store, upload, at, b"".join(body))
+    if upload.completed_at is not None:
+        raise OffsetConflict(upload.length)
+    if body.length is not None and at + body.length > upload.length:
+        raise BadRequest(
+            ErrorCode.UPLOAD_INVALID,
+            "数据超出声明长度 / the chunk goes past Upload-Length",
+            {"upload_length": [f"{at} + {body.length} > {upload.length}"]},
+        )
+    try:
+        return store.append_partial_stream(upload.id, at, body)
     except OffsetMismatch as mismatch:
         raise OffsetConflict(mismatch.held) from None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -62,6 +62,21 @@ class PhotoStore(ABC):
 
         Raises OffsetMismatch when `offset` is not where the partial ends.
         """
+
+    def append_partial_stream(self, upload_id: str, offset: int, blocks: Iterable[bytes]) -> int:
+        """Append a request body at `offset` as it arrives, block by block; returns the new
+        size. When `blocks` ends early (the client's connection was cut), whatever arrived
+        is kept, so the client resumes from there instead of sending it again.
+
+        This default gathers the blocks and appends them once (a store that cannot append,
+        like S3, writes one chunk object); a store that can append writes each block as it
+        comes. Raises OffsetMismatch, before taking any byte, when `offset` is not the end.
+        """
+        held = self.partial_size(upload_id)
+        if held != offset:
+            raise OffsetMismatch(held)
+        data = b"".join(blocks)
+        return self.append_partial(upload_id, offset, data) if data else held
 
     @abstractmethod
     def read_partial(self, upload_id: str) -> bytes:

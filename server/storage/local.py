@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from server.storage.base import OffsetMismatch, PhotoStore, check_hash, check_upload_id
@@ -83,6 +83,25 @@ class LocalPhotoStore(PhotoStore):
             handle.flush()
             os.fsync(handle.fileno())
             return held + len(data)
+
+    def append_partial_stream(self, upload_id: str, offset: int, blocks: Iterable[bytes]) -> int:
+        """Each block goes to the partial file as it arrives, under the file's lock; one
+        fsync at the end, also when the body was cut off, so what arrived is kept."""
+        path = self._partial(upload_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            held = os.fstat(handle.fileno()).st_size
+            if held != offset:
+                raise OffsetMismatch(held)
+            try:
+                for block in blocks:
+                    handle.write(block)
+                    held += len(block)
+            finally:
+                handle.flush()
+                os.fsync(handle.fileno())
+            return held
 
     def read_partial(self, upload_id: str) -> bytes:
         path = self._partial(upload_id)

@@ -136,9 +136,9 @@ def test_a_tus_offset_conflict_resumes_where_the_server_stands() -> None:
         return httpx.Response(204, headers={"Upload-Offset": "5"})
 
     api = _api(handler)
-    api._tus_send("http://server/api/v1/uploads/x", b"12345", 0, None)
+    api._tus_send("http://server/api/v1/uploads/x", b"12345", 0)
     assert patches == [0, 3]
 
     other = _api(lambda request: _error(409, "upload.invalid"))
     with pytest.raises(ServerRefused):
-        other._tus_send("http://server/api/v1/uploads/x", b"12345", 0, None)
+        other._tus_send("http://server/api/v1/uploads/x", b"12345", 0)

@@ -167,6 +167,26 @@ def test_partial_uploads_append_at_the_held_offset(store: PhotoStore) -> None:
     assert store.append_partial(UPLOAD_ID, 0, b"again") == 5  # a dropped id starts over
 
 
+def test_a_streamed_body_keeps_what_arrived_before_it_was_cut(store: PhotoStore) -> None:
+    """A request body appended as it arrives: when it ends early (the connection was cut),
+    the blocks that came are held, and the next append continues from there."""
+    consumed: list[bytes] = []
+
+    def cut_after_two() -> Iterator[bytes]:
+        for block in (b"abc", b"def"):
+            consumed.append(block)
+            yield block
+
+    assert store.append_partial_stream(UPLOAD_ID, 0, cut_after_two()) == 6
+    assert store.read_partial(UPLOAD_ID) == b"abcdef"
+    consumed.clear()
+    with pytest.raises(OffsetMismatch) as mismatch:
+        store.append_partial_stream(UPLOAD_ID, 3, cut_after_two())
+    assert mismatch.value.held == 6 and consumed == []  # refused before reading a byte
+    assert store.append_partial_stream(UPLOAD_ID, 6, iter([b"g"])) == 7
+    assert store.read_partial(UPLOAD_ID) == b"abcdefg"
+
+
 def test_partials_are_kept_apart_and_are_not_photos(store: PhotoStore) -> None:
     other = "upload-id-9876543210"
     store.append_partial(UPLOAD_ID, 0, b"one")

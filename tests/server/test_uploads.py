@@ -191,3 +191,79 @@ def test_head_of_a_complete_upload_with_wrong_bytes_starts_it_over(client, heade
     head = client.head(location, headers={**inspector, **TUS})
     assert head.status_code == 200 and head.headers["Upload-Offset"] == "0"
     assert db.session.query(Photo).count() == 0
+
+
+def create_with(client, headers, body: bytes, resume: bool = False, data: bytes = PHOTO):  # type: ignore[no-untyped-def]
+    """A creation that carries bytes (tus creation-with-upload), optionally asking for the
+    caller's existing upload of the same photo (Lantian-Resume)."""
+    return client.post(
+        "/api/v1/uploads",
+        data=body,
+        content_type="application/offset+octet-stream",
+        headers={
+            **headers,
+            **TUS,
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": metadata(sha256=sha256(data)),
+            **({"Lantian-Resume": "1"} if resume else {}),
+        },
+    )
+
+
+def test_options_announce_creation_with_upload(client) -> None:  # type: ignore[no-untyped-def]
+    extensions = client.options("/api/v1/uploads").headers["Tus-Extension"].split(",")
+    assert "creation-with-upload" in extensions
+
+
+def test_a_creation_carrying_every_byte_stores_the_photo(client, headers) -> None:  # type: ignore[no-untyped-def]
+    inspector = headers["inspector"]
+    created = create_with(client, inspector, PHOTO)
+    assert created.status_code == 201 and created.headers["Upload-Offset"] == str(len(PHOTO))
+    assert photo_store().get(sha256(PHOTO)) == PHOTO
+    assert client.head(f"/api/v1/photos/{sha256(PHOTO)}", headers=inspector).status_code == 200
+
+
+def test_a_creation_carrying_some_bytes_is_continued_by_patch(client, headers) -> None:  # type: ignore[no-untyped-def]
+    inspector = headers["inspector"]
+    created = create_with(client, inspector, PHOTO[:50_000])
+    assert created.status_code == 201 and created.headers["Upload-Offset"] == "50000"
+    last = patch(client, inspector, created.headers["Location"], 50_000, PHOTO[50_000:])
+    assert last.status_code == 204 and last.headers["Upload-Offset"] == str(len(PHOTO))
+    assert photo_store().get(sha256(PHOTO)) == PHOTO
+
+
+def test_resume_finds_the_callers_unfinished_upload(client, headers) -> None:  # type: ignore[no-untyped-def]
+    inspector = headers["inspector"]
+    first = create_with(client, inspector, PHOTO[:70_000])
+    resumed = create_with(client, inspector, b"", resume=True)
+    assert resumed.status_code == 201
+    assert resumed.headers["Location"] == first.headers["Location"]
+    assert resumed.headers["Upload-Offset"] == "70000"
+    # Another user asking the same gets an upload of their own, from 0.
+    other = create_with(client, headers["inspector2"], b"", resume=True)
+    assert other.status_code == 201, other.get_json()
+    assert other.headers["Location"] != first.headers["Location"]
+    assert other.headers["Upload-Offset"] == "0"
+    # Without the header a creation is always new (plain tus).
+    fresh = create(client, inspector)
+    assert fresh.headers["Location"] != first.headers["Location"]
+
+
+def test_resume_of_a_photo_already_held_answers_200(client, headers) -> None:  # type: ignore[no-untyped-def]
+    inspector = headers["inspector"]
+    stored = client.put(
+        f"/api/v1/photos/{sha256(PHOTO)}", data=PHOTO, content_type="image/jpeg", headers=inspector
+    )
+    assert stored.status_code == 201
+    resumed = create_with(client, inspector, b"", resume=True)
+    assert resumed.status_code == 200 and resumed.headers["Upload-Offset"] == str(len(PHOTO))
+    assert "Location" not in resumed.headers
+
+
+def test_resume_finalises_an_upload_whose_bytes_are_all_held(client, headers) -> None:  # type: ignore[no-untyped-def]
+    inspector = headers["inspector"]
+    location = _held_but_not_finalised(client, inspector)
+    resumed = create_with(client, inspector, b"", resume=True)
+    assert resumed.status_code == 201 and resumed.headers["Location"] == location
+    assert resumed.headers["Upload-Offset"] == str(len(PHOTO))
+    assert client.head(f"/api/v1/photos/{sha256(PHOTO)}", headers=inspector).status_code == 200
