@@ -26,6 +26,7 @@ from bench.common import (
     machine_load,
     pg_reachable,
     pg_url,
+    tagged,
 )
 from bench.results import Row, table, write_results
 
@@ -34,6 +35,9 @@ DATABASES = (
     "lantian_bench_ours",
     "lantian_bench_bare",
     "lantian_bench_kinto",
+    "lantian_bench_scaling_ours",
+    "lantian_bench_scaling_bare",
+    "lantian_bench_scaling_kinto",
     growth.DATABASE,
 )
 PROFILE_NOTES = Path(__file__).with_name("profile_notes.md")
@@ -96,7 +100,7 @@ def main() -> None:
     finally:
         if postgres:
             for name in DATABASES:
-                drop_database(name)
+                drop_database(tagged(name))
         shutil.rmtree(scratch, ignore_errors=True)
     minutes = (time.monotonic() - began) / 60
     busy_after = busy_processes()

@@ -14,12 +14,13 @@ on each other's counters.
 
 from __future__ import annotations
 
+import uuid as uuid_module
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,7 @@ from server.extensions import db
 from server.models import (
     GENESIS_HASH,
     AuditEntry,
+    ChangeCounter,
     ChecklistVersion,
     Enterprise,
     Finding,
@@ -37,7 +39,7 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services.audit.hashing import canonical_json, entry_hash
+from server.services.audit.hashing import canonical_json, entry_hash_of
 from server.services.audit.snapshots import (
     ENTERPRISE_FIELDS,
     FORMAT_VERSION,
@@ -50,6 +52,21 @@ from server.services.feeds import next_change_seq
 
 AUDIT_COUNTER = "audit"
 _PENDING = "lantian_audit_pending"
+_INSERT_ENTRY = insert(AuditEntry.__table__)
+_COUNTERS = ChangeCounter.__table__
+_TAKE_SEQ = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.name == AUDIT_COUNTER)
+    .values(value=_COUNTERS.c.value + 1)
+    .returning(_COUNTERS.c.value)
+)
+_ENTRIES = AuditEntry.__table__
+_HEAD_BELOW = (
+    select(_ENTRIES.c.entry_hash)
+    .where(_ENTRIES.c.seq < bindparam("seq"))
+    .order_by(_ENTRIES.c.seq.desc())
+    .limit(1)
+)
 
 
 @dataclass
@@ -118,6 +135,52 @@ def _record(
             subject_type=subject_type,
             subject_id=str(subject_id),
             change=canonical_json(change),
+        )
+    )
+
+
+def record_created(
+    actor: User | None,
+    action: str,
+    subject: tuple[str, str],
+    records: dict[str, list[dict[str, Any]]],
+    spliced: dict[tuple[str, int, str], str] | None = None,
+) -> None:
+    """Queue an entry for rows inserted without the ORM (`inspection_rows`): `records` are
+    their snapshots by kind, made with `KINDS[kind].snapshot`, and every one of them was
+    created here.
+
+    `spliced` maps (kind, index, key) to the canonical JSON text of that snapshot value,
+    already made by the caller (a revision's body, for its hash): it goes into the entry as
+    is instead of being encoded a second time. The text must be `canonical_json` of the
+    value, which `verify` checks against the revision's body_hash.
+    """
+    marks: dict[str, str] = {}
+    if spliced:
+        records = {kind: list(snapshots) for kind, snapshots in records.items()}
+        for (kind, index, key), text in spliced.items():
+            mark = f"@@lantian-splice-{uuid_module.uuid4().hex}@@"
+            records[kind][index] = {**records[kind][index], key: mark}
+            marks[canonical_json(mark)] = text
+    photos = {
+        sha for kind in PHOTO_KINDS for snap in records.get(kind, ()) for sha in snap["photos"]
+    }
+    change: dict[str, Any] = {
+        "v": FORMAT_VERSION,
+        "records": records,
+        "created": {kind: [snap["id"] for snap in snaps] for kind, snaps in records.items()},
+        "photos": sorted(photos),
+    }
+    text = canonical_json(change)
+    for mark, value in marks.items():
+        text = text.replace(mark, value, 1)
+    db.session.info.setdefault(_PENDING, []).append(
+        _Pending(
+            actor_id=actor.id if actor is not None else None,
+            action=action,
+            subject_type=subject[0],
+            subject_id=subject[1],
+            change=text,
         )
     )
 
@@ -213,35 +276,39 @@ def record_import(digest: str, enterprises: int, sites: int) -> None:
 def _append_pending(session: Session) -> None:
     """Write the transaction's queued entries, under the audit counter's lock."""
     pending: list[_Pending] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    # Statements on the session's connection, in its transaction, as Core: the ORM's
+    # execution layer cost more than the statements on an ingest (bench/profile_notes.md).
+    # The transaction's own rows go first, so the counter's lock is held only for the
+    # entries (commit would flush them after this hook, under the lock).
+    session.flush()
+    connection = session.connection()
     prev_hash: str | None = None
     for item in pending:
-        seq = next_change_seq(AUDIT_COUNTER)
+        seq = connection.execute(_TAKE_SEQ).scalar()
+        if seq is None:  # the counter's first use: made (race-safe) by the feeds module
+            seq = next_change_seq(AUDIT_COUNTER)
         if prev_hash is None:
             # The latest entry below ours: normally seq - 1. Should entries have been
             # removed, the chain still goes on (verify reports the gap) rather than
-            # refusing every change from then on.
-            prev_hash = (
-                session.scalar(
-                    select(AuditEntry.entry_hash)
-                    .where(AuditEntry.seq < seq)
-                    .order_by(AuditEntry.seq.desc())
-                    .limit(1)
-                )
-                or GENESIS_HASH
-            )
-        entry = AuditEntry(
-            seq=seq,
-            at=utcnow(),
-            actor_id=item.actor_id,
-            action=item.action,
-            subject_type=item.subject_type,
-            subject_id=item.subject_id,
-            change=item.change,
-            prev_hash=prev_hash,
-        )
-        entry.entry_hash = entry_hash(entry)
-        session.add(entry)
-        prev_hash = entry.entry_hash
+            # refusing every change from then on. Read only now, under the counter's lock.
+            prev_hash = connection.execute(_HEAD_BELOW, {"seq": seq}).scalar() or GENESIS_HASH
+        values: dict[str, Any] = {
+            "seq": seq,
+            "at": utcnow(),
+            "actor_id": item.actor_id,
+            "action": item.action,
+            "subject_type": item.subject_type,
+            "subject_id": item.subject_id,
+            "change": item.change,
+            "prev_hash": prev_hash,
+        }
+        # The change is canonical JSON already: spliced into the hashed text, not decoded
+        # and encoded again (verify recomputes it the long way, `entry_hash`).
+        values["entry_hash"] = entry_hash_of(values)
+        connection.execute(_INSERT_ENTRY, values)
+        prev_hash = values["entry_hash"]
 
 
 def _forget_pending(session: Session, transaction: Any) -> None:
