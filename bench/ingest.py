@@ -103,6 +103,7 @@ class System:
     acked: set[str] = field(default_factory=set)
     # Serves the same data again with another number of workers (bench/scaling.py).
     start: Callable[[int], Server] | None = None
+    database: str | None = None  # its PostgreSQL database, if any
 
     def restart(self, workers: int) -> None:
         """Stop the server and serve the same data with `workers` gunicorn workers."""
@@ -165,7 +166,17 @@ def ours(backend: str, scratch: Path, workers: int = WORKERS) -> System:
             rows = connection.execute("SELECT uuid FROM inspections").fetchall()
         return {str(uuid.UUID(str(row[0]))) for row in rows}
 
-    return System(f"{backend}:ours", "ours", server, ingest, refresh, stored, auth, start=start)
+    return System(
+        f"{backend}:ours",
+        "ours",
+        server,
+        ingest,
+        refresh,
+        stored,
+        auth,
+        start=start,
+        database=database,
+    )
 
 
 # ---- the bare Flask ceiling
@@ -220,7 +231,16 @@ def bare(backend: str, scratch: Path, workers: int = WORKERS) -> System:
         return {row[0] for row in rows}
 
     label = f"bare Flask ({'SQLite' if backend == 'sqlite' else 'PostgreSQL'})"
-    return System(f"{backend}:bare", label, server, ingest, refresh, stored, start=start)
+    return System(
+        f"{backend}:bare",
+        label,
+        server,
+        ingest,
+        refresh,
+        stored,
+        start=start,
+        database=url if url.startswith("postgresql") else None,
+    )
 
 
 # ---- Kinto
@@ -412,9 +432,12 @@ def run(settings: Settings, scratch: Path) -> tuple[list[Row], str]:
         bare_label = measured.labels.get(f"{backend}:bare", "bare Flask")
         for clients in (1, 8):
             ours_rates = measured.rates.get((f"{backend}:ours", "ingest", clients), [])
+            # Issue 18: ≥ 1.5× Kinto on PostgreSQL and ≥ 0.4× the bare endpoint; Kinto's
+            # memory backend keeps nothing across a restart, so it is shown, not a target.
+            kinto_target = 1.5 if backend == "postgresql" else None
             for other, label, target in (
-                ("kinto", kinto_label, 1.5),
-                ("bare", bare_label, 0.7),
+                ("kinto", kinto_label, kinto_target),
+                ("bare", bare_label, 0.4),
             ):
                 rows.append(
                     Row(

@@ -32,7 +32,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +40,17 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import server_setup
-from bench.common import BENCH, OUT, ROOT, create_database, drop_database
+from bench.common import BENCH, OUT, ROOT, create_database, drop_database, tagged
+from bench.results import Row
 
 PROFILES = OUT / "profiles"
 WARMUP = 20
+HOLDS: dict[str, list[float]] = {}
 
 
 def database_name(system: str) -> str:
     """This run's own PostgreSQL database for `system` (several engineers may bench at once)."""
-    tag = os.environ.get("LANTIAN_BENCH_TAG", "")
-    return f"lantian_bench_{tag}{'_' if tag else ''}cpu_{system}"
+    return tagged(f"lantian_bench_cpu_{system}")
 
 
 @dataclass
@@ -58,6 +59,9 @@ class Target:
 
     name: str
     put: Callable[[], None]
+    # Wall ms from taking the audit counter's row lock to the end of the commit, per PUT
+    # (ours only): while one transaction holds it, no other can append to the chain.
+    lock_holds: list[float] = field(default_factory=list)
 
 
 def ours(scratch: Path, database_url: str | None) -> Target:
@@ -70,10 +74,13 @@ def ours(scratch: Path, database_url: str | None) -> Target:
     }
     if database_url:
         config["DATABASE_URL"] = database_url
-    client = create_app(config).test_client()
+    app = create_app(config)
+    client = app.test_client()
     body = server_setup.inspection_body(
         prepared.boiler_site, prepared.checklists["bench-thirty"], server_setup.thirty_answers()
     )
+    holds: list[float] = []
+    _time_audit_lock(app, holds)
     payload = json.dumps(body, ensure_ascii=False).encode()
     headers = {
         "Authorization": f"Bearer {prepared.tokens['inspector1']}",
@@ -85,7 +92,30 @@ def ours(scratch: Path, database_url: str | None) -> Target:
         if response.status_code != 201:
             raise RuntimeError(f"ours answered {response.status_code}: {response.data[:300]!r}")
 
-    return Target("ours", put)
+    return Target("ours", put, holds)
+
+
+def _time_audit_lock(app: Any, holds: list[float]) -> None:
+    """Time each hold of the audit counter's row lock: from the UPDATE that takes it to the
+    end of the commit that releases it."""
+    from sqlalchemy import event
+
+    from server.extensions import db
+
+    taken: list[float] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE CHANGE_COUNTERS"):
+            taken.append(time.perf_counter())
+
+    def committed(_session: Any) -> None:
+        if taken:
+            holds.append((time.perf_counter() - taken[0]) * 1000)
+            taken.clear()
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", before)
+    event.listen(db.session, "after_commit", committed)
 
 
 def bare(scratch: Path, database_url: str | None) -> Target:
@@ -137,6 +167,7 @@ def run_inline(
     try:
         for backend in backends:
             targets = [make(system, backend, scratch) for system in ("ours", "bare")]
+            HOLDS[backend] = targets[0].lock_holds
             for target in targets:
                 for _ in range(WARMUP):
                     target.put()
@@ -258,6 +289,101 @@ def callgrind(backends: tuple[str, ...], low: int, high: int) -> dict[tuple[str,
     return found
 
 
+def run(quick: bool, backends: tuple[str, ...]) -> tuple[list[Row], str]:
+    """For `make bench`: time in process (ours and bare alternating) on each backend, and
+    instructions under callgrind on SQLite (PostgreSQL's own work is another process)."""
+    rounds, count = (2, 40) if quick else (5, 100)
+    found = run_inline(backends, rounds, count, profile=False)
+    counts: dict[tuple[str, str], float] = {}
+    low, high = (3, 13) if quick else (10, 60)
+    note = ""
+    try:
+        counts = callgrind(("sqlite",), low, high)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+        note = f"\nInstruction counts not taken: {error}.\n"
+    rows: list[Row] = []
+    lines = []
+    for backend in backends:
+        engine = "SQLite" if backend == "sqlite" else "PostgreSQL"
+        ours_cpu = [v[0] for v in found.get(("ours", backend), [])]
+        bare_cpu = [v[0] for v in found.get(("bare", backend), [])]
+        rows.append(
+            Row(
+                f"server CPU per 30-answer PUT in process, {engine}",
+                "ours",
+                ours_cpu,
+                "target",
+                [2.0],
+                "ms",
+                1.0,
+                higher_is_better=False,
+                digits=2,
+            )
+        )
+        rows.append(
+            Row(
+                f"server CPU per 30-answer PUT in process, {engine}",
+                "ours",
+                ours_cpu,
+                "bare Flask (same body)",
+                bare_cpu,
+                "ms",
+                None,
+                higher_is_better=False,
+                digits=2,
+            )
+        )
+        wall = {
+            system: [v[1] for v in found.get((system, backend), [])] for system in ("ours", "bare")
+        }
+        held = sorted(HOLDS.get(backend, []))
+        lines.append(
+            f"| {engine} | {_median(ours_cpu):.2f} | {_median(wall['ours']):.2f} | "
+            f"{_median(bare_cpu):.2f} | {_median(wall['bare']):.2f} | "
+            + (f"{held[len(held) // 2]:.2f} |" if held else "– |")
+        )
+    if counts:
+        rows.append(
+            Row(
+                "instructions per 30-answer PUT in process (callgrind), SQLite",
+                "ours",
+                [counts[("ours", "sqlite")] / 1e6],
+                "bare Flask (same body)",
+                [counts[("bare", "sqlite")] / 1e6],
+                "M instructions",
+                None,
+                higher_is_better=False,
+                digits=1,
+            )
+        )
+    notes = f"""
+`bench/put_cpu.py`: both apps in this one process through Flask's test client (no gunicorn,
+no network), {rounds} rounds of {count} PUTs each, ours and bare alternating, after
+{WARMUP} warm-up PUTs; medians. CPU is this process's (`time.process_time`), so on
+PostgreSQL the database server's own work is not in it (wall time is). "Audit lock held" is
+the wall time from the UPDATE that takes the audit chain's counter row lock to the end of
+the commit that releases it.
+
+| engine | ours CPU ms | ours wall ms | bare CPU ms | bare wall ms | audit lock held ms |
+|---|---|---|---|---|---|
+{chr(10).join(lines)}
+
+Instructions: `valgrind --tool=callgrind --instr-atstart=no`, switched on with
+`callgrind_control -i on` after start-up and warm-up; ({high} PUTs − {low} PUTs) / {high - low},
+so start-up, warm-up and exit cancel out. They do not drift with the machine's load (`perf
+stat -e instructions` would be cheaper, but this VM exposes no hardware counters).{note}
+"""
+    return rows, notes
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), action="append")
@@ -277,6 +403,12 @@ def main() -> None:
         return
     found = run_inline(backends, args.rounds, args.count, args.profile)
     for (system, backend), values in found.items():
+        if system == "ours" and backend in HOLDS and HOLDS[backend]:
+            held = sorted(HOLDS[backend])
+            print(
+                f"ours  {backend:10} audit lock held {held[len(held) // 2]:.2f} ms per PUT "
+                f"(median of {len(held)}; p90 {held[int(len(held) * 0.9)]:.2f})"
+            )
         cpu = sorted(v[0] for v in values)
         wall = sorted(v[1] for v in values)
         print(

@@ -18,7 +18,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import growth, ingest, photo_pipeline, sync_e2e
+from bench import growth, ingest, photo_pipeline, put_cpu, scaling, sync_e2e
 from bench.common import (
     OUT,
     busy_processes,
@@ -30,14 +30,11 @@ from bench.common import (
 )
 from bench.results import Row, table, write_results
 
-BENCHMARKS = ("ingest", "photo", "sync", "growth")
+BENCHMARKS = ("cpu", "ingest", "scaling", "photo", "sync", "growth")
 DATABASES = (
     "lantian_bench_ours",
     "lantian_bench_bare",
     "lantian_bench_kinto",
-    "lantian_bench_scaling_ours",
-    "lantian_bench_scaling_bare",
-    "lantian_bench_scaling_kinto",
     growth.DATABASE,
 )
 PROFILE_NOTES = Path(__file__).with_name("profile_notes.md")
@@ -68,6 +65,13 @@ def main() -> None:
     scratch = OUT / "run"
     shutil.rmtree(scratch, ignore_errors=True)
     try:
+        if "cpu" in chosen:
+            print("== server CPU per PUT in process", flush=True)
+            found, notes = put_cpu.run(
+                args.quick, ("sqlite", "postgresql") if postgres else ("sqlite",)
+            )
+            rows += found
+            sections.append(("Server CPU per inspection PUT", notes))
         if "ingest" in chosen:
             settings = ingest.Settings.quick() if args.quick else ingest.Settings()
             if not postgres:
@@ -77,6 +81,15 @@ def main() -> None:
             found, notes = ingest.run(settings, scratch / "ingest")
             rows += found
             sections.append(("Ingest and checklist refresh", notes))
+        if "scaling" in chosen:
+            if postgres:
+                print("== ingest scaling with workers", flush=True)
+                settings_scaling = scaling.Settings.quick() if args.quick else scaling.Settings()
+                found, notes = scaling.run(settings_scaling, scratch / "scaling")
+                rows += found
+                sections.append(("Ingest scaling with gunicorn workers (PostgreSQL)", notes))
+            else:
+                skipped.append("scaling (no PostgreSQL at 127.0.0.1:5432)")
         if "photo" in chosen:
             print("== photo pipeline", flush=True)
             found, notes = photo_pipeline.run(3 if args.quick else 7)

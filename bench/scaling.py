@@ -14,8 +14,10 @@ however many workers share the load. After the run every acknowledged id is look
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +50,47 @@ class Scaled:
     failures: dict[str, int] = field(default_factory=dict)
     acked: dict[str, int] = field(default_factory=dict)
     missing: dict[str, int] = field(default_factory=dict)
+    # (system, workers) -> [samples, active backends summed, backends waiting on a lock]
+    lock_waits: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+
+
+class LockSampler:
+    """Samples pg_stat_activity of one database every few milliseconds during a load: how
+    many of its backends were running a statement, and how many of those waited on a
+    lock. Ingest takes one contended lock, the audit counter's row: the share waiting on it
+    is what the chain's serialisation costs."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.samples = 0
+        self.active = 0
+        self.waiting = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psycopg
+
+        name = self.url.rsplit("/", 1)[1]
+        query = (
+            "SELECT count(*) FILTER (WHERE state = 'active'), "
+            "count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock') "
+            "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+        )
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            while not self._stop.wait(0.005):
+                active, waiting = connection.execute(query, (name,)).fetchone()  # type: ignore[misc]
+                self.samples += 1
+                self.active += active
+                self.waiting += waiting
+
+    def __enter__(self) -> LockSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
 
 
 def measure(settings: Settings, scratch: Path) -> Scaled:
@@ -65,13 +108,20 @@ def measure(settings: Settings, scratch: Path) -> Scaled:
             for number in range(settings.rounds):
                 shift = number % len(systems)
                 for system in systems[shift:] + systems[:shift]:
-                    load = run_load(
-                        system.server.url,
-                        system.ingest,
-                        CLIENTS,
-                        settings.per_client,
-                        system.headers,
-                    )
+                    sampler = LockSampler(system.database) if system.database else None
+                    with sampler or contextlib.nullcontext():
+                        load = run_load(
+                            system.server.url,
+                            system.ingest,
+                            CLIENTS,
+                            settings.per_client,
+                            system.headers,
+                        )
+                    if sampler is not None and sampler.samples:
+                        waits = scaled.lock_waits.setdefault((system.key, workers), [0, 0, 0])
+                        waits[0] += sampler.samples
+                        waits[1] += sampler.active
+                        waits[2] += sampler.waiting
                     system.acked.update(load.acked)
                     scaled.rates.setdefault((system.key, workers), []).append(load.rate)
                     if load.failures:
@@ -142,6 +192,14 @@ def run(settings: Settings, scratch: Path) -> tuple[list[Row], str]:
         ratio = gain(key, 1, 2)
         scaling = f"{_median(ratio):.2f}×" if ratio else "–"
         lines.append(f"| {scaled.labels.get(key, key)} | {' | '.join(cells)} | {scaling} |")
+    waits = ["| system | " + " | ".join(f"{w}" for w in WORKER_COUNTS) + " |"]
+    waits.append("|---" * (len(WORKER_COUNTS) + 1) + "|")
+    for key in (ours, kinto, bare):
+        cells = []
+        for workers in WORKER_COUNTS:
+            samples, active, waiting = scaled.lock_waits.get((key, workers), [0, 0, 0])
+            cells.append(f"{active / samples:.1f} / {waiting / samples:.2f}" if samples else "–")
+        waits.append(f"| {scaled.labels.get(key, key)} | {' | '.join(cells)} |")
     integrity = "\n".join(
         f"| {label} | {scaled.acked[label]} | {scaled.missing[label]} |" for label in scaled.acked
     )
@@ -156,6 +214,12 @@ median records/s; every system restarted with the given number of gunicorn worke
 (gthread, 4 threads each):
 
 {chr(10).join(lines)}
+
+Backends of each system's database running a statement / of those, waiting on a lock
+(means over samples every 5 ms during the timed loads, by number of workers): ours
+takes one contended lock on ingest, the audit counter's row.
+
+{chr(10).join(waits)}
 
 | system | acknowledged | acknowledged but missing |
 |---|---|---|

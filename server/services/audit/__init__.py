@@ -16,8 +16,11 @@ from server.services.audit.hashing import (
 )
 from server.services.audit.recording import (
     AUDIT_COUNTER,
+    CHECKPOINT_ACTION,
+    chain_of,
     record_action,
     record_checklist,
+    record_checkpoint,
     record_created,
     record_finding,
     record_import,
@@ -44,6 +47,7 @@ from server.services.audit.verification import Problem, Report, entries, head, v
 
 __all__ = [
     "AUDIT_COUNTER",
+    "CHECKPOINT_ACTION",
     "CLI_ACTOR",
     "ENTERPRISE_FIELDS",
     "EXEMPT",
@@ -56,6 +60,7 @@ __all__ = [
     "Problem",
     "Report",
     "canonical_json",
+    "chain_of",
     "covered_columns",
     "entries",
     "entry_hash",
@@ -63,6 +68,7 @@ __all__ = [
     "head",
     "record_action",
     "record_checklist",
+    "record_checkpoint",
     "record_created",
     "record_finding",
     "record_import",
