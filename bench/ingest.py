@@ -344,7 +344,17 @@ def kinto(backend: str, scratch: Path, workers: int = WORKERS) -> System:
         return ids
 
     label = f"Kinto {KINTO_VERSION} ({'memory' if backend == 'sqlite' else 'PostgreSQL'})"
-    return System(f"{backend}:kinto", label, server, ingest, refresh, stored, headers, start=start)
+    return System(
+        f"{backend}:kinto",
+        label,
+        server,
+        ingest,
+        refresh,
+        stored,
+        headers,
+        start=start,
+        database=database,
+    )
 
 
 # ---- the benchmark

@@ -217,7 +217,7 @@ median records/s; every system restarted with the given number of gunicorn worke
 
 Backends of each system's database running a statement / of those, waiting on a lock
 (means over samples every 5 ms during the timed loads, by number of workers): ours
-takes one contended lock on ingest, the audit counter's row.
+takes one contended lock on ingest: its audit chain's counter row.
 
 {chr(10).join(waits)}
 
