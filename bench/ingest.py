@@ -89,6 +89,16 @@ def ensure_kinto() -> Path:
     return KINTO_PYTHON
 
 
+def kinto_home() -> str:
+    """Where Kinto runs from, for the results: the project's environment or its own."""
+    try:
+        if metadata.version("kinto") == KINTO_VERSION:
+            return "the project's virtualenv (the `bench` extra), under the same gunicorn"
+    except metadata.PackageNotFoundError:
+        pass
+    return "its own virtualenv (bench/out/kinto-venv)"
+
+
 @dataclass
 class System:
     """One server under test, with its two requests and a way to count what it stored."""

@@ -119,8 +119,8 @@ def main() -> None:
     busy_after = busy_processes()
     others = sorted({entry.rsplit(" ", 1)[0] for entry in busy_before + busy_after})
     context = [
-        f"PostgreSQL {postgres_version()} on 127.0.0.1:5432; Kinto {ingest.KINTO_VERSION} in "
-        f"its own virtualenv (bench/out/kinto-venv); {platform.python_implementation()}",
+        f"PostgreSQL {postgres_version()} on 127.0.0.1:5432; Kinto {ingest.KINTO_VERSION} "
+        f"from {ingest.kinto_home()}; {platform.python_implementation()}",
         f"`make bench`{' --quick' if args.quick else ''} took {minutes:.1f} min; "
         f"{load_before} before, {machine_load()} after",
         "other work on the machine during the run (busiest processes, sampled at start and "
