@@ -5,11 +5,13 @@ touched, with the SHA-256 of every photo cited) and appended when that transacti
 commits, from a `before_commit` hook that `create_app` registers (`register_hooks`): a
 change that is rolled back leaves no entry, and an entry never exists without its change.
 
-Appends are serialised by the `audit` counter row, locked by `feeds.next_change_seq` until
+Each entry goes to the chain of its subject (`chain_of`, `AUDIT_CHAINS` chains). Appends to
+one chain are serialised by that chain's counter row (`audit`, `audit.1`, …), locked until
 commit; the entry reads its predecessor's hash only after taking that lock, so concurrent
-writers on PostgreSQL cannot fork the chain. Taking the lock last, just before commit,
-keeps it held briefly and always after any feed counter, so no two transactions can wait
-on each other's counters.
+writers on PostgreSQL cannot fork a chain, and writers to different chains never wait for
+each other. Taking the locks last, just before commit and in chain order, keeps them held
+briefly and always after any feed counter, so no two transactions can wait on each other's
+counters.
 """
 
 from __future__ import annotations
