@@ -59,6 +59,7 @@ bench: install ## Benchmarks side by side (loopback, ~30 min); results go to ben
 		pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql)" main start || true; \
 		for _ in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done; \
 	fi
+	@$(BIN)/python -c "import kinto" 2>/dev/null || $(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 load: install ## Load test: 100 inspectors × 2 min against gunicorn + PostgreSQL (LOAD_ARGS='--users 10 --seconds 15')

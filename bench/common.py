@@ -53,6 +53,15 @@ def _admin_execute(statement: str) -> None:
         connection.execute(statement)  # type: ignore[arg-type]
 
 
+def tagged(name: str) -> str:
+    """A benchmark database name with this run's `LANTIAN_BENCH_TAG`, if set, so several
+    engineers benchmarking on one PostgreSQL never drop each other's databases."""
+    tag = os.environ.get("LANTIAN_BENCH_TAG", "").strip()
+    if not tag:
+        return name
+    return f"{PG_PREFIX}{tag}_{name.removeprefix(PG_PREFIX)}"
+
+
 def create_database(name: str) -> str:
     """A fresh, empty database (dropped first if a previous run left it); returns its URL."""
     if not name.startswith(PG_PREFIX):

@@ -30,7 +30,14 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import server_setup
-from bench.common import OUT, create_database, drop_database, percentile, start_gunicorn
+from bench.common import (
+    OUT,
+    create_database,
+    drop_database,
+    percentile,
+    start_gunicorn,
+    tagged,
+)
 from bench.results import Row
 from server.config import DEFAULT_FINDINGS_COUNT_CAP
 
@@ -293,7 +300,7 @@ def measure(
 
 
 def run(settings: Settings, scratch: Path) -> tuple[list[Row], str]:
-    url = create_database(DATABASE)
+    url = create_database(tagged(DATABASE))
     try:
         prepared = server_setup.prepare(scratch / "growth", url, thirty=False)
         build_registry(url)
@@ -329,7 +336,7 @@ def run(settings: Settings, scratch: Path) -> tuple[list[Row], str]:
             finally:
                 server.stop()
     finally:
-        drop_database(DATABASE)
+        drop_database(tagged(DATABASE))
     return report(settings, measured)
 
 

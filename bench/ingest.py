@@ -49,6 +49,7 @@ from bench.common import (
     drop_database,
     run_load,
     start_gunicorn,
+    tagged,
 )
 from bench.results import Row
 
@@ -62,11 +63,17 @@ WORKERS = 4
 
 
 def ensure_kinto() -> Path:
-    """Kinto in its own virtualenv under bench/out/, never in the project's.
+    """The Python that runs Kinto: the project's own, where the `bench` extra installed it
+    (`pip install -e .[bench]`), so Kinto is served by the very gunicorn ours is.
 
-    The same gunicorn version as ours is pinned there, so the servers differ only in
-    the application. Reinstalled when the wanted versions change.
+    Without it, Kinto goes into its own virtualenv under bench/out/ with the same gunicorn
+    version pinned, reinstalled when the wanted versions change.
     """
+    try:
+        if metadata.version("kinto") == KINTO_VERSION:
+            return BIN / "python"
+    except metadata.PackageNotFoundError:
+        pass
     wanted = [f"kinto[postgresql]=={KINTO_VERSION}", f"gunicorn=={metadata.version('gunicorn')}"]
     stamp = KINTO_VENV / ".bench-installed"
     if stamp.exists() and stamp.read_text() == "\n".join(wanted):
@@ -82,6 +89,16 @@ def ensure_kinto() -> Path:
     return KINTO_PYTHON
 
 
+def kinto_home() -> str:
+    """Where Kinto runs from, for the results: the project's environment or its own."""
+    try:
+        if metadata.version("kinto") == KINTO_VERSION:
+            return "the project's virtualenv (the `bench` extra), under the same gunicorn"
+    except metadata.PackageNotFoundError:
+        pass
+    return "its own virtualenv (bench/out/kinto-venv)"
+
+
 @dataclass
 class System:
     """One server under test, with its two requests and a way to count what it stored."""
@@ -94,6 +111,15 @@ class System:
     stored: Callable[[], set[str]]
     headers: dict[str, str] = field(default_factory=dict)
     acked: set[str] = field(default_factory=set)
+    # Serves the same data again with another number of workers (bench/scaling.py).
+    start: Callable[[int], Server] | None = None
+    database: str | None = None  # its PostgreSQL database, if any
+
+    def restart(self, workers: int) -> None:
+        """Stop the server and serve the same data with `workers` gunicorn workers."""
+        assert self.start is not None
+        self.server.stop()
+        self.server = self.start(workers)
 
 
 def _expect(response: httpx.Response, status: int) -> None:
@@ -104,12 +130,16 @@ def _expect(response: httpx.Response, status: int) -> None:
 # ---- ours
 
 
-def ours(backend: str, scratch: Path) -> System:
+def ours(backend: str, scratch: Path, workers: int = WORKERS) -> System:
     database = None
     if backend == "postgresql":
-        database = create_database("lantian_bench_ours")
+        database = create_database(tagged("lantian_bench_ours"))
     prepared = server_setup.prepare(scratch / "ours", database)
-    server = start_gunicorn(f"ours-{backend}", "server:create_app()", prepared.env)
+
+    def start(count: int) -> Server:
+        return start_gunicorn(f"ours-{backend}", "server:create_app()", prepared.env, workers=count)
+
+    server = start(workers)
     body = server_setup.inspection_body(
         prepared.boiler_site, prepared.checklists["bench-thirty"], server_setup.thirty_answers()
     )
@@ -146,15 +176,25 @@ def ours(backend: str, scratch: Path) -> System:
             rows = connection.execute("SELECT uuid FROM inspections").fetchall()
         return {str(uuid.UUID(str(row[0]))) for row in rows}
 
-    return System(f"{backend}:ours", "ours", server, ingest, refresh, stored, auth)
+    return System(
+        f"{backend}:ours",
+        "ours",
+        server,
+        ingest,
+        refresh,
+        stored,
+        auth,
+        start=start,
+        database=database,
+    )
 
 
 # ---- the bare Flask ceiling
 
 
-def bare(backend: str, scratch: Path) -> System:
+def bare(backend: str, scratch: Path, workers: int = WORKERS) -> System:
     if backend == "postgresql":
-        url = create_database("lantian_bench_bare")
+        url = create_database(tagged("lantian_bench_bare"))
     else:
         (scratch / "bare").mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{(scratch / 'bare' / 'bare.sqlite3').resolve()}"
@@ -167,7 +207,11 @@ def bare(backend: str, scratch: Path) -> System:
         env={**os.environ, **env},
         check=True,
     )
-    server = start_gunicorn(f"bare-{backend}", "bare_flask_app:create_app()", env)
+
+    def start(count: int) -> Server:
+        return start_gunicorn(f"bare-{backend}", "bare_flask_app:create_app()", env, workers=count)
+
+    server = start(workers)
     template = server_setup.inspection_body(4, "bench", server_setup.thirty_answers())
     payload = json.dumps(template, ensure_ascii=False).encode()
     etag = f'"{version}"'
@@ -197,14 +241,23 @@ def bare(backend: str, scratch: Path) -> System:
         return {row[0] for row in rows}
 
     label = f"bare Flask ({'SQLite' if backend == 'sqlite' else 'PostgreSQL'})"
-    return System(f"{backend}:bare", label, server, ingest, refresh, stored)
+    return System(
+        f"{backend}:bare",
+        label,
+        server,
+        ingest,
+        refresh,
+        stored,
+        start=start,
+        database=url if url.startswith("postgresql") else None,
+    )
 
 
 # ---- Kinto
 
 
-def kinto(backend: str, scratch: Path) -> System:
-    ensure_kinto()
+def kinto(backend: str, scratch: Path, workers: int = WORKERS) -> System:
+    python = ensure_kinto()
     dump = scratch / f"kinto-{backend}"
     shutil.rmtree(dump, ignore_errors=True)
     dump.mkdir(parents=True)
@@ -219,21 +272,26 @@ def kinto(backend: str, scratch: Path) -> System:
     }
     database = None
     if backend == "postgresql":
-        database = create_database("lantian_bench_kinto")
+        database = create_database(tagged("lantian_bench_kinto"))
         env["BENCH_KINTO_DATABASE_URL"] = database
         subprocess.run(
-            [str(KINTO_PYTHON), str(BENCH / "kinto_app.py"), "migrate"],
+            [str(python), str(BENCH / "kinto_app.py"), "migrate"],
             env={**os.environ, **env},
             check=True,
             capture_output=True,
         )
-    server = start_gunicorn(
-        f"kinto-{env['BENCH_KINTO_BACKEND']}",
-        "kinto_app:application",
-        env,
-        gunicorn=KINTO_VENV / "bin" / "gunicorn",
-        health="/v1/",
-    )
+
+    def start(count: int) -> Server:
+        return start_gunicorn(
+            f"kinto-{env['BENCH_KINTO_BACKEND']}",
+            "kinto_app:application",
+            env,
+            gunicorn=python.parent / "gunicorn",
+            health="/v1/",
+            workers=count,
+        )
+
+    server = start(workers)
     basic = httpx.BasicAuth(*KINTO_AUTH)
     if database:  # shared storage: create the bucket, collections and checklist once
         with httpx.Client(base_url=server.url, auth=basic) as http:
@@ -296,7 +354,17 @@ def kinto(backend: str, scratch: Path) -> System:
         return ids
 
     label = f"Kinto {KINTO_VERSION} ({'memory' if backend == 'sqlite' else 'PostgreSQL'})"
-    return System(f"{backend}:kinto", label, server, ingest, refresh, stored, headers)
+    return System(
+        f"{backend}:kinto",
+        label,
+        server,
+        ingest,
+        refresh,
+        stored,
+        headers,
+        start=start,
+        database=database,
+    )
 
 
 # ---- the benchmark
@@ -384,9 +452,12 @@ def run(settings: Settings, scratch: Path) -> tuple[list[Row], str]:
         bare_label = measured.labels.get(f"{backend}:bare", "bare Flask")
         for clients in (1, 8):
             ours_rates = measured.rates.get((f"{backend}:ours", "ingest", clients), [])
+            # Issue 18: ≥ 1.5× Kinto on PostgreSQL and ≥ 0.4× the bare endpoint; Kinto's
+            # memory backend keeps nothing across a restart, so it is shown, not a target.
+            kinto_target = 1.5 if backend == "postgresql" else None
             for other, label, target in (
-                ("kinto", kinto_label, 1.5),
-                ("bare", bare_label, 0.7),
+                ("kinto", kinto_label, kinto_target),
+                ("bare", bare_label, 0.4),
             ):
                 rows.append(
                     Row(
@@ -456,7 +527,7 @@ def main() -> None:
         rows, notes = run(settings, scratch)
     finally:
         for name in ("lantian_bench_ours", "lantian_bench_bare", "lantian_bench_kinto"):
-            drop_database(name)
+            drop_database(tagged(name))
     from bench.results import table
 
     print(table(rows))

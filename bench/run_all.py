@@ -19,7 +19,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import growth, ingest, photo_pipeline, sync_e2e, sync_link
+from bench import growth, ingest, photo_pipeline, put_cpu, scaling, sync_e2e, sync_link
 from bench.common import (
     OUT,
     busy_processes,
@@ -27,10 +27,11 @@ from bench.common import (
     machine_load,
     pg_reachable,
     pg_url,
+    tagged,
 )
 from bench.results import Row, table, write_results
 
-BENCHMARKS = ("ingest", "photo", "sync", "link", "growth")
+BENCHMARKS = ("cpu", "ingest", "scaling", "photo", "sync", "link", "growth")
 DATABASES = (
     "lantian_bench_ours",
     "lantian_bench_bare",
@@ -65,6 +66,13 @@ def main() -> None:
     scratch = OUT / "run"
     shutil.rmtree(scratch, ignore_errors=True)
     try:
+        if "cpu" in chosen:
+            print("== server CPU per PUT in process", flush=True)
+            found, notes = put_cpu.run(
+                args.quick, ("sqlite", "postgresql") if postgres else ("sqlite",)
+            )
+            rows += found
+            sections.append(("Server CPU per inspection PUT", notes))
         if "ingest" in chosen:
             settings = ingest.Settings.quick() if args.quick else ingest.Settings()
             if not postgres:
@@ -74,6 +82,15 @@ def main() -> None:
             found, notes = ingest.run(settings, scratch / "ingest")
             rows += found
             sections.append(("Ingest and checklist refresh", notes))
+        if "scaling" in chosen:
+            if postgres:
+                print("== ingest scaling with workers", flush=True)
+                settings_scaling = scaling.Settings.quick() if args.quick else scaling.Settings()
+                found, notes = scaling.run(settings_scaling, scratch / "scaling")
+                rows += found
+                sections.append(("Ingest scaling with gunicorn workers (PostgreSQL)", notes))
+            else:
+                skipped.append("scaling (no PostgreSQL at 127.0.0.1:5432)")
         if "photo" in chosen:
             print("== photo pipeline", flush=True)
             found, notes = photo_pipeline.run(3 if args.quick else 7)
@@ -103,14 +120,14 @@ def main() -> None:
     finally:
         if postgres:
             for name in DATABASES:
-                drop_database(name)
+                drop_database(tagged(name))
         shutil.rmtree(scratch, ignore_errors=True)
     minutes = (time.monotonic() - began) / 60
     busy_after = busy_processes()
     others = sorted({entry.rsplit(" ", 1)[0] for entry in busy_before + busy_after})
     context = [
-        f"PostgreSQL {postgres_version()} on 127.0.0.1:5432; Kinto {ingest.KINTO_VERSION} in "
-        f"its own virtualenv (bench/out/kinto-venv); {platform.python_implementation()}",
+        f"PostgreSQL {postgres_version()} on 127.0.0.1:5432; Kinto {ingest.KINTO_VERSION} "
+        f"from {ingest.kinto_home()}; {platform.python_implementation()}",
         f"`make bench`{' --quick' if args.quick else ''} took {minutes:.1f} min; "
         f"{load_before} before, {machine_load()} after",
         "other work on the machine during the run (busiest processes, sampled at start and "

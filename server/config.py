@@ -14,6 +14,8 @@ from typing import Any
 
 DEFAULT_MAX_PHOTO_BYTES = 20 * 1024 * 1024
 DEFAULT_FINDINGS_COUNT_CAP = 10_000
+# Chains of the audit log: enough that 2–16 concurrent writers rarely share one.
+DEFAULT_AUDIT_CHAINS = 8
 """How many matches the findings list counts, at most, for its total (`FINDINGS_COUNT_CAP`).
 
 An exact `count(*)` reads every matching row, so the list's time grew with the number of
@@ -78,6 +80,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         )
     if count_cap < 1:
         raise ValueError(f"LANTIAN_FINDINGS_COUNT_CAP must be at least 1, not {count_cap}")
+    audit_chains = int(_env("AUDIT_CHAINS") or DEFAULT_AUDIT_CHAINS)
+    if not 1 <= audit_chains <= 256:
+        raise ValueError(f"LANTIAN_AUDIT_CHAINS must be 1 to 256, not {audit_chains}")
     config: dict[str, Any] = {
         "DATA_DIR": str(data_dir),
         "PHOTO_DIR": _env("PHOTO_DIR") or str(data_dir / "photos"),
@@ -124,6 +129,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         # seconds later; expiry is checked on every request. 0 reads the token every time.
         "TOKEN_CACHE_S": float(_env("TOKEN_CACHE_S") or 5),
         "TOKEN_TTL_HOURS": int(_env("TOKEN_TTL_HOURS") or 24 * 30),
+        # How many hash chains the audit log appends to, by each entry's subject: writers
+        # to different chains never wait for each other (README, audit log). Any number
+        # may be set at any time; entries already written keep their chain.
+        "AUDIT_CHAINS": audit_chains,
         "PUBLIC_URL": public_url,
         # Clues (线索): registered sites within this many metres of a clue's place are its
         # candidates; a clue should be turned into a task or dismissed within this many hours.

@@ -29,6 +29,7 @@ from server.extensions import db
 from server.models import (
     Answer,
     AnswerPhoto,
+    Enterprise,
     Finding,
     FindingStatus,
     Inspection,
@@ -40,7 +41,7 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services import audit, law, outbox, photo_access, record_checks
+from server.services import audit, inspection_rows, law, outbox, photo_access, record_checks
 from server.services import checklists as checklist_store
 from server.services.errors import (
     Conflict,
@@ -152,8 +153,15 @@ def _canonical_inspection(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def body_hash(body: dict[str, Any]) -> str:
-    encoded = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+def body_text(body: dict[str, Any]) -> str:
+    """The canonical JSON of a body: what its hash is taken of, and what the audit entry
+    records of it (the same text as `audit.canonical_json`)."""
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def body_hash(body: dict[str, Any], text: str | None = None) -> str:
+    """SHA-256 of the body's canonical JSON (`text`, when the caller has made it already)."""
+    encoded = body_text(body) if text is None else text
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
@@ -214,10 +222,15 @@ class Evaluated:
     scope: Scope
 
 
+# The site with its enterprise in one query; the enterprise's reduction list (loaded with it
+# by default, a second query) plays no part in judging an inspection.
+_SITE_WITH_ENTERPRISE = [joinedload(Site.enterprise).lazyload(Enterprise.reduction_list)]
+
+
 def _validate(user: User, body: dict[str, Any], raw: dict[str, Any]) -> Evaluated:
     errors: dict[str, Any] = {}
     # The enterprise's city is read below, for the scope and the rules: one query for both.
-    site = db.session.get(Site, body["site_id"], options=[joinedload(Site.enterprise)])
+    site = db.session.get(Site, body["site_id"], options=_SITE_WITH_ENTERPRISE)
     scope = visible_city(user)
     if site is None or not site.active or (scope and site.enterprise.city != scope):
         errors["site_id"] = [f"场所不存在 / unknown site {body['site_id']}"]
@@ -480,6 +493,13 @@ def _store_revision(
     if number == 1:
         set_committed_value(inspection, "findings", new_findings)
     audit.record_revision(user, inspection)
+    _submitted_event(inspection, number, evaluated)
+    db.session.flush()
+
+
+def _submitted_event(inspection: Inspection, number: int, evaluated: Evaluated) -> None:
+    """`inspection.submitted` in the outbox, for mail and webhooks after the commit."""
+    failing = sum(verdict is rules.Verdict.NON_COMPLIANT for verdict in evaluated.verdicts.values())
     outbox.record(
         "inspection.submitted",
         {
@@ -487,36 +507,10 @@ def _store_revision(
             "revision": number,
             "site_id": evaluated.site.id,
             "checklist_id": evaluated.checklist.id,
-            "inspector_id": user.id,
-            "findings": len(failing),
+            "inspector_id": inspection.inspector_id,
+            "findings": failing,
         },
     )
-    db.session.flush()
-
-
-def _create(
-    user: User,
-    inspection_id: uuid_module.UUID,
-    body: dict[str, Any],
-    digest: str,
-    raw: dict[str, Any],
-    evaluated: Evaluated,
-    device_clock: datetime | None,
-) -> Inspection:
-    inspection = Inspection(
-        uuid=inspection_id,
-        site=evaluated.site,
-        checklist_id=evaluated.checklist.id,
-        checklist_version=evaluated.checklist.version,
-        inspector_id=user.id,
-        revision=0,
-    )
-    set_committed_value(inspection, "reviews", [])
-    db.session.add(inspection)
-    _store_revision(user, inspection, body, digest, raw, evaluated, device_clock)
-    # In the same transaction: the open tasks this inspection answers are fulfilled with it.
-    task_lifecycle.fulfil_from_inspection(user, inspection)
-    return inspection
 
 
 def _commit_keeping_state() -> None:
@@ -552,40 +546,65 @@ def submit(
             ErrorCode.AUTH_FORBIDDEN, "仅检查员可提交检查 / only inspectors submit inspections"
         )
     body = canonical_body(raw)
-    digest = body_hash(body)
+    text = body_text(body)
+    digest = body_hash(body, text)
+    if if_match is None:
+        # A device's first send, nearly always: validate and insert at once, without first
+        # reading whether the id is stored. A resend or conflict shows up as the insert's
+        # IntegrityError, or as a body that no longer validates, and is then answered from
+        # what is stored, exactly as when the read came first.
+        try:
+            evaluated = _validate(user, body, raw)
+        except Invalid:
+            existing = db.session.get(Inspection, inspection_id)
+            if existing is None:
+                raise
+            return existing, _existing_outcome(user, existing, digest, body, raw, None)
+        try:
+            inspection = inspection_rows.insert_first_revision(
+                user,
+                inspection_id,
+                body,
+                text,
+                digest,
+                raw,
+                evaluated.site,
+                evaluated.checklist,
+                evaluated.verdicts,
+                evaluated.scope.to_dict(),
+                device_clock,
+            )
+            # In the same transaction: the event others hear of, and the open tasks this
+            # inspection answers, fulfilled with it.
+            _submitted_event(inspection, 1, evaluated)
+            task_lifecycle.fulfil_from_inspection(user, inspection)
+            _commit_keeping_state()
+        except IntegrityError:
+            # Stored already: before our insert, or by another request meanwhile.
+            db.session.rollback()
+            existing = db.session.get(Inspection, inspection_id)
+            if existing is None:
+                raise
+            return existing, _existing_outcome(user, existing, digest, body, raw, None)
+        return inspection, Outcome.CREATED
     existing = db.session.get(Inspection, inspection_id)
-    if existing is None and if_match is not None:
+    if existing is None:
         raise PreconditionFailed(
             ErrorCode.INSPECTION_NOTHING_TO_REVISE,
             "没有可修订的检查 / there is no stored inspection to revise under this id",
         )
-    if existing is not None:
-        try:
-            outcome = _existing_outcome(user, existing, digest, body, raw, if_match, device_clock)
-        except _RevisedMeanwhile:
-            # The same revision sent twice at once: answer this one as a resend of what is
-            # stored now (200 if identical, else 409/412), never a second revision.
-            db.session.rollback()
-            existing = db.session.get(Inspection, inspection_id)
-            assert existing is not None
-            outcome = _existing_outcome(user, existing, digest, body, raw, if_match, device_clock)
-        if outcome is Outcome.REVISED:
-            db.session.commit()
-        return existing, outcome
-    evaluated = _validate(user, body, raw)
     try:
-        inspection = _create(user, inspection_id, body, digest, raw, evaluated, device_clock)
-        _commit_keeping_state()
-    except IntegrityError:
-        # Another request stored the same id between our read and our insert.
+        outcome = _existing_outcome(user, existing, digest, body, raw, if_match, device_clock)
+    except _RevisedMeanwhile:
+        # The same revision sent twice at once: answer this one as a resend of what is
+        # stored now (200 if identical, else 409/412), never a second revision.
         db.session.rollback()
         existing = db.session.get(Inspection, inspection_id)
-        if existing is None:
-            raise
-        return existing, _existing_outcome(
-            user, existing, digest, body, raw, if_match, device_clock
-        )
-    return inspection, Outcome.CREATED
+        assert existing is not None
+        outcome = _existing_outcome(user, existing, digest, body, raw, if_match, device_clock)
+    if outcome is Outcome.REVISED:
+        db.session.commit()
+    return existing, outcome
 
 
 def get_for(user: User, inspection_id: uuid_module.UUID) -> Inspection:

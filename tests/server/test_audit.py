@@ -53,6 +53,17 @@ def seq_of(action: str, nth: int = 0) -> int:
     return [entry.seq for entry in log() if entry.action == action][nth]
 
 
+def next_in_chain(seq: int) -> AuditEntry:
+    """The entry after `seq` in the same chain (the log has several, `AUDIT_CHAINS`)."""
+    entries = log()
+    entry = next(e for e in entries if e.seq == seq)
+    return next(e for e in entries if e.chain == entry.chain and e.link == entry.link + 1)
+
+
+def _has_next(entries: list[AuditEntry], entry: AuditEntry) -> bool:
+    return any(e.chain == entry.chain and e.link == entry.link + 1 for e in entries)
+
+
 def change(entry: AuditEntry) -> dict[str, Any]:
     return json.loads(entry.change)
 
@@ -179,8 +190,9 @@ def test_a_rolled_back_change_leaves_no_entry(
     assert audit.verify(photo_store()).ok
 
 
-def test_concurrent_writers_keep_one_chain(app: Flask, users: dict[str, User]) -> None:
-    """Writers in parallel (threads with their own sessions) append one unbroken chain."""
+def test_concurrent_writers_keep_their_chains(app: Flask, users: dict[str, User]) -> None:
+    """Writers in parallel (threads with their own sessions) leave every chain unbroken,
+    and the whole log numbered without a gap."""
     errors: list[BaseException] = []
 
     def write(worker: int) -> None:
@@ -203,7 +215,12 @@ def test_concurrent_writers_keep_one_chain(app: Flask, users: dict[str, User]) -
     entries = log()
     assert len(entries) == len(FIXTURE_ACTIONS) + 6 * 8
     assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
-    assert all(e.prev_hash == p.entry_hash for p, e in itertools.pairwise(entries))
+    chains = {e.chain for e in entries}
+    assert len(chains) > 1  # the writers' subjects spread over the chains
+    for chain in chains:
+        own = [e for e in entries if e.chain == chain]
+        assert [e.link for e in own] == list(range(1, len(own) + 1))
+        assert all(e.prev_hash == p.entry_hash for p, e in itertools.pairwise(own))
     report = audit.verify(photo_store())
     assert report.ok, report.problems
 
@@ -322,7 +339,7 @@ def test_verify_catches_edited_audit_row_with_recomputed_hash(
         h=digest,
         s=seq,
     )
-    result = assert_mismatch(app, seq + 1, "prev_hash")
+    result = assert_mismatch(app, next_in_chain(seq).seq, "prev_hash")
     assert f"also #{seq} finding.verified" in result.output
     assert "照片看不到铭牌" in result.output  # what the rows still say
 
@@ -340,9 +357,14 @@ def test_verify_survives_a_garbled_audit_row(
 
 @pytest.mark.tampers_audit
 def test_verify_catches_deleted_audit_row(app: Flask, history: dict[str, Any]) -> None:
-    seq = seq_of("notice.issued")
+    # An entry in the middle of its chain: the notice, or the first after it that has one.
+    entries = log()
+    start = seq_of("notice.issued")
+    seq = next(e.seq for e in entries if e.seq >= start and _has_next(entries, e))
+    after = next_in_chain(seq)
     tamper("DELETE FROM audit_log WHERE seq = :seq", seq=seq)
-    assert_mismatch(app, seq + 1, f"entries {seq}–{seq} are missing")
+    link = after.link - 1
+    assert_mismatch(app, after.seq, f"entries {link}–{link} are missing")
 
 
 @pytest.mark.tampers_audit

@@ -390,9 +390,23 @@ FORMAT_1 = {
 def rewrite_as_format_1() -> None:
     """Turn the log into what a database audited before versioning holds: no "v", each
     snapshot with the format-1 fields only, kinds format 1 did not know left out; then
-    chain it again, as it was written."""
+    chain it again, as it was written: one chain (chain 0, link = seq, as migration 0013
+    finds an old log), numbered by the `audit` counter alone."""
     prev = "0" * 64
-    for entry in db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)):
+    db.session.execute(text("DELETE FROM change_counters WHERE name LIKE 'audit.%'"))
+    db.session.execute(
+        text(
+            "UPDATE change_counters SET value = (SELECT count(*) FROM audit_log) "
+            "WHERE name = 'audit'"
+        )
+    )
+    db.session.execute(text("UPDATE audit_log SET link = -seq"))  # (chain, link) stays unique
+    db.session.execute(text("UPDATE audit_log SET chain = 0, link = seq"))
+    db.session.expire_all()
+    for seq, entry in enumerate(
+        db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)), start=1
+    ):
+        assert entry.seq == seq
         change = json.loads(entry.change)
         del change["v"]
         change["records"] = {

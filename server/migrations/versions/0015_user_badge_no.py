@@ -2,7 +2,7 @@
 request id that makes declaring an alert idempotent
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0013
 Create Date: 2026-11-29 07:40:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0015'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

@@ -5,21 +5,26 @@ touched, with the SHA-256 of every photo cited) and appended when that transacti
 commits, from a `before_commit` hook that `create_app` registers (`register_hooks`): a
 change that is rolled back leaves no entry, and an entry never exists without its change.
 
-Appends are serialised by the `audit` counter row, locked by `feeds.next_change_seq` until
+Each entry goes to the chain of its subject (`chain_of`, `AUDIT_CHAINS` chains). Appends to
+one chain are serialised by that chain's counter row (`audit`, `audit.1`, …), locked until
 commit; the entry reads its predecessor's hash only after taking that lock, so concurrent
-writers on PostgreSQL cannot fork the chain. Taking the lock last, just before commit,
-keeps it held briefly and always after any feed counter, so no two transactions can wait
-on each other's counters.
+writers on PostgreSQL cannot fork a chain, and writers to different chains never wait for
+each other. Taking the locks last, just before commit and in chain order, keeps them held
+briefly and always after any feed counter, so no two transactions can wait on each other's
+counters.
 """
 
 from __future__ import annotations
 
+import hashlib
+import uuid as uuid_module
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, select
+from flask import current_app
+from sqlalchemy import bindparam, event, func, insert, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
@@ -27,6 +32,7 @@ from server.extensions import db
 from server.models import (
     GENESIS_HASH,
     AuditEntry,
+    ChangeCounter,
     ChecklistVersion,
     Enterprise,
     Finding,
@@ -37,7 +43,7 @@ from server.models import (
     User,
     utcnow,
 )
-from server.services.audit.hashing import canonical_json, entry_hash
+from server.services.audit.hashing import canonical_json, entry_hash_of
 from server.services.audit.snapshots import (
     ENTERPRISE_FIELDS,
     FORMAT_VERSION,
@@ -49,7 +55,25 @@ from server.services.audit.snapshots import (
 from server.services.feeds import next_change_seq
 
 AUDIT_COUNTER = "audit"
+CHECKPOINT_ACTION = "audit.checkpoint"
 _PENDING = "lantian_audit_pending"
+_INSERT_ENTRY = insert(AuditEntry.__table__)
+_COUNTERS = ChangeCounter.__table__
+_TAKE_LINKS = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.name == bindparam("counter"))
+    .values(value=_COUNTERS.c.value + bindparam("count"))
+    .returning(_COUNTERS.c.value)
+)
+_ENTRIES = AuditEntry.__table__
+_HEAD_BELOW = (
+    select(_ENTRIES.c.entry_hash)
+    .where(_ENTRIES.c.chain == bindparam("chain"), _ENTRIES.c.link < bindparam("link"))
+    .order_by(_ENTRIES.c.link.desc())
+    .limit(1)
+)
+_NEXT_SEQ_PG = text("SELECT nextval('audit_log_seq')")
+_NEXT_SEQ_SQLITE = select(func.coalesce(func.max(_ENTRIES.c.seq), 0) + 1)
 
 
 @dataclass
@@ -118,6 +142,52 @@ def _record(
             subject_type=subject_type,
             subject_id=str(subject_id),
             change=canonical_json(change),
+        )
+    )
+
+
+def record_created(
+    actor: User | None,
+    action: str,
+    subject: tuple[str, str],
+    records: dict[str, list[dict[str, Any]]],
+    spliced: dict[tuple[str, int, str], str] | None = None,
+) -> None:
+    """Queue an entry for rows inserted without the ORM (`inspection_rows`): `records` are
+    their snapshots by kind, made with `KINDS[kind].snapshot`, and every one of them was
+    created here.
+
+    `spliced` maps (kind, index, key) to the canonical JSON text of that snapshot value,
+    already made by the caller (a revision's body, for its hash): it goes into the entry as
+    is instead of being encoded a second time. The text must be `canonical_json` of the
+    value, which `verify` checks against the revision's body_hash.
+    """
+    marks: dict[str, str] = {}
+    if spliced:
+        records = {kind: list(snapshots) for kind, snapshots in records.items()}
+        for (kind, index, key), text in spliced.items():
+            mark = f"@@lantian-splice-{uuid_module.uuid4().hex}@@"
+            records[kind][index] = {**records[kind][index], key: mark}
+            marks[canonical_json(mark)] = text
+    photos = {
+        sha for kind in PHOTO_KINDS for snap in records.get(kind, ()) for sha in snap["photos"]
+    }
+    change: dict[str, Any] = {
+        "v": FORMAT_VERSION,
+        "records": records,
+        "created": {kind: [snap["id"] for snap in snaps] for kind, snaps in records.items()},
+        "photos": sorted(photos),
+    }
+    text = canonical_json(change)
+    for mark, value in marks.items():
+        text = text.replace(mark, value, 1)
+    db.session.info.setdefault(_PENDING, []).append(
+        _Pending(
+            actor_id=actor.id if actor is not None else None,
+            action=action,
+            subject_type=subject[0],
+            subject_id=subject[1],
+            change=text,
         )
     )
 
@@ -210,38 +280,91 @@ def record_import(digest: str, enterprises: int, sites: int) -> None:
     _record(None, "registry.imported", ("import", digest), details=details)
 
 
+def chain_of(subject_type: str, subject_id: str, chains: int) -> int:
+    """The chain an entry goes to: by its subject, so one subject's entries share a chain
+    and any number of chains spreads concurrent writers evenly."""
+    if chains <= 1:
+        return 0
+    digest = hashlib.sha256(f"{subject_type}:{subject_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % chains
+
+
+def counter_name(chain: int) -> str:
+    """The counter whose row lock orders a chain: `audit` (the first, as ever), `audit.N`."""
+    return AUDIT_COUNTER if chain == 0 else f"{AUDIT_COUNTER}.{chain}"
+
+
+def _chains() -> int:
+    try:
+        return int(current_app.config.get("AUDIT_CHAINS", 1))
+    except RuntimeError:  # outside an app (never in the server): one chain
+        return 1
+
+
 def _append_pending(session: Session) -> None:
-    """Write the transaction's queued entries, under the audit counter's lock."""
+    """Write the transaction's queued entries, each under its chain's counter lock."""
     pending: list[_Pending] = session.info.pop(_PENDING, [])
-    prev_hash: str | None = None
-    for item in pending:
-        seq = next_change_seq(AUDIT_COUNTER)
-        if prev_hash is None:
-            # The latest entry below ours: normally seq - 1. Should entries have been
-            # removed, the chain still goes on (verify reports the gap) rather than
-            # refusing every change from then on.
-            prev_hash = (
-                session.scalar(
-                    select(AuditEntry.entry_hash)
-                    .where(AuditEntry.seq < seq)
-                    .order_by(AuditEntry.seq.desc())
-                    .limit(1)
-                )
-                or GENESIS_HASH
-            )
-        entry = AuditEntry(
-            seq=seq,
-            at=utcnow(),
-            actor_id=item.actor_id,
-            action=item.action,
-            subject_type=item.subject_type,
-            subject_id=item.subject_id,
-            change=item.change,
-            prev_hash=prev_hash,
+    if not pending:
+        return
+    # The transaction's own rows go first, so the counters' locks are held only for the
+    # entries (commit would flush them after this hook, under the locks).
+    session.flush()
+    # Statements on the session's connection, in its transaction, as Core: the ORM's
+    # execution layer cost more than the statements on an ingest (bench/profile_notes.md).
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    chains = _chains()
+    placed = [(chain_of(item.subject_type, item.subject_id, chains), item) for item in pending]
+    counts: dict[int, int] = {}
+    for chain, _ in placed:
+        counts[chain] = counts.get(chain, 0) + 1
+    # Every lock this transaction needs first, in chain order, so two transactions
+    # appending to the same two chains cannot wait for each other.
+    heads: dict[int, str] = {}
+    links: dict[int, int] = {}
+    for chain in sorted(counts):
+        name = counter_name(chain)
+        last = connection.execute(_TAKE_LINKS, {"counter": name, "count": counts[chain]}).scalar()
+        if last is None:  # the counter's first use: made (race-safe) by the feeds module
+            last = next_change_seq(name) + counts[chain] - 1
+            if counts[chain] > 1:
+                connection.execute(_TAKE_LINKS, {"counter": name, "count": counts[chain] - 1})
+        links[chain] = last - counts[chain] + 1
+        # The chain's latest entry below ours: normally the link before. Should entries
+        # have been removed, the chain still goes on (verify reports the gap) rather than
+        # refusing every change from then on. Read only now, under the counter's lock.
+        heads[chain] = (
+            connection.execute(_HEAD_BELOW, {"chain": chain, "link": links[chain]}).scalar()
+            or GENESIS_HASH
         )
-        entry.entry_hash = entry_hash(entry)
-        session.add(entry)
-        prev_hash = entry.entry_hash
+    # Then the entries in the order they were recorded: a row recorded twice in one
+    # transaction is read from the later entry.
+    for chain, item in placed:
+        link = links[chain]
+        links[chain] += 1
+        # The whole log's order, taken under every lock this transaction holds, so an
+        # entry that had to wait for another's row (or chain) comes after it.
+        if postgres:
+            seq = connection.execute(_NEXT_SEQ_PG).scalar_one()
+        else:  # SQLite: one writer at a time, so the next number is the largest + 1
+            seq = connection.execute(_NEXT_SEQ_SQLITE).scalar_one()
+        values: dict[str, Any] = {
+            "seq": seq,
+            "chain": chain,
+            "link": link,
+            "at": utcnow(),
+            "actor_id": item.actor_id,
+            "action": item.action,
+            "subject_type": item.subject_type,
+            "subject_id": item.subject_id,
+            "change": item.change,
+            "prev_hash": heads[chain],
+        }
+        # The change is canonical JSON already: spliced into the hashed text, not decoded
+        # and encoded again (verify recomputes it the long way, `entry_hash`).
+        values["entry_hash"] = entry_hash_of(values)
+        connection.execute(_INSERT_ENTRY, values)
+        heads[chain] = values["entry_hash"]
 
 
 def _forget_pending(session: Session, transaction: Any) -> None:
@@ -258,6 +381,25 @@ def register_hooks() -> None:
     ):
         if not event.contains(db.session, name, hook):
             event.listen(db.session, name, hook)
+
+
+def record_checkpoint() -> None:
+    """A checkpoint: the head (last link and its hash) of every chain as committed now,
+    recorded as an entry of its own chain. `verify` holds each chain to every checkpoint,
+    so anchoring a checkpoint's hash vouches for every chain up to the heads it names."""
+    entries = AuditEntry.__table__
+    last = (
+        select(entries.c.chain, func.max(entries.c.link).label("link"))
+        .group_by(entries.c.chain)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(entries.c.chain, entries.c.link, entries.c.entry_hash).join(
+            last, (entries.c.chain == last.c.chain) & (entries.c.link == last.c.link)
+        )
+    )
+    heads = {str(chain): [link, digest] for chain, link, digest in rows}
+    _record(None, CHECKPOINT_ACTION, ("audit", "checkpoint"), details={"heads": heads})
 
 
 def record_action(

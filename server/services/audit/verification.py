@@ -20,7 +20,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import GENESIS_HASH, AuditEntry, ChangeCounter, Photo
 from server.services.audit.hashing import canonical_json, entry_hash, sha256_hex
-from server.services.audit.recording import AUDIT_COUNTER
+from server.services.audit.recording import AUDIT_COUNTER, CHECKPOINT_ACTION
 from server.services.audit.snapshots import FORMATS, KINDS
 from server.storage import PhotoStore
 
@@ -45,6 +45,8 @@ class Report:
     entries: int = 0
     head_seq: int = 0
     head_hash: str = GENESIS_HASH
+    # chain -> (its last link, that entry's hash)
+    heads: dict[int, tuple[int, str]] = field(default_factory=dict)
     rows_checked: int = 0
     photos_checked: int = 0
     photos_pending: list[str] = field(default_factory=list)
@@ -94,6 +96,9 @@ class _Walk:
         self.latest: dict[tuple[str, str], tuple[int, str, dict[str, Any], int]] = {}
         self.created: dict[str, set[str]] = defaultdict(set)
         self.photos: dict[str, tuple[int, str]] = {}
+        # (chain, link) -> entry hash, and the checkpoints met: (seq, label, details)
+        self.linked: dict[tuple[int, int], str] = {}
+        self.checkpoints: list[tuple[int, str, Any]] = []
 
     def problem(self, seq: int | None, entry: str, reason: str, stage: int = 1) -> None:
         self.report.problems.append(Problem(seq, entry, reason, stage))
@@ -102,18 +107,32 @@ class _Walk:
         self.problem(seq, entry, reason, stage=0)
 
     def chain(self, anchors: dict[int, str]) -> None:
-        expected_seq, expected_prev = 1, GENESIS_HASH
+        """Walk the whole log in `seq` order, each entry checked against the one before it
+        in its own chain: its link is the next number there, its prev_hash that entry's
+        hash, its own hash recomputed. Then every chain's counter against its last link."""
+        # chain -> (the link expected next, the hash it must link to)
+        expected: dict[int, tuple[int, str]] = {}
         query = select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=500)
         for entry in db.session.scalars(query):
             label = _label(entry)
             self.report.entries += 1
-            if entry.seq != expected_seq:
+            chain = entry.chain or 0
+            want_link, want_prev = expected.get(chain, (1, GENESIS_HASH))
+            where = "" if chain == 0 else f"chain {chain}: "
+            if entry.link > want_link:
                 self._broken(
                     entry.seq,
                     label,
-                    f"序号不连续 / entries {expected_seq}–{entry.seq - 1} are missing",
+                    f"序号不连续 / {where}entries {want_link}–{entry.link - 1} are missing",
                 )
-            if entry.prev_hash != expected_prev:
+            elif entry.link < want_link:
+                self._broken(
+                    entry.seq,
+                    label,
+                    f"顺序错乱 / {where}entry {entry.link} comes after entry {want_link - 1}: "
+                    "entries were reordered or repeated",
+                )
+            if entry.prev_hash != want_prev:
                 self._broken(
                     entry.seq,
                     label,
@@ -124,7 +143,7 @@ class _Walk:
                 canonical = canonical_json(change) == entry.change
             except ValueError:
                 self._broken(entry.seq, label, "内容不是JSON / the change is not JSON")
-                expected_seq, expected_prev = entry.seq + 1, entry.entry_hash
+                expected[chain] = (max(entry.link, want_link) + 1, entry.entry_hash)
                 continue
             if not canonical or entry_hash(entry) != entry.entry_hash:
                 self._broken(
@@ -138,20 +157,56 @@ class _Walk:
                     entry.seq, label, "与记下的哈希不符 / differs from the anchor hash given"
                 )
             self._note(entry.seq, label, change)
-            expected_seq, expected_prev = entry.seq + 1, entry.entry_hash
+            if entry.action == CHECKPOINT_ACTION:
+                self.checkpoints.append((entry.seq, label, change.get("details") or {}))
+            self.linked[(chain, entry.link)] = entry.entry_hash
+            expected[chain] = (max(entry.link, want_link) + 1, entry.entry_hash)
+            self.report.heads[chain] = (entry.link, entry.entry_hash)
             self.report.head_seq, self.report.head_hash = entry.seq, entry.entry_hash
         for seq in anchors:
             reason = "日志中没有此条 / the anchored entry is not in the log"
             self._broken(seq, f"#{seq} (missing)", reason)
-        counter = db.session.get(ChangeCounter, AUDIT_COUNTER)
-        taken = counter.value if counter is not None else 0
-        if taken != self.report.head_seq:
-            self._broken(
-                self.report.head_seq + 1,
-                f"#{self.report.head_seq + 1} (missing)",
-                f"日志末尾缺失 / the counter has issued {taken} entries but the log ends at "
-                f"#{self.report.head_seq}: entries were removed from the end",
+        counters = db.session.scalars(
+            select(ChangeCounter).where(
+                (ChangeCounter.name == AUDIT_COUNTER)
+                | ChangeCounter.name.like(f"{AUDIT_COUNTER}.%")
             )
+        )
+        for counter in counters:
+            chain = 0 if counter.name == AUDIT_COUNTER else int(counter.name.split(".", 1)[1])
+            last = expected.get(chain, (1, GENESIS_HASH))[0] - 1
+            if counter.value != last:
+                where = "the log" if chain == 0 else f"chain {chain}"
+                self._broken(
+                    self.report.head_seq + 1,
+                    f"#{self.report.head_seq + 1} (missing)",
+                    f"日志末尾缺失 / the counter has issued {counter.value} entries but "
+                    f"{where} ends at #{last}: entries were removed from the end",
+                )
+        self._checkpoints()
+
+    def _checkpoints(self) -> None:
+        """Each checkpoint's heads must be entries of the log as it is: a chain rewritten
+        after a checkpoint (or one anchored through it) no longer matches it."""
+        for seq, label, details in self.checkpoints:
+            heads = details.get("heads") if isinstance(details, dict) else None
+            if not isinstance(heads, dict):
+                self._broken(seq, label, "检查点格式不符 / the checkpoint names no heads")
+                continue
+            for chain, head in heads.items():
+                try:
+                    link, digest = int(head[0]), str(head[1])
+                    found = self.linked.get((int(chain), link))
+                except (TypeError, ValueError, IndexError, KeyError):
+                    self._broken(seq, label, "检查点格式不符 / a checkpoint head is malformed")
+                    continue
+                if found != digest:
+                    self._broken(
+                        seq,
+                        label,
+                        f"检查点不符 / chain {chain} entry {link} is not the one this checkpoint "
+                        "bound: the chain was rewritten",
+                    )
 
     def _note(self, seq: int, label: str, change: Any) -> None:
         """Take in what an entry says; an entry of the wrong shape is itself a problem."""
