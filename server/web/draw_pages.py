@@ -21,6 +21,7 @@ STATUS_LABELS = {
     "committed": "已公示承诺 / committed",
     "drawn": "已抽取 / drawn",
     "issued": "已下达 / issued",
+    "abandoned": "已作废 / abandoned",
 }
 POPULATION_KEYS = ("city_code", "district_code", "industry", "site_kind")
 
