@@ -10,7 +10,6 @@ import io
 from flask import Blueprint, Response, jsonify, render_template
 from flask.typing import ResponseReturnValue
 
-from server.api.errors import error_body
 from server.http_common.disposition import content_disposition
 from server.services import draws, public_results
 from server.services.errors import NotFound
@@ -58,7 +57,12 @@ def draw_record(draw_id: int) -> ResponseReturnValue:
     try:
         record = draws.public_record(draw_id)
     except NotFound as missing:
-        body = error_body(missing.status, missing.code, missing.message, missing.errors)
+        body = {
+            "code": missing.status,
+            "status": "Not Found",
+            "error": missing.code.value,
+            "message": missing.message,
+        }
         return jsonify(body), missing.status
     response = jsonify(record)
     response.headers["Cache-Control"] = "public, max-age=300"
