@@ -18,7 +18,7 @@ import os
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from server.extensions import db
 from server.models import (
@@ -315,17 +315,33 @@ def site_ids_of(draw: Draw) -> set[int]:
     return {site["site_id"] for site in json.loads(draw.candidates)["sites"]}
 
 
+DEFINITION_LOCK = 0x6C74_6472_6177  # "ltdraw": PostgreSQL advisory lock of draw definitions
+
+
+def _serialise_definitions() -> None:
+    """Take the lock that orders draw definitions, until the transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock (READ COMMITTED: the check that follows
+    then sees every definition committed before it). SQLite: a write that changes nothing
+    but begins the write transaction, so it waits for the database's write lock like a
+    lifecycle claim does, and the check reads what the other writer committed.
+    """
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEFINITION_LOCK})
+    else:
+        db.session.execute(text("UPDATE draws SET id = id WHERE 1 = 0"))
+
+
 def _no_pending_overlap(sites: list[Site]) -> None:
     """Refuse a draw while another draw sharing a candidate site is committed or drawn.
 
     Otherwise a supervisor could define several draws of one population, draw each and
-    issue the result they like (a re-roll). The candidate sites' rows are locked first (on
-    PostgreSQL), so two overlapping definitions sent at once are checked one after the
-    other: the second sees the first once it commits.
+    issue the result they like (a re-roll). Definitions are serialised first
+    (`_serialise_definitions`), so of two overlapping ones sent at once the second is
+    checked after the first committed, and refused.
     """
-    ids = sorted(site.id for site in sites)
-    db.session.execute(select(Site.id).where(Site.id.in_(ids)).with_for_update()).all()
-    wanted = set(ids)
+    _serialise_definitions()
+    wanted = {site.id for site in sites}
     for other in db.session.scalars(select(Draw).where(Draw.status.in_(PENDING))):
         common = sorted(wanted & site_ids_of(other))
         if common:

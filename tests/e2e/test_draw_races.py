@@ -4,7 +4,8 @@ server: one draw result and one set of tasks, every other request 409, on both d
 Each round defines a fresh draw in-process, then fires eight simultaneous draws (each
 confirming the candidate hash) and eight simultaneous issues (each confirming the winner's
 seed). The stored value, seed and result are the winner's, each draw has exactly its tasks,
-and the audit log verifies clean afterwards.
+and the audit log verifies clean afterwards. A round ends by cancelling its tasks (with a
+reason): a site with an open 双随机 task is not issued again by the next round's draw.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import AuditEntry, Draw, Task, User
 from server.services import audit, draws
 from server.services.clock import today
+from server.services.lifecycles import task as task_lifecycle
 from server.storage import photo_store
 from tests.draw_helpers import certified_pool, construction_population
 from tests.e2e.conftest import ServerProcess
@@ -84,6 +87,52 @@ def test_simultaneous_draws_and_issues_store_one_result(
             )
             assert db.session.scalar(entries) == 1, action
         assert draws.verify_stored(draw_id)[1] == []
+        for task in tasks:
+            task_lifecycle.cancel(users["supervisor"], task.id, "竞争测试轮次结束 / round over")
+    db.session.expire_all()
+    report = audit.verify(photo_store())
+    assert report.ok, [(p.entry, p.reason) for p in report.problems][:10]
+
+
+def test_overlapping_definitions_sent_at_once_make_one_pending_draw(
+    users: dict[str, User], registry: dict[str, Any], live_server: ServerProcess
+) -> None:
+    """Eight supervisors' tabs define draws sharing a site at once: one is created, seven
+    get 409 `draw.pending_exists` (no re-roll by parallel definitions); the winner is then
+    abandoned with a reason, which frees the population for the next round."""
+    sites = construction_population(count=4, enterprises=2)
+    certified_pool(users, extra=1)
+    supervisor = token(live_server, "sup")
+    due = (today() + timedelta(days=14)).isoformat()
+    for _ in range(ROUNDS):
+        made = at_once(
+            lambda http, index: http.post(
+                "/api/v1/draws",
+                json={
+                    # Each tab its own population; all share the first site.
+                    "site_ids": [sites[0].id, sites[1 + index % 3].id],
+                    "count": 1,
+                    "checklist_id": "construction-dust",
+                    "due_date": due,
+                },
+                headers=supervisor,
+            ),
+            live_server.url,
+        )
+        assert Counter(a.status_code for a in made) == {201: 1, 409: THREADS - 1}, [
+            a.text[:200] for a in made
+        ]
+        assert {a.json()["error"] for a in made if a.status_code == 409} == {"draw.pending_exists"}
+        winner = next(a.json() for a in made if a.status_code == 201)
+        db.session.expire_all()
+        pending = select(func.count()).where(Draw.status.in_(("committed", "drawn")))
+        assert db.session.scalar(pending) == 1
+        gone = httpx.post(
+            f"{live_server.url}/api/v1/draws/{winner['id']}/abandon",
+            json={"reason": "竞争测试 / race round over"},
+            headers=supervisor,
+        )
+        assert gone.status_code == 200, gone.text
     db.session.expire_all()
     report = audit.verify(photo_store())
     assert report.ok, [(p.entry, p.reason) for p in report.problems][:10]
