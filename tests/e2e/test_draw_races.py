@@ -104,13 +104,14 @@ def test_overlapping_definitions_sent_at_once_make_one_pending_draw(
     certified_pool(users, extra=1)
     supervisor = token(live_server, "sup")
     due = (today() + timedelta(days=14)).isoformat()
+    ids = [site.id for site in sites]  # plain ints: the threads have no app context
     for _ in range(ROUNDS):
         made = at_once(
             lambda http, index: http.post(
                 "/api/v1/draws",
                 json={
                     # Each tab its own population; all share the first site.
-                    "site_ids": [sites[0].id, sites[1 + index % 3].id],
+                    "site_ids": [ids[0], ids[1 + index % 3]],
                     "count": 1,
                     "checklist_id": "construction-dust",
                     "due_date": due,
