@@ -452,3 +452,12 @@ def test_preview_counts_only_the_citys_inspectors(client, headers, ready) -> Non
     body = {"site_ids": [site.id for site in ready["sites"]], "count": 2}
     preview = ok(client.post("/api/v1/draws/preview", json=body, headers=headers["admin"]))
     assert preview["inspectors"] == len(ready["pool"]), preview
+
+
+def test_the_task_form_does_not_offer_double_random(client, headers, users, registry) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.pages import sign_in
+
+    sign_in(client, "sup")
+    page = client.get("/review/tasks")
+    assert page.status_code == 200 and 'value="planned"' in page.text
+    assert 'value="double_random"' not in page.text
