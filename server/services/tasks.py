@@ -214,7 +214,8 @@ def create_task(
             ErrorCode.AUTH_FORBIDDEN, "仅监管人员可派发任务 / only supervisors create tasks"
         )
     if not from_draw and (
-        reason == TaskReason.DOUBLE_RANDOM.value or (source_ref or "").startswith(DRAW_REF)
+        reason == TaskReason.DOUBLE_RANDOM.value
+        or (source_ref or "").strip().lower().startswith(DRAW_REF)
     ):
         raise Invalid(
             ErrorCode.TASK_RESERVED_REASON,

@@ -215,6 +215,7 @@ def test_verify_checks_the_current_pair_not_the_pair_ever_assigned(
         {"reason": "double_random"},
         {"source_ref": "draw:1"},
         {"reason": "double_random", "source_ref": "draw:9"},
+        {"source_ref": " DRAW:3"},
     ],
 )
 def test_the_api_refuses_a_hand_made_double_random_task(

@@ -6,6 +6,11 @@
 
 Overdue is not a status: an open task past its due date (`tasks.is_overdue`).
 
+A 双随机 task (reason double_random, made only by a draw's issue) keeps the drawn pair: a
+reassignment may move its due date but not change its inspectors (409
+`task.drawn_inspectors`), and only an inspection started after the task was created — and,
+when its on-site record names inspectors by account, naming the drawn lead — fulfils it.
+
 `MOVES` is the table: each move, the statuses it starts from, its end and who may make it.
 Every move is a conditional update (`moves.claim`) on the status — and, for a
 reassignment, on the version it was decided on — so of a cancel and a fulfilment, or of two
