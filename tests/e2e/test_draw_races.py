@@ -22,6 +22,7 @@ from server.extensions import db
 from server.models import AuditEntry, Draw, Task, User
 from server.services import audit, draws
 from server.services.clock import today
+from server.services.lifecycles import draw as draw_lifecycle
 from server.services.lifecycles import task as task_lifecycle
 from server.storage import photo_store
 from tests.draw_helpers import certified_pool, construction_population
@@ -134,6 +135,64 @@ def test_overlapping_definitions_sent_at_once_make_one_pending_draw(
             headers=supervisor,
         )
         assert gone.status_code == 200, gone.text
+    db.session.expire_all()
+    report = audit.verify(photo_store())
+    assert report.ok, [(p.entry, p.reason) for p in report.problems][:10]
+
+
+def test_issue_and_abandon_sent_at_once_leave_one_outcome(
+    users: dict[str, User], registry: dict[str, Any], live_server: ServerProcess
+) -> None:
+    """A drawn draw: four tabs issue it and four abandon it at once. Exactly one request
+    wins; issued means its tasks exist, abandoned means none do and its reason is stored."""
+    sites = construction_population(count=4, enterprises=2)
+    certified_pool(users, extra=1)
+    supervisor = token(live_server, "sup")
+    outcomes: Counter[str] = Counter()
+    for _ in range(ROUNDS):
+        made = draws.create(
+            users["supervisor"],
+            {
+                "site_ids": [site.id for site in sites],
+                "count": 2,
+                "checklist_id": "construction-dust",
+                "due_date": today() + timedelta(days=14),
+            },
+        )
+        drawn = draw_lifecycle.draw(users["supervisor"], made.id, made.candidate_hash)
+        draw_id, seed = drawn.id, drawn.seed
+
+        def send(http: httpx.Client, index: int, draw_id: int = draw_id, seed: Any = seed) -> Any:
+            if index % 2:
+                return http.post(
+                    f"/api/v1/draws/{draw_id}/abandon",
+                    json={"reason": f"标签页{index}作废"},
+                    headers=supervisor,
+                )
+            return http.post(
+                f"/api/v1/draws/{draw_id}/issue", json={"seed": seed}, headers=supervisor
+            )
+
+        answers = at_once(send, live_server.url)
+        assert Counter(a.status_code for a in answers) == {200: 1, 409: THREADS - 1}, [
+            a.text[:200] for a in answers
+        ]
+        assert {a.json()["error"] for a in answers if a.status_code == 409} == {"draw.conflict"}
+        won = next(a.json() for a in answers if a.status_code == 200)
+        db.session.expire_all()
+        stored = db.session.get(Draw, draw_id)
+        assert stored is not None and stored.status == won["status"]
+        made_tasks = db.session.scalars(
+            select(Task).where(Task.source_ref == f"draw:{draw_id}")
+        ).all()
+        outcomes[stored.status] += 1
+        if stored.status == "issued":
+            assert len(made_tasks) == 2 and stored.abandon_reason == ""
+            for task in made_tasks:
+                task_lifecycle.cancel(users["supervisor"], task.id, "竞争测试轮次结束")
+        else:
+            assert stored.status == "abandoned" and made_tasks == []
+            assert stored.abandon_reason.endswith("作废") and stored.task_ids is None
     db.session.expire_all()
     report = audit.verify(photo_store())
     assert report.ok, [(p.entry, p.reason) for p in report.problems][:10]
