@@ -462,3 +462,23 @@ def test_the_task_form_does_not_offer_double_random(client, headers, users, regi
     page = client.get("/review/tasks")
     assert page.status_code == 200 and 'value="planned"' in page.text
     assert 'value="double_random"' not in page.text
+
+
+def test_the_task_page_offers_a_drawn_task_no_inspector_change(client, headers, ready) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.pages import post_form, sign_in
+
+    sup = headers["supervisor"]
+    drawn = ok(draw(client, sup, create(client, sup, of_sites([ready["sites"][0].id]))))
+    task_id = ok(issue(client, sup, drawn))["task_ids"][0]
+    pages = client.application.test_client()
+    sign_in(pages, "sup")
+    path = f"/review/tasks/{task_id}"
+    page = pages.get(path).text
+    assert 'id="drawn-pair"' in page and 'name="inspector_ids"' not in page
+    later = (today() + timedelta(days=21)).isoformat()
+    moved = post_form(pages, path, f"{path}/reassign", {"due_on": later, "version": "1"})
+    assert moved.status_code in (302, 303), moved.text
+    db.session.expire_all()
+    task = db.session.get(Task, task_id)
+    assert task is not None and task.due_on.isoformat() == later
+    assert task.inspector_ids == drawn["result"][0]["inspectors"]
