@@ -74,6 +74,14 @@ class IssueIn(StrictSchema):
     )
 
 
+class AbandonIn(StrictSchema):
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(1, 2000),
+        metadata={"description": "why the draw is abandoned (shown publicly on /public/)"},
+    )
+
+
 class DrawOut(Schema):
     id = fields.Integer()
     status = fields.String()
@@ -92,6 +100,8 @@ class DrawOut(Schema):
     seed = fields.String(allow_none=True)
     result = fields.List(fields.Dict(), allow_none=True)
     task_ids = fields.List(fields.Integer(), allow_none=True)
+    abandoned_at = fields.AwareDateTime(allow_none=True)
+    abandon_reason = fields.String()
     actions = fields.List(fields.String())
 
 

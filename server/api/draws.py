@@ -9,6 +9,7 @@ from flask.views import MethodView
 from server.api.auth import current_user, roles
 from server.api.blueprint import Blueprint
 from server.api.draw_schemas import (
+    AbandonIn,
     DrawIn,
     DrawMoveIn,
     DrawOut,
@@ -45,6 +46,8 @@ def present(row: Draw) -> dict[str, Any]:
         "seed": row.seed,
         "result": row.result,
         "task_ids": row.task_ids,
+        "abandoned_at": row.abandoned_at,
+        "abandon_reason": row.abandon_reason or "",
         "actions": draw_lifecycle.actions(current_user(), row),
     }
 
@@ -112,6 +115,18 @@ class IssueMove(MethodView):
         names the seed of the result being issued."""
         row = draw_lifecycle.issue(current_user(), draw_id, fields["seed"], draw_tasks.issue_tasks)
         return present(row)
+
+
+@blp.route("/<int:draw_id>/abandon")
+class AbandonMove(MethodView):
+    @roles(*STAFF)
+    @blp.arguments(AbandonIn)
+    @blp.response(200, DrawOut)
+    @blp.alt_response(409, description="已下达或已作废 / already issued or abandoned")
+    def post(self, fields: dict[str, Any], draw_id: int) -> dict[str, Any]:
+        """Abandon a draw not yet issued, with a reason shown publicly on /public/; a drawn
+        draw abandoned publishes its secret and result (so a re-roll is visible)."""
+        return present(draw_lifecycle.abandon(current_user(), draw_id, fields["reason"]))
 
 
 @blp.route("/<int:draw_id>/published")

@@ -28,6 +28,8 @@ class DrawStatus(StrEnum):
     COMMITTED = "committed"  # hashes published; nothing drawn yet
     DRAWN = "drawn"  # value fixed, result known to supervisors; secret still held
     ISSUED = "issued"  # tasks created; the secret is revealed
+    # Given up before issue, with a public reason; once drawn, its record is revealed too.
+    ABANDONED = "abandoned"
 
 
 class Draw(db.Model):
@@ -65,6 +67,10 @@ class Draw(db.Model):
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The ids of the tasks issued, in result order.
     task_ids: Mapped[list[int] | None] = mapped_column(JSONType)
+    # An abandoned draw: who, when and why (shown on /public/ next to its commitment).
+    abandoned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    abandoned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    abandon_reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class InspectorConflict(db.Model):

@@ -9,8 +9,9 @@ from server.services import tasks
 
 def issue_tasks(user: User, draw: Draw) -> list[int]:
     """Create the draw's tasks in the issuing transaction (no commit); their ids in result
-    order. Each carries `source_ref` "draw:<id>" and an open key naming the draw and the
-    site, so the database itself refuses a second task for the same drawn site."""
+    order. Each carries `source_ref` "draw:<id>" and the open key "double_random:site:<id>",
+    so the database itself refuses a second open 双随机 task for one site, even from two
+    draws issued at once."""
     made = []
     for entry in draw.result or []:
         task = tasks.create_task(
@@ -22,8 +23,9 @@ def issue_tasks(user: User, draw: Draw) -> list[int]:
             reason=TaskReason.DOUBLE_RANDOM.value,
             note=f"双随机抽查 #{draw.id} {draw.title}".strip(),
             source_ref=f"draw:{draw.id}",
-            open_key=f"draw:{draw.id}:site:{entry['site_id']}",
+            open_key=f"double_random:site:{entry['site_id']}",
             commit=False,
+            from_draw=True,
         )
         made.append(task.id)
     return made

@@ -18,24 +18,27 @@ import os
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from server.extensions import db
 from server.models import (
     Draw,
     DrawStatus,
     Enterprise,
-    InspectorConflict,
     Role,
     Site,
     Task,
+    TaskReason,
+    TaskSite,
+    TaskStatus,
     User,
 )
 from server.services import audit, checklists, law
 from server.services import draw_algorithm as algorithm
 from server.services.clock import today
-from server.services.errors import ErrorCode, Forbidden, Invalid, NotFound
+from server.services.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
 from server.services.registry import visible_city
+from server.services.ties import tied_enterprises
 
 STAFF = (Role.SUPERVISOR, Role.ADMIN)
 MAX_SITE_IDS = 5000
@@ -185,20 +188,7 @@ def _pool(city: str | None, inspector_ids: list[int] | None) -> list[User]:
 def ties(pool: list[User], enterprise_ids: set[int]) -> dict[int, list[int]]:
     """For each inspector, the candidate enterprises they are tied to: a declared conflict
     (inspector_conflicts) or an account linked to the enterprise (users.enterprise_id)."""
-    tied: dict[int, set[int]] = {user.id: set() for user in pool}
-    for user in pool:
-        if user.enterprise_id in enterprise_ids:
-            tied[user.id].add(user.enterprise_id)
-    if pool and enterprise_ids:
-        rows = db.session.execute(
-            select(InspectorConflict.user_id, InspectorConflict.enterprise_id).where(
-                InspectorConflict.user_id.in_(list(tied)),
-                InspectorConflict.enterprise_id.in_(sorted(enterprise_ids)),
-            )
-        )
-        for user_id, enterprise_id in rows:
-            tied[user_id].add(enterprise_id)
-    return {user_id: sorted(ids) for user_id, ids in tied.items()}
+    return tied_enterprises(pool, enterprise_ids)
 
 
 def _draw_city(user: User, criteria: dict[str, Any], sites: list[Site] | None = None) -> str:
@@ -264,6 +254,7 @@ def create(user: User, fields: dict[str, Any]) -> Draw:
             {"due_date": ["not before today (China)"]},
         )
     _one_city(sites)
+    _no_pending_overlap(sites)
     city = _draw_city(user, criteria, sites)
     pool = _pool(city or None, clean_ids(fields.get("inspector_ids"), "inspector_ids"))
     tied = ties(pool, {site.enterprise_id for site in sites})
@@ -316,6 +307,134 @@ def create(user: User, fields: dict[str, Any]) -> Draw:
     return draw
 
 
+PENDING = (DrawStatus.COMMITTED.value, DrawStatus.DRAWN.value)
+
+
+def site_ids_of(draw: Draw) -> set[int]:
+    """The candidate site ids of a draw, from its committed list."""
+    return {site["site_id"] for site in json.loads(draw.candidates)["sites"]}
+
+
+DEFINITION_LOCK = 0x6C74_6472_6177  # "ltdraw": PostgreSQL advisory lock of draw definitions
+
+
+def _serialise_definitions() -> None:
+    """Take the lock that orders draw definitions, until the transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock (READ COMMITTED: the check that follows
+    then sees every definition committed before it). SQLite: a write that changes nothing
+    but begins the write transaction, so it waits for the database's write lock like a
+    lifecycle claim does, and the check reads what the other writer committed.
+    """
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEFINITION_LOCK})
+    else:
+        db.session.execute(text("UPDATE draws SET id = id WHERE 1 = 0"))
+
+
+def _no_pending_overlap(sites: list[Site]) -> None:
+    """Refuse a draw while another draw sharing a candidate site is committed or drawn.
+
+    Otherwise a supervisor could define several draws of one population, draw each and
+    issue the result they like (a re-roll). Definitions are serialised first
+    (`_serialise_definitions`), so of two overlapping ones sent at once the second is
+    checked after the first committed, and refused.
+    """
+    _serialise_definitions()
+    wanted = {site.id for site in sites}
+    for other in db.session.scalars(select(Draw).where(Draw.status.in_(PENDING))):
+        common = sorted(wanted & site_ids_of(other))
+        if common:
+            raise Conflict(
+                ErrorCode.DRAW_PENDING_EXISTS,
+                f"抽查 #{other.id} 与本次抽查范围重叠且尚未下达，请先下达或作废 / draw "
+                f"{other.id} shares {len(common)} candidate site(s) and is still {other.status}: "
+                "issue or abandon it first",
+                {"draw_id": other.id, "status": other.status, "site_ids": common[:20]},
+            )
+
+
+def pool_changes(draw: Draw, pairs_only: bool = False) -> list[str]:
+    """What changed, since the draw was defined, in the inspectors it may pair: one who is
+    no longer an active, certified inspector, or who is now tied to a candidate enterprise
+    the committed list does not exclude. With `pairs_only` (at issue), only the drawn pairs
+    and each pair's own site count. Empty when nothing changed that matters."""
+    document = json.loads(draw.candidates)
+    enterprise_of = {site["site_id"]: site["enterprise_id"] for site in document["sites"]}
+    excluded = {p["user_id"]: set(p["excluded_enterprises"]) for p in document["inspectors"]}
+    if pairs_only:
+        wanted: dict[int, set[int]] = {}
+        for entry in draw.result or []:
+            for user_id in entry["inspectors"]:
+                wanted.setdefault(user_id, set()).add(enterprise_of[entry["site_id"]])
+    else:
+        wanted = {user_id: set(enterprise_of.values()) for user_id in excluded}
+    users = {
+        user.id: user
+        for user in db.session.scalars(select(User).where(User.id.in_(sorted(wanted))))
+    }
+    problems = []
+    for user_id in sorted(wanted):
+        user = users.get(user_id)
+        if (
+            user is None
+            or not user.active
+            or user.role != Role.INSPECTOR
+            or user.badge_no is None
+            or (draw.city and user.city not in (None, draw.city))
+        ):
+            problems.append(f"{user_id}: 非在岗持证执法人员 / not an active certified inspector")
+    live = [users[i] for i in sorted(wanted) if i in users]
+    all_enterprises = set(enterprise_of.values())
+    for user_id, tied in tied_enterprises(live, all_enterprises).items():
+        new = (set(tied) & wanted[user_id]) - excluded.get(user_id, set())
+        if new:
+            problems.append(f"{user_id}: 新增回避企业 / now tied to enterprise(s) {sorted(new)}")
+    return problems
+
+
+def require_pool_unchanged(draw: Draw, pairs_only: bool = False) -> None:
+    """409 `draw.pool_changed` naming the inspectors, when `pool_changes` finds any."""
+    problems = pool_changes(draw, pairs_only)
+    if problems:
+        raise Conflict(
+            ErrorCode.DRAW_POOL_CHANGED,
+            "抽查定义后执法人员的资格或回避情况已变化，本抽查不能继续，请作废后重新建立 / an "
+            "inspector's certificate or ties changed since the draw was defined: abandon it "
+            "and define a new one",
+            {"inspectors": problems},
+        )
+
+
+def open_double_random_sites(site_ids: list[int]) -> list[int]:
+    """Those of these sites that already have an open 双随机 task."""
+    if not site_ids:
+        return []
+    query = (
+        select(TaskSite.site_id)
+        .join(Task, Task.id == TaskSite.task_id)
+        .where(
+            Task.status == TaskStatus.OPEN.value,
+            Task.reason == TaskReason.DOUBLE_RANDOM.value,
+            TaskSite.site_id.in_(site_ids),
+        )
+        .distinct()
+    )
+    return sorted(db.session.scalars(query))
+
+
+def require_no_open_task(draw: Draw) -> None:
+    """409 `draw.site_has_open_task` when a drawn site already has an open 双随机 task."""
+    busy = open_double_random_sites([entry["site_id"] for entry in draw.result or []])
+    if busy:
+        raise Conflict(
+            ErrorCode.DRAW_SITE_HAS_OPEN_TASK,
+            "所抽场所已有未完成的双随机任务 / a drawn site already has an open 双随机 task: "
+            + ", ".join(map(str, busy)),
+            {"site_ids": busy},
+        )
+
+
 def get_for(user: User, draw_id: int) -> Draw:
     """A draw the user may see: staff of its city (404 for any other, as if absent)."""
     require_staff(user)
@@ -336,9 +455,17 @@ def visible(user: User) -> list[Draw]:
     return list(db.session.scalars(query))
 
 
+def is_revealed(draw: Draw) -> bool:
+    """Issued, or abandoned after drawing: its secret and result are public."""
+    return draw.status == DrawStatus.ISSUED or (
+        draw.status == DrawStatus.ABANDONED and draw.seed is not None
+    )
+
+
 def published(draw: Draw) -> algorithm.Published:
-    """What the draw publishes now: the secret, value and result only once issued."""
-    issued = draw.status == DrawStatus.ISSUED
+    """What the draw publishes now: the secret, value and result only once issued — or once
+    abandoned after it was drawn, so that what a re-roll threw away is public too."""
+    issued = is_revealed(draw)
     return algorithm.Published(
         candidates=draw.candidates,
         candidate_hash=draw.candidate_hash,
@@ -379,14 +506,15 @@ def verify_stored(draw_id: int) -> tuple[Draw, list[str]]:
     if draw is None:
         raise NotFound(ErrorCode.DRAW_NOT_FOUND, f"抽查不存在 / no draw {draw_id}")
     if draw.status != DrawStatus.ISSUED:
-        return draw, [f"draw {draw_id} is {draw.status}: only an issued draw reveals its secret"]
+        return draw, [f"draw {draw_id} is {draw.status}: only an issued draw is checked"]
     return draw, algorithm.verify(published(draw)) + _tasks_differ(draw)
 
 
 def _tasks_differ(draw: Draw) -> list[str]:
     """The issued tasks against the result: one task per drawn site, in order, with the
-    draw's checklist and the drawn pair among the inspectors it was ever given (a later
-    reassignment is the tasks' business, not a change of the draw)."""
+    draw's checklist and reference, its CURRENT inspectors exactly the drawn pair (lead
+    first) and never another assigned, and not cancelled (a cancelled drawn task is a
+    difference, its reason named)."""
     result = draw.result or []
     task_ids = draw.task_ids or []
     problems = []
@@ -397,16 +525,22 @@ def _tasks_differ(draw: Draw) -> list[str]:
         if task is None:
             problems.append(f"task #{index}: task {task_id} does not exist")
             continue
-        given = {row.user_id for row in task.inspectors}
+        label = f"task #{index} ({task_id})"
         if [row.site_id for row in task.sites] != [entry["site_id"]]:
-            problems.append(f"task #{index} ({task_id}): not the drawn site {entry['site_id']}")
+            problems.append(f"{label}: not the drawn site {entry['site_id']}")
         if task.checklist_id != draw.checklist_id or task.source_ref != f"draw:{draw.id}":
-            problems.append(f"task #{index} ({task_id}): not this draw's checklist or reference")
-        if not set(entry["inspectors"]) <= given:
+            problems.append(f"{label}: not this draw's checklist or reference")
+        if task.reason != TaskReason.DOUBLE_RANDOM.value:
+            problems.append(f"{label}: reason is {task.reason}, not double_random")
+        if task.inspector_ids != list(entry["inspectors"]):
             problems.append(
-                f"task #{index} ({task_id}): drawn inspectors {entry['inspectors']} were not "
-                "assigned"
+                f"{label}: inspectors are {task.inspector_ids}, drawn {entry['inspectors']}"
             )
+        others = sorted({row.user_id for row in task.inspectors} - set(entry["inspectors"]))
+        if others and task.inspector_ids == list(entry["inspectors"]):
+            problems.append(f"{label}: was reassigned to {others} in between")
+        if task.status == TaskStatus.CANCELLED.value:
+            problems.append(f"{label}: cancelled ({task.cancel_reason})")
     return problems
 
 
@@ -423,12 +557,61 @@ def preview(user: User, fields: dict[str, Any]) -> dict[str, Any]:
     size = None
     if sites and (fields.get("count") is not None or fields.get("percent") is not None):
         size = sample_size(len(sites), fields.get("count"), fields.get("percent"))
-    city = _draw_city(user, _criteria(fields))
+    city = _draw_city(user, _criteria(fields), sites)
     return {
         "population": len(sites),
         "sample_size": size,
         "inspectors": len(certified_inspectors(city or None)),
     }
+
+
+def badges_of(user_ids: set[int]) -> dict[int, str]:
+    """Inspectors' 执法证号 (public: it is on the officer's ID card), by user id."""
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        select(User.id, User.badge_no).where(User.id.in_(sorted(user_ids)))
+    ).all()
+    return {user_id: badge or "" for user_id, badge in rows}
+
+
+def public_record(draw_id: int) -> dict[str, Any]:
+    """The record anyone may download without login (/public/draws/<id>.json): the published
+    record of an issued draw (or one abandoned after drawing), the city that ran it, and for
+    each drawn pair the inspectors' 执法证号 next to their user ids (which the hashed list
+    holds; no names). 404 `draw.not_published` for any other draw: until issue the secret is
+    not published, and a draw still pending reveals nothing more than its hashes on /public/.
+    """
+    draw = db.session.get(Draw, draw_id)
+    if draw is None or not is_revealed(draw):
+        raise NotFound(
+            ErrorCode.DRAW_NOT_PUBLISHED,
+            f"抽查 {draw_id} 尚未公开 / draw {draw_id} has no published record (yet)",
+        )
+    record = public_view(draw)
+    paired = {user_id for entry in draw.result or [] for user_id in entry["inspectors"]}
+    badges = badges_of(paired)
+    record.update(
+        {
+            "city": draw.city,
+            "authority": authority_of(draw),
+            "created_at": draw.created_at.isoformat(),
+            "drawn_at": draw.drawn_at.isoformat() if draw.drawn_at else None,
+            "issued_at": draw.issued_at.isoformat() if draw.issued_at else None,
+            "abandoned_at": draw.abandoned_at.isoformat() if draw.abandoned_at else None,
+            "abandon_reason": draw.abandon_reason or "",
+            "badges": {str(user_id): badges.get(user_id, "") for user_id in sorted(paired)},
+        }
+    )
+    return record
+
+
+def authority_of(draw: Draw) -> str:
+    """Who ran the draw, as /public/ names it: the city of the supervisor who defined it
+    (their 生态环境局), or the draw's city for an administrator without one."""
+    creator = db.session.get(User, draw.created_by)
+    city = (creator.city if creator is not None else None) or draw.city
+    return f"{city}生态环境局 / {city} ecology and environment bureau" if city else ""
 
 
 def names_of(user_ids: set[int]) -> dict[int, str]:

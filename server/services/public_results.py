@@ -1,7 +1,8 @@
 """一公开: the public results of completed 双随机 inspections, for /public/ (no login).
 
-Only inspections that covered a site of a 双随机 task (tasks.reason "double_random") and that
-a supervisor approved are listed. Each row says the enterprise, the day (China time), the
+Only inspections that covered a site of a task an issued draw created (its id in the draw's
+`task_ids`: a hand-made task calling itself double_random never counts) and that a
+supervisor approved are listed. Each row says the enterprise, the day (China time), the
 checklist and the result: compliant, findings by count and severity, or rectified once
 every finding is closed. Nothing else is read: no photos, no names of people (inspectors,
 contacts, reviewers), no notes or comments, no site addresses.
@@ -19,6 +20,7 @@ from checklists.model import SEVERITY_LABELS, Severity
 from server.extensions import db
 from server.models import (
     Draw,
+    DrawStatus,
     Enterprise,
     Finding,
     FindingStatus,
@@ -28,8 +30,9 @@ from server.models import (
     Task,
     TaskReason,
     TaskSite,
+    TaskStatus,
 )
-from server.services import checklists
+from server.services import checklists, draws
 from server.services.timeutil import local_date
 
 MAX_ROWS = 5000  # the newest; a city publishes a few hundred a year
@@ -68,8 +71,17 @@ OUTCOME_LABELS = {
 }
 
 
+def drawn_task_ids() -> list[int]:
+    """The ids of every task an issued draw created."""
+    rows = db.session.scalars(select(Draw.task_ids).where(Draw.status == DrawStatus.ISSUED.value))
+    return sorted({task_id for ids in rows for task_id in ids or []})
+
+
 def approved_double_random() -> list[PublicResult]:
-    """Every approved inspection that fulfilled a 双随机 task's site, newest first."""
+    """Every approved inspection that covered a site of an issued draw's task, newest first."""
+    task_ids = drawn_task_ids()
+    if not task_ids:
+        return []
     query = (
         select(Inspection, Enterprise.name, Enterprise.credit_code)
         .join(TaskSite, TaskSite.inspection_uuid == Inspection.uuid)
@@ -78,6 +90,7 @@ def approved_double_random() -> list[PublicResult]:
         .join(Enterprise, Enterprise.id == Site.enterprise_id)
         .where(
             Task.reason == TaskReason.DOUBLE_RANDOM.value,
+            Task.id.in_(task_ids),
             Inspection.status == InspectionStatus.APPROVED.value,
         )
         .order_by(Inspection.finished_at.desc())
@@ -124,3 +137,40 @@ def approved_double_random() -> list[PublicResult]:
 def commitments() -> list[Draw]:
     """Every draw's published commitment (hashes only: nothing names a site or a person)."""
     return list(db.session.scalars(select(Draw).order_by(Draw.id.desc()).limit(200)))
+
+
+def authorities() -> dict[int, str]:
+    """Who ran each listed draw (the city of the supervisor who defined it), by draw id."""
+    return {row.id: draws.authority_of(row) for row in commitments()}
+
+
+@dataclass(frozen=True)
+class CancelledDrawnTask:
+    draw_id: int
+    position: int  # 1-based, in the draw's result order
+    day: date
+    reason: str
+
+
+def cancelled_drawn_tasks() -> list[CancelledDrawnTask]:
+    """The tasks of issued draws that were cancelled, with the reason given: a drawn
+    inspection that did not happen is public (names nobody: the draw, the entry, the day)."""
+    listed: list[CancelledDrawnTask] = []
+    issued = db.session.scalars(
+        select(Draw).where(Draw.status == DrawStatus.ISSUED.value).order_by(Draw.id.desc())
+    )
+    for draw in issued:
+        position = {task_id: index for index, task_id in enumerate(draw.task_ids or [], 1)}
+        if not position:
+            continue
+        rows = db.session.scalars(
+            select(Task).where(
+                Task.id.in_(list(position)), Task.status == TaskStatus.CANCELLED.value
+            )
+        )
+        for task in rows:
+            when = task.cancelled_at or task.updated_at
+            listed.append(
+                CancelledDrawnTask(draw.id, position[task.id], local_date(when), task.cancel_reason)
+            )
+    return sorted(listed, key=lambda row: (-row.draw_id, row.position))

@@ -32,7 +32,7 @@ from server.models import (
     TaskStatus,
     User,
 )
-from server.services import audit, outbox
+from server.services import audit, outbox, ties
 from server.services import checklists as checklist_store
 from server.services.clock import today
 from server.services.errors import ErrorCode, Forbidden, Invalid, NotFound
@@ -108,6 +108,23 @@ def check_inspectors(inspector_ids: Sequence[int], city: str | None) -> list[Use
             }
         )
     return [users[user_id] for user_id in ids]
+
+
+DRAW_REF = "draw:"
+
+
+def check_ties(inspectors: Sequence[User], sites: Sequence[Site]) -> None:
+    """None of the inspectors is tied (回避) to an enterprise of the sites: 422
+    `task.inspector_tied` naming them otherwise."""
+    tied = ties.tied_enterprises(inspectors, {site.enterprise_id for site in sites})
+    bad = {user_id: ids for user_id, ids in tied.items() if ids}
+    if bad:
+        raise Invalid(
+            ErrorCode.TASK_INSPECTOR_TIED,
+            "检查员须回避该企业 / an inspector is tied to (must not inspect) an enterprise of "
+            "the task: " + ", ".join(str(user_id) for user_id in sorted(bad)),
+            {"inspector_ids": [f"{uid}: tied to enterprise {ids}" for uid, ids in bad.items()]},
+        )
 
 
 MAX_AHEAD = timedelta(days=3 * 366)
@@ -194,6 +211,7 @@ def create_task(
     compare_inspection_uuid: uuid_module.UUID | None = None,
     open_key: str | None = None,
     commit: bool = True,
+    from_draw: bool = False,
 ) -> Task:
     """Create an open task and its audit entry (`task.created`); returns it.
 
@@ -204,10 +222,26 @@ def create_task(
     scheduler run twice creates nothing new). With `commit=False` the caller commits (a draw
     issuing many tasks at once, a clue turned into a task) — the audit entry is queued in
     the same transaction either way.
+
+    Reason `double_random` and a `source_ref` starting "draw:" are reserved to the draw's
+    issue (`from_draw=True`, draw_tasks.issue_tasks only): a hand-made task must not pass for
+    a drawn one (nor reach /public/ as a 双随机 result). 422 `task.reserved_reason`.
+    An inspector tied (回避) to an enterprise of the sites is refused: 422
+    `task.inspector_tied`.
     """
     if actor is not None and actor.role not in STAFF:
         raise Forbidden(
             ErrorCode.AUTH_FORBIDDEN, "仅监管人员可派发任务 / only supervisors create tasks"
+        )
+    if not from_draw and (
+        reason == TaskReason.DOUBLE_RANDOM.value
+        or (source_ref or "").strip().lower().startswith(DRAW_REF)
+    ):
+        raise Invalid(
+            ErrorCode.TASK_RESERVED_REASON,
+            "双随机任务只能由抽查下达产生 / only an issued 双随机 draw makes double_random tasks "
+            "or tasks referring to a draw",
+            {"reason": ["double_random and source_ref 'draw:…' are reserved to draws"]},
         )
     errors: dict[str, list[str]] = {}
     if reason not in {value.value for value in TaskReason}:
@@ -221,6 +255,7 @@ def create_task(
     sites = _sites(actor, site_ids, checklist_id)
     city = sites[0].enterprise.city
     inspectors = check_inspectors(inspector_ids, city)
+    check_ties(inspectors, sites)
     check_due(due_on)
     task = Task(
         reason=reason,

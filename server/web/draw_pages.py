@@ -21,6 +21,7 @@ STATUS_LABELS = {
     "committed": "已公示承诺 / committed",
     "drawn": "已抽取 / drawn",
     "issued": "已下达 / issued",
+    "abandoned": "已作废 / abandoned",
 }
 POPULATION_KEYS = ("city_code", "district_code", "industry", "site_kind")
 
@@ -137,4 +138,12 @@ def issue_move(draw_id: int) -> ResponseReturnValue:
     seed = request.form.get("seed", "")
     row = draw_lifecycle.issue(web_user(), draw_id, seed, draw_tasks.issue_tasks)
     flash(f"已下达{len(row.task_ids or [])}项任务，密钥已公开 / tasks issued, secret revealed")
+    return redirect(url_for("review_draws.draw_detail", draw_id=draw_id), code=303)
+
+
+@blp.post("/<int:draw_id>/abandon")
+@staff
+def abandon_move(draw_id: int) -> ResponseReturnValue:
+    draw_lifecycle.abandon(web_user(), draw_id, request.form.get("reason", ""))
+    flash("已作废，原因已公示 / abandoned; the reason is public")
     return redirect(url_for("review_draws.draw_detail", draw_id=draw_id), code=303)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, jsonify, render_template
 from flask.typing import ResponseReturnValue
 
 from server.http_common.disposition import content_disposition
-from server.services import public_results
+from server.services import draws, public_results
+from server.services.errors import NotFound
 from server.web.draw_pages import STATUS_LABELS
 
 blp = Blueprint("public", __name__, url_prefix="/public")
@@ -42,8 +43,30 @@ def results() -> ResponseReturnValue:
         "public/results.html",
         results=public_results.approved_double_random(),
         commitments=public_results.commitments(),
+        authorities=public_results.authorities(),
+        cancelled=public_results.cancelled_drawn_tasks(),
+        published=draws.is_revealed,
         statuses=STATUS_LABELS,
     )
+
+
+@blp.get("/draws/<int:draw_id>.json")
+def draw_record(draw_id: int) -> ResponseReturnValue:
+    """The published record of an issued draw, for anyone to re-run it (docs/draws.md): no
+    login, no names (user ids and the pairs' 执法证号); 404 until the draw is issued."""
+    try:
+        record = draws.public_record(draw_id)
+    except NotFound as missing:
+        body = {
+            "code": missing.status,
+            "status": "Not Found",
+            "error": missing.code.value,
+            "message": missing.message,
+        }
+        return jsonify(body), missing.status
+    response = jsonify(record)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
 
 
 @blp.get("/results.csv")

@@ -95,7 +95,12 @@ def _choices(user: User) -> dict[str, Any]:
         "site_choices": sorted(sites, key=lambda site: site.code)[:1000],
         "checklists": checklist_store.titles(),
         "inspectors": tasks.inspectors_for(user),
-        "reasons": REASON_LABELS,
+        # A 双随机 task is made only by issuing a draw (tasks.create_task refuses it here).
+        "reasons": {
+            key: label
+            for key, label in REASON_LABELS.items()
+            if key != TaskReason.DOUBLE_RANDOM.value
+        },
     }
 
 

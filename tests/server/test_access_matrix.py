@@ -227,6 +227,7 @@ def test_the_matrix_keeps_the_rules() -> None:
         # 一公开: approved 双随机 results and draw commitments, for everyone.
         "GET /public/",
         "GET /public/results.csv",
+        "GET /public/draws/<int:draw_id>.json",
     }
     same_for_everyone = "GET /api/v1/checklists/<string:checklist_id>"
     for key, row in matrix.items():

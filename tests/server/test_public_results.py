@@ -24,13 +24,14 @@ def ok(response: Any, status: int = 200) -> Any:
 
 
 def recent(body: dict[str, Any]) -> dict[str, Any]:
-    """The body as if inspected an hour ago: a task is fulfilled only by a recent inspection."""
-    started = datetime.now(UTC) - timedelta(hours=1)
+    """The body as if inspected just now: a 双随机 task is fulfilled only by an inspection
+    started after the task was issued."""
+    started = datetime.now(UTC)
     return {
         **body,
         "started_at": started.isoformat(),
-        "finished_at": (started + timedelta(minutes=40)).isoformat(),
-        "device_time": (started + timedelta(minutes=41)).isoformat(),
+        "finished_at": (started + timedelta(minutes=1)).isoformat(),
+        "device_time": (started + timedelta(minutes=2)).isoformat(),
     }
 
 
@@ -107,7 +108,7 @@ def test_only_approved_double_random_inspections_are_public(
     assert enterprise == registry["shuozhou"].name and credit == registry["shuozhou"].credit_code
     assert result == "发现问题 / findings" and count == "2"
     assert int(critical) + int(major) + int(minor) == 2
-    assert day == local_date(datetime.now(UTC) - timedelta(minutes=20)).isoformat()
+    assert day == local_date(datetime.now(UTC)).isoformat()
     assert checklist == checklists.titles()["coal-and-boilers"]
     assert registry["changzhi"].name not in page
 

@@ -399,6 +399,7 @@ def test_create_task_for_other_helpers(app, users, registry) -> None:  # type: i
         reason="double_random",
         source_ref="draw:1",
         commit=False,
+        from_draw=True,  # only the draw issue may make a double_random task
     )
     db.session.commit()
     assert task.status == TaskStatus.OPEN and task.source_ref == "draw:1"

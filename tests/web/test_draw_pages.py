@@ -82,3 +82,29 @@ def test_hostile_form_text_is_refused_not_a_500(client: FlaskClient, users, regi
         assert 400 <= answer.status_code < 500, (field, answer.status_code)
     preview = client.get("/review/draws", query_string={"preview": "1", "site_kind": "a\x00"})
     assert preview.status_code < 500
+
+
+def test_a_supervisor_abandons_a_draw_on_its_page_with_a_reason(
+    client: FlaskClient, users, registry
+) -> None:  # type: ignore[no-untyped-def]
+    from server.services import draws
+
+    sites = construction_population(count=3)
+    certified_pool(users)
+    row = draws.create(
+        users["supervisor"],
+        {
+            "site_ids": [site.id for site in sites],
+            "count": 1,
+            "checklist_id": "construction-dust",
+            "due_date": date.today() + timedelta(days=20),
+        },
+    )
+    sign_in(client, "sup")
+    page = f"/review/draws/{row.id}"
+    assert 'id="abandon-move"' in client.get(page).text
+    empty = post_form(client, page, f"{page}/abandon", {"reason": " "})
+    assert empty.status_code == 422
+    gone = post_form(client, page, f"{page}/abandon", {"reason": "范围有误"}, follow_redirects=True)
+    assert gone.status_code == 200 and "已作废 / abandoned" in gone.text and "范围有误" in gone.text
+    assert 'id="abandon-move"' not in gone.text

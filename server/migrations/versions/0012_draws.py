@@ -46,9 +46,13 @@ def upgrade():
         sa.Column('issued_by', sa.Integer(), nullable=True),
         sa.Column('issued_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('task_ids', JSON, nullable=True),
+        sa.Column('abandoned_by', sa.Integer(), nullable=True),
+        sa.Column('abandoned_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('abandon_reason', sa.Text(), nullable=False, server_default=''),
         sa.ForeignKeyConstraint(['created_by'], ['users.id']),
         sa.ForeignKeyConstraint(['drawn_by'], ['users.id']),
         sa.ForeignKeyConstraint(['issued_by'], ['users.id']),
+        sa.ForeignKeyConstraint(['abandoned_by'], ['users.id']),
         sa.PrimaryKeyConstraint('id'),
     )
     with op.batch_alter_table('draws', schema=None) as batch_op:

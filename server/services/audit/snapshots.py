@@ -509,6 +509,9 @@ KINDS["draw"] = Kind(
         added("issued_by"),
         added("issued_at", utc_text),
         added("task_ids"),
+        added("abandoned_by"),
+        added("abandoned_at", utc_text),
+        added("abandon_reason"),
     ),
 )
 KINDS["inspector_conflict"] = Kind(

@@ -6,6 +6,11 @@
 
 Overdue is not a status: an open task past its due date (`tasks.is_overdue`).
 
+A 双随机 task (reason double_random, made only by a draw's issue) keeps the drawn pair: a
+reassignment may move its due date but not change its inspectors (409
+`task.drawn_inspectors`), and only an inspection started after the task was created — and,
+when its on-site record names inspectors by account, naming the drawn lead — fulfils it.
+
 `MOVES` is the table: each move, the statuses it starts from, its end and who may make it.
 Every move is a conditional update (`moves.claim`) on the status — and, for a
 reassignment, on the version it was decided on — so of a cancel and a fulfilment, or of two
@@ -35,6 +40,7 @@ from server.models import (
     Role,
     Task,
     TaskInspector,
+    TaskReason,
     TaskSite,
     TaskStatus,
     User,
@@ -194,8 +200,21 @@ def reassign(
     if expected != task.version:
         raise _stale(task.version)
     new_ids = list(inspector_ids) if inspector_ids is not None else None
+    if (
+        new_ids is not None
+        and task.reason == TaskReason.DOUBLE_RANDOM.value
+        and new_ids != task.inspector_ids
+    ):
+        raise Conflict(
+            ErrorCode.TASK_DRAWN_INSPECTORS,
+            "双随机任务的执法人员由抽查决定，不能改派；如确需变更，请说明原因取消任务 / a 双随机 "
+            "task's inspectors are the drawn pair and cannot be changed; cancel it with a "
+            "reason instead",
+            {"inspector_ids": task.inspector_ids},
+        )
     if new_ids is not None:
-        tasks.check_inspectors(new_ids, task.city)
+        chosen = tasks.check_inspectors(new_ids, task.city)
+        tasks.check_ties(chosen, list(tasks.sites_of([task]).values()))
     if due_on is not None:
         tasks.check_due(due_on)
     values: dict[str, object] = {"version": expected + 1, "updated_at": utcnow()}
@@ -277,7 +296,28 @@ def _matching(inspection: Inspection) -> list[tuple[Task, TaskSite]]:
         (task, link)
         for task, link in rows
         if local_date(inspection.finished_at) >= local_date(task.created_at - EARLIEST_BEFORE_TASK)
+        and (task.reason != TaskReason.DOUBLE_RANDOM.value or _answers_draw(task, inspection))
     ]
+
+
+def _answers_draw(task: Task, inspection: Inspection) -> bool:
+    """A 双随机 task is fulfilled only by an inspection started after the task existed (an
+    earlier inspection was not the one drawn, whatever its device clock says: no day of
+    grace here), and, when the on-site record names inspectors by account, one naming the
+    drawn lead inspector (the pair the draw chose, not someone else signing)."""
+    if inspection.started_at < task.created_at:
+        return False
+    record = inspection.record
+    if not record:
+        return True
+    named = {person.get("username") for person in record.get("inspectors") or [] if person}
+    named.discard(None)
+    named.discard("")
+    if not named:
+        return True
+    lead_id = task.inspector_ids[0] if task.inspector_ids else None
+    lead = db.session.get(User, lead_id) if lead_id is not None else None
+    return lead is not None and lead.username in named
 
 
 def fulfil_from_inspection(user: User, inspection: Inspection) -> list[Task]:
