@@ -7,7 +7,7 @@ reads (its item HP-00): the highest level among the alerts covering the city at 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +26,7 @@ LEVEL_RANK = {AlertLevel.YELLOW: 1, AlertLevel.ORANGE: 2, AlertLevel.RED: 3}
 # its normal load it is taken to be producing (the field client flags the same).
 STOPPED_LINE_POWER_SHARE = 0.05
 MAX_DAYS = 31  # plans declare alerts for days, never for a season
+MAX_BACKDATING = timedelta(hours=24)
 
 
 def _city_codes(user: User, names: list[str]) -> list[str]:
@@ -103,6 +104,14 @@ def declare(user: User, fields: dict[str, Any]) -> Alert:
             ErrorCode.ALERT_INVALID,
             "预警结束时间已过 / the alert would already be over",
             {"ends_at": ["must be in the future"]},
+        )
+    if starts_at < utcnow() - MAX_BACKDATING:
+        # Recorded late the same day is common; weeks back would rewrite which level bound
+        # inspections already judged and flagged.
+        raise Invalid(
+            ErrorCode.ALERT_INVALID,
+            "预警开始时间不得早于24小时前 / an alert cannot start more than 24 hours ago",
+            {"starts_at": ["at most 24 hours in the past"]},
         )
     request_id: uuid.UUID | None = fields.get("request_id")
     alert = Alert(

@@ -86,6 +86,7 @@ def test_bad_alerts_are_422_and_store_nothing(
         orange_for_shuozhou(cities=[]),
         orange_for_shuozhou(cities=["大同"]),
         orange_for_shuozhou(ends_at=_when(-2)),
+        orange_for_shuozhou(starts_at=_when(-24 * 28)),  # a retroactive alert, weeks back
         orange_for_shuozhou(starts_at=_when(5), ends_at=_when(4)),
         orange_for_shuozhou(ends_at=_when(24 * 40)),
         orange_for_shuozhou(ends_at="tomorrow"),
