@@ -308,3 +308,13 @@ def test_failed_logins_are_limited_on_pages_and_api(
     assert api.status_code == 429 and "too many failed logins" in api.get_json()["message"]
     assert "Retry-After" in api.headers
     sign_in(client, "sup")  # someone else is not locked out
+
+
+def test_the_dashboard_shows_each_section_once_and_a_plain_title(
+    client: FlaskClient, users
+) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, "sup")
+    page = client.get("/review/").text
+    title = page[page.index("<title>") : page.index("</title>")]
+    assert "<" not in title[len("<title>") :], title[:200]  # no markup inside the title
+    assert page.count('id="overdue-tasks"') == 1 and page.count('id="clue-rates"') == 1
