@@ -6,7 +6,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 export LANTIAN_DATA_DIR ?= $(CURDIR)/instance
 
-.PHONY: help install browser run serve demo test test-fast lint format bench load clean
+.PHONY: help install browser run serve demo test test-deep test-fast lint format bench load clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -39,6 +39,11 @@ browser: ## Debian's Chromium and a CJK font for the browser tests (apt; needs r
 test: install browser ## Set everything up and run the tests (SQLite and PostgreSQL side by side)
 	$(BIN)/python scripts/ensure_test_db.py > $(VENV)/test-db-url
 	LANTIAN_TEST_DATABASE_URL="$${LANTIAN_TEST_DATABASE_URL:-$$(cat $(VENV)/test-db-url)}" \
+		$(BIN)/python scripts/run_tests.py $(PYTEST_ARGS)
+
+test-deep: install browser ## As make test, with every race test's full rounds and more fuzz examples (~25 min)
+	$(BIN)/python scripts/ensure_test_db.py > $(VENV)/test-db-url
+	LANTIAN_TEST_DEPTH=deep LANTIAN_TEST_DATABASE_URL="$${LANTIAN_TEST_DATABASE_URL:-$$(cat $(VENV)/test-db-url)}" \
 		$(BIN)/python scripts/run_tests.py $(PYTEST_ARGS)
 
 test-fast: install ## The quick loop: SQLite only, no real-process or browser tests (tests/e2e)

@@ -3,11 +3,14 @@ summary says what really went."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
+from server.extensions import db
+from server.models import Upload
 from server.storage import LocalPhotoStore
 from tests.e2e.conftest import Field, ServerProcess
 from tests.e2e.field_helpers import boiler_inspection, login, noise_photo
@@ -62,7 +65,9 @@ def test_a_server_killed_between_last_chunk_and_finalising_does_not_block_sync(
             )
         ).glob(".partial/*")
     )
-    assert len(partials) == 1 and partials[0].stat().st_size > 1024 * 1024
+    # Up to three photos go at once: the one the server died finalising holds every byte,
+    # the others what had arrived.
+    assert partials and max(part.stat().st_size for part in partials) > 1024 * 1024
     assert server_counts() == (0, 0, 0)
 
     del server_process.env["LANTIAN_TEST_EXIT_BEFORE_FINALISE"]
@@ -89,7 +94,13 @@ def test_a_server_killed_between_last_chunk_and_finalising_does_not_block_sync(
                 or Path(server_process.env["LANTIAN_DATA_DIR"]) / "photos"
             )
         )
-        assert not list(store.root.glob(".partial/*"))
+        # A photo whose creation the dead server never answered may be sent again as a new
+        # upload (the client never learnt the first one's address): what is left of the first
+        # is an unfinished upload, removed by the expiry sweep, never a second photo.
+        db.session.expire_all()
+        unfinished = {u.id for u in db.session.query(Upload) if u.completed_at is None}
+        left = {part.name for part in store.root.glob(".partial/*")}
+        assert left <= unfinished, (left, unfinished)
 
 
 class ServerRefusingInspections(ServerProcess):
@@ -137,9 +148,14 @@ def test_sync_summary_counts_photos_sent_before_an_interruption(
     assert report["synced"] == [] and report["error"]
     assert report["left"]["photos"] == 3
     assert report["photos_sent"] == 3  # what left the outbox in this run
-    # The rerun stops at the same inspection: it sends nothing, and says so.
+    # The rerun stops at the same inspection: it sends nothing, and says so. Photos of the
+    # second inspection that went in parallel before the stop are found on the server by the
+    # batch question, not sent again: every photo is left or already there.
     assert "synced: 0 inspection(s), 0 photo(s)" in text.stdout
-    assert "left: 2 inspection(s), 3 photo(s)" in text.stdout
+    left = re.search(r"left: 2 inspection\(s\), (\d+) photo\(s\)", text.stdout)
+    there = re.search(r"already on the server: (\d+) photo\(s\)", text.stdout)
+    assert left is not None, text.stdout
+    assert int(left[1]) + (int(there[1]) if there else 0) == 3, text.stdout
 
 
 def test_sync_summary_names_photos_the_server_already_held(

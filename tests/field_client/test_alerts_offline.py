@@ -11,7 +11,7 @@ from typing import Any
 from field_client import alerts
 from field_client.store import Store
 
-NOW = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)
+NOW = datetime.now(UTC)  # the alerts are placed around the real now: order_sites reads the clock
 LINE = {
     "name": "1号熟料线",
     "normal_load_kw": 420,

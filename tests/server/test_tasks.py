@@ -212,7 +212,9 @@ def test_reassign_cancel_and_their_conflicts(client, headers, users, registry) -
     )
     actions = [
         e.action
-        for e in db.session.scalars(select(AuditEntry).where(AuditEntry.subject_type == "task"))
+        for e in db.session.scalars(
+            select(AuditEntry).where(AuditEntry.subject_type == "task").order_by(AuditEntry.seq)
+        )
     ]
     assert actions == ["task.created", "task.reassigned", "task.reassigned", "task.cancelled"]
 

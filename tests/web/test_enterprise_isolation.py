@@ -9,6 +9,7 @@ so a new route has to be thought about here.
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Any
 
 import openpyxl
@@ -18,6 +19,8 @@ from flask.testing import FlaskClient
 
 from server.extensions import db
 from server.models import Notice
+from server.services import tasks
+from server.services.clock import today
 from tests.helpers import PHOTO, approve, issue, sha256
 from tests.web.pages import sign_in
 
@@ -36,8 +39,11 @@ SECRETS = ("朔州测试煤业有限公司", "朔环整")
 
 
 @pytest.fixture
-def owned(client: FlaskClient, headers, approved: dict[str, Any], registry) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Enterprise A (Shuozhou) with a notice, findings, an answer photo; values for the URLs."""
+def owned(
+    client: FlaskClient, headers, approved: dict[str, Any], registry, users
+) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Enterprise A (Shuozhou) with a notice, findings, an answer photo and a task at its
+    site; values for the URLs (ids no one holds where only staff reach the route)."""
     approve(client, headers, approved["inspection"])
     ids = [f["id"] for f in approved["findings"].values()]
     assert issue(client, headers, approved["enterprise_id"], ids).status_code == 201
@@ -55,6 +61,18 @@ def owned(client: FlaskClient, headers, approved: dict[str, Any], registry) -> d
         "filename": "app.css",
         "qr_token": site.qr_token,
         "number": notice.number,
+        "task_id": tasks.create_task(
+            actor=None,
+            site_ids=[site.id],
+            checklist_id="coal-and-boilers",
+            due_on=today() + timedelta(days=7),
+            inspector_ids=[users["inspector"].id, users["inspector2"].id],
+            reason="planned",
+        ).id,
+        "clue_id": 1,
+        "draw_id": 1,
+        "endpoint_id": 1,
+        "upload_id": "0" * 32,
     }
 
 
@@ -123,6 +141,7 @@ def test_the_urls_are_real_for_enterprise_a(
         "portal.notice_pdf",
         "portal.photo",
         "portal.photo_preview",
+        "portal.inspection_record_pdf",
     }
     seen = set()
     for endpoint, path in urls(app, owned):
