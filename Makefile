@@ -41,7 +41,7 @@ test: install browser ## Set everything up and run the tests (SQLite and Postgre
 	LANTIAN_TEST_DATABASE_URL="$${LANTIAN_TEST_DATABASE_URL:-$$(cat $(VENV)/test-db-url)}" \
 		$(BIN)/python scripts/run_tests.py $(PYTEST_ARGS)
 
-test-deep: install browser ## As make test, with every race test's full rounds and more fuzz examples (~25 min)
+test-deep: install browser ## As make test, with every race test's full rounds and more fuzz examples (longer)
 	$(BIN)/python scripts/ensure_test_db.py > $(VENV)/test-db-url
 	LANTIAN_TEST_DEPTH=deep LANTIAN_TEST_DATABASE_URL="$${LANTIAN_TEST_DATABASE_URL:-$$(cat $(VENV)/test-db-url)}" \
 		$(BIN)/python scripts/run_tests.py $(PYTEST_ARGS)
