@@ -126,14 +126,19 @@ def earlier_failures(
 
 def _pulled_findings(store: Store, site_id: int, exclude: str | None) -> list[EarlierFailure]:
     found = []
+    parsed: dict[str, rules.Checklist | None] = {}  # each checklist read from the store once
     for finding in reversed(rechecks.for_site(store, site_id)):
         if finding["inspection_uuid"] == exclude:
             continue
         code = finding["item"]
-        try:
-            item = store.checklist(finding["checklist_id"]).item(code.partition("#")[0])
-        except FieldError:
-            item = None
+        checklist_id = finding["checklist_id"]
+        if checklist_id not in parsed:
+            try:
+                parsed[checklist_id] = store.checklist(checklist_id)
+            except FieldError:
+                parsed[checklist_id] = None
+        checklist = parsed[checklist_id]
+        item = checklist.item(code.partition("#")[0]) if checklist is not None else None
         found.append(
             EarlierFailure(
                 finding["inspection_uuid"],

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from cachetools import TTLCache
 from flask import current_app
 from sqlalchemy import bindparam, inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -134,7 +135,15 @@ def set_badge(username: str, badge_no: str | None, actor: User | None = None) ->
     if user.badge_no != badge:
         user.badge_no = badge
         audit.record_user("user.badge_set", user, actor)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same number given to someone else at this very moment
+        db.session.rollback()
+        raise Invalid(
+            ErrorCode.USER_INVALID,
+            "执法证号有误 / invalid badge number",
+            {"badge": [f"执法证号已被他人使用 / {badge} is already another officer's"]},
+        ) from None
     return user
 
 

@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
+from evidence.flags import EARTH_RADIUS_M, distance_m
 from server.extensions import db
 from server.models import (
     Clue,
@@ -37,19 +38,10 @@ from server.services.registry import visible_city
 from server.services.tasks import clean_text
 
 STAFF = (Role.SUPERVISOR, Role.ADMIN)
-EARTH_RADIUS_M = 6_371_008.8
 MAX_MATCHES = 10
 # When a clue can have been received: not before this, not ahead of the server's clock.
 EARLIEST_RECEIVED = datetime(2000, 1, 1, tzinfo=utcnow().tzinfo)
 LATEST_AHEAD = timedelta(minutes=10)
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres (haversine; under 0.5 % off at these distances)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def nearby_sites(lat: float, lon: float, radius_m: float) -> list[tuple[Site, float]]:
