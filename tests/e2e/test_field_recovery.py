@@ -146,8 +146,12 @@ def test_sync_summary_counts_photos_sent_before_an_interruption(
     finally:
         refusing.stop()
     assert report["synced"] == [] and report["error"]
-    assert report["left"]["photos"] == 3
-    assert report["photos_sent"] == 3  # what left the outbox in this run
+    # Three uploads are in flight at once across the shift, so when the first inspection's
+    # PUT is refused, some of the second inspection's photos may already be on their way
+    # and get confirmed: at least the first inspection's three went, and every photo is
+    # either counted as sent in this run or still in the outbox, never both or neither.
+    assert report["photos_sent"] >= 3  # what left the outbox in this run
+    assert report["photos_sent"] + report["left"]["photos"] == 6, report
     # The rerun stops at the same inspection: it sends nothing, and says so. Photos of the
     # second inspection that went in parallel before the stop are found on the server by the
     # batch question, not sent again: every photo is left or already there.
@@ -155,7 +159,9 @@ def test_sync_summary_counts_photos_sent_before_an_interruption(
     left = re.search(r"left: 2 inspection\(s\), (\d+) photo\(s\)", text.stdout)
     there = re.search(r"already on the server: (\d+) photo\(s\)", text.stdout)
     assert left is not None, text.stdout
-    assert int(left[1]) + (int(there[1]) if there else 0) == 3, text.stdout
+    assert int(left[1]) + (int(there[1]) if there else 0) == report["left"]["photos"], (
+        text.stdout
+    )
 
 
 def test_sync_summary_names_photos_the_server_already_held(
