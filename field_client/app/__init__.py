@@ -24,6 +24,23 @@ from field_client.store import Store
 DEFAULT_PORT = 8470
 LOCAL_NAMES = {"127.0.0.1", "localhost"}
 FOREIGN = "只接受本机应用页面的请求 / only the app's own pages may do this"
+# Every page, script, style and photo comes from the app itself, and no other page may frame
+# it: a site the inspector visits cannot overlay the app in an invisible frame and have the
+# inspector's taps start a sync, remove a photo or sign a record (clickjacking). The Origin
+# check below cannot catch that: a framed page's own forms post with the app's own origin.
+PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "object-src 'none'"
+)
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    # Photos and pages are not for other origins to embed (<img> probes of evidence).
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Content-Security-Policy": PAGE_POLICY,
+}
 
 
 def create_app(home: Path) -> Flask:
@@ -58,6 +75,13 @@ def create_app(home: Path) -> Flask:
         if request.method == "POST" and origin and origin != request.host_url.rstrip("/"):
             return render_template("error.html", error=FOREIGN), 403
         return None
+
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        """Headers every response carries: nothing may frame, sniff or embed the app."""
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
     @app.errorhandler(404)
     def not_found(_error: Exception) -> Any:

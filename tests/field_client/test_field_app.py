@@ -434,3 +434,15 @@ def test_a_site_shows_the_unresolved_findings_pulled_from_the_server(
     assert "CB-10" not in section
     # Found by another inspector: the server's list is all the device needs to show it.
     assert "no open findings" not in section
+
+
+@pytest.mark.parametrize("path", ["/", "/sync", "/login", "/no-such-page", "/sync/progress"])
+def test_no_other_site_can_frame_the_app(client: FlaskClient, path: str) -> None:
+    """A page the inspector visits could overlay the app in an invisible frame and have
+    their taps sync, remove photos or sign (the Origin check passes: the framed page's own
+    forms post from the app's origin). Every response forbids framing and embedding."""
+    response = client.get(path)
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cross-Origin-Resource-Policy"] == "same-origin"
