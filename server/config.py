@@ -6,6 +6,7 @@ embedded demo (SQLite and a photo directory inside the data directory).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
@@ -71,6 +72,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     decode_pixels = int(_env("MAX_DECODE_PIXELS") or 60_000_000)
     if decode_pixels < 1:
         raise ValueError(f"LANTIAN_MAX_DECODE_PIXELS must be at least 1, not {decode_pixels}")
+    for network in (_env("WEBHOOK_ALLOW_NETWORKS") or "").split(","):
+        if network.strip():
+            ipaddress.ip_network(network.strip(), strict=False)  # a typo fails at start-up
     max_unfinished = int(_env("MAX_UNFINISHED_UPLOADS") or 10)
     expiry_hours = float(_env("UPLOAD_EXPIRY_HOURS") or 72)
     if max_unfinished < 1 or expiry_hours <= 0:
@@ -189,6 +193,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         # Attempts at one mail or one webhook delivery before it is marked failed.
         "SEND_MAX_ATTEMPTS": int(_env("SEND_MAX_ATTEMPTS") or 9),
         "WEBHOOK_TIMEOUT_S": float(_env("WEBHOOK_TIMEOUT_S") or 10),
+        # Internal networks a webhook may be sent to (comma-separated CIDRs, e.g. an intranet
+        # receiver's 10.20.0.0/16); every other loopback, private, link-local (cloud metadata)
+        # or reserved address is refused, so an endpoint cannot make the server probe its own
+        # network (SSRF).
+        "WEBHOOK_ALLOW_NETWORKS": _env("WEBHOOK_ALLOW_NETWORKS") or "",
         # Reminders: an enterprise is reminded this many days before a deadline.
         "REMINDER_DAYS_BEFORE": int(_env("REMINDER_DAYS_BEFORE") or 3),
         "API_TITLE": "Lantian Inspect 蓝天巡检 API",

@@ -81,6 +81,9 @@ def database_url(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> 
     return url
 
 
+TEST_WEBHOOK_NETWORKS = "127.0.0.0/8,::1/128"
+
+
 @pytest.fixture(scope="session")
 def session_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
     data_dir = tmp_path_factory.mktemp("data")
@@ -93,6 +96,8 @@ def session_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
             "SECRET_KEY": "test-secret",
             # Jobs stay queued in memory unless a test runs them (tests/server/notify/).
             "JOBS_IN_PROCESS_WORKER": False,
+            # The tests' webhook receivers listen on loopback (refused by default: SSRF).
+            "WEBHOOK_ALLOW_NETWORKS": TEST_WEBHOOK_NETWORKS,
         }
     )
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from flask import Flask
 
+from tests.conftest import TEST_WEBHOOK_NETWORKS
 from tests.helpers import PASSWORD
 
 BIN = Path(sys.executable).parent
@@ -92,6 +93,7 @@ class ServerProcess(LocalProcess):
                 "LANTIAN_DATA_DIR": str(data_dir),
                 "LANTIAN_SECRET_KEY": "e2e-secret",
                 "LANTIAN_PUBLIC_URL": self.url,
+                "LANTIAN_WEBHOOK_ALLOW_NETWORKS": TEST_WEBHOOK_NETWORKS,
             }
         )
 

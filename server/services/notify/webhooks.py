@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
+import socket
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -60,12 +62,55 @@ def _admin(user: User) -> None:
         )
 
 
+class InternalAddress(Exception):
+    """The endpoint's host is (or now resolves to) an address the server must not post to."""
+
+
+def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    raw = str(current_app.config.get("WEBHOOK_ALLOW_NETWORKS") or "")
+    return [
+        ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip()
+    ]
+
+
+def internal_address(url: str) -> str | None:
+    """The first address `url`'s host resolves to that is not public (loopback, private,
+    link-local such as 169.254.169.254, shared, reserved, multicast) and not in
+    `WEBHOOK_ALLOW_NETWORKS`; None when every address is public or the name does not
+    resolve now (a delivery resolves it again, and fails if it still does not).
+
+    Resolving, not matching the text, is what catches `http://0x7f000001/`,
+    `http://localhost/` and a public name pointing at an internal address."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, ValueError, UnicodeError):
+        return None
+    allowed = _allowed_networks()
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        public = address.is_global and not address.is_multicast
+        if not public and not any(address in network for network in allowed):
+            return str(address)
+    return None
+
+
 def _validate(fields: dict[str, Any]) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     url = str(fields.get("url", "")).strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 500:
         problems["url"] = ["须为 http(s) 地址 / must be an http(s) URL of at most 500 characters"]
+    elif blocked := internal_address(url):
+        problems["url"] = [
+            f"不能推送到内部地址 {blocked}（可由 LANTIAN_WEBHOOK_ALLOW_NETWORKS 放行）/ the host "
+            f"resolves to the internal address {blocked} (allow it with "
+            "LANTIAN_WEBHOOK_ALLOW_NETWORKS)"
+        ]
     events = fields.get("events") or []
     unknown = sorted(set(events) - set(WEBHOOK_EVENTS))
     if not events:
@@ -167,6 +212,9 @@ def _post(endpoint: WebhookEndpoint, event: OutboxEvent, attempt: int) -> httpx.
         "X-Lantian-Delivery-Attempt": str(attempt),
     }
     timeout = current_app.config["WEBHOOK_TIMEOUT_S"]
+    # Checked again on every attempt: a name may have been pointed inward since registration.
+    if blocked := internal_address(endpoint.url):
+        raise InternalAddress(f"refused: {urlsplit(endpoint.url).hostname} resolves to {blocked}")
     return httpx.post(endpoint.url, content=body, headers=headers, timeout=timeout)
 
 

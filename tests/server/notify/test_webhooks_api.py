@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import AuditEntry
+from tests.conftest import TEST_WEBHOOK_NETWORKS
 
 HOOK = {"url": "https://hooks.example/lantian", "events": ["notice.issued", "task.overdue"]}
 
@@ -65,3 +66,43 @@ def test_hostile_bodies_are_4xx_never_500(client: FlaskClient, headers) -> None:
         assert answer.status_code == status, (name, answer.get_json())
         assert answer.get_json()["error"], name
     assert client.get("/api/v1/webhooks", headers=admin).get_json() == []
+
+
+INTERNAL = (
+    "http://127.0.0.1:6379/",
+    "http://localhost:5000/api/v1/health",
+    "http://0x7f000001/",  # 127.0.0.1 written in hex: the resolver, not the text, decides
+    "http://169.254.169.254/latest/meta-data/",  # the cloud metadata service
+    "http://10.0.0.5/hook",
+    "http://192.168.1.1/",
+    "http://100.64.0.1/",
+    "http://[::1]:8080/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://0.0.0.0:5000/",
+)
+
+
+def test_endpoints_on_internal_addresses_are_refused(client: FlaskClient, headers, app) -> None:  # type: ignore[no-untyped-def]
+    """An endpoint is a URL the server will POST to, and the attempt log shows the answer:
+    pointed at loopback, the LAN or the metadata service it would probe the server's own
+    network (SSRF). Refused unless the deployment allows that network."""
+    admin = headers["admin"]
+    app.config["WEBHOOK_ALLOW_NETWORKS"] = ""
+    try:
+        for url in INTERNAL:
+            refused = client.post("/api/v1/webhooks", json={**HOOK, "url": url}, headers=admin)
+            assert refused.status_code == 422, (url, refused.get_json())
+            assert refused.get_json()["error"] == "webhook.invalid"
+            assert "url" in refused.get_json()["errors"]
+        assert client.get("/api/v1/webhooks", headers=admin).get_json() == []
+        app.config["WEBHOOK_ALLOW_NETWORKS"] = "10.20.0.0/16"
+        intranet = client.post(
+            "/api/v1/webhooks", json={**HOOK, "url": "http://10.20.3.4/hook"}, headers=admin
+        )
+        assert intranet.status_code == 201, intranet.get_json()
+        outside = client.post(
+            "/api/v1/webhooks", json={**HOOK, "url": "http://10.21.3.4/hook"}, headers=admin
+        )
+        assert outside.status_code == 422
+    finally:
+        app.config["WEBHOOK_ALLOW_NETWORKS"] = TEST_WEBHOOK_NETWORKS

@@ -22,6 +22,7 @@ from server.extensions import db
 from server.models import OutboxEvent, WebhookAttempt, WebhookDelivery
 from server.services import jobs
 from server.services.notify import dispatch, reminders
+from tests.conftest import TEST_WEBHOOK_NETWORKS
 from tests.helpers import approve, issue
 from tests.server.notify.conftest import Receiver
 
@@ -75,6 +76,28 @@ def test_events_are_written_with_their_change_and_only_then(client, headers, app
     assert again.status_code == 409
     kinds = db.session.scalars(select(OutboxEvent.kind).order_by(OutboxEvent.id)).all()
     assert kinds == ["inspection.submitted", "inspection.approved"]
+
+
+def test_an_endpoint_pointed_inward_after_registration_is_not_posted_to(
+    app, client, headers, approved
+) -> None:  # type: ignore[no-untyped-def]
+    """Registration checked the address; a delivery checks it again, since the name (or the
+    allowed networks) may have changed: nothing reaches an internal address."""
+    with Receiver(fail_first=0) as receiver:
+        endpoint_id = _register(client, headers, receiver)
+        app.config["WEBHOOK_ALLOW_NETWORKS"] = ""
+        try:
+            _changes(client, headers, approved)
+            reminders.run()
+        finally:
+            app.config["WEBHOOK_ALLOW_NETWORKS"] = TEST_WEBHOOK_NETWORKS
+        assert receiver.posts == {}
+    listed = client.get(f"/api/v1/webhooks/{endpoint_id}/deliveries", headers=headers["admin"])
+    deliveries = listed.get_json()
+    assert len(deliveries) == 3 and {d["status"] for d in deliveries} == {"pending"}
+    for delivery in deliveries:
+        assert [a["status_code"] for a in delivery["attempt_log"]] == [None]
+        assert "127.0.0.1" in delivery["attempt_log"][0]["error"]
 
 
 def test_without_a_broker_runs_retry_until_delivered_and_never_again(
@@ -140,6 +163,7 @@ def _worker(app: Flask, broker_env: dict[str, str], data_dir: Path, log: Path) -
         "LANTIAN_DATA_DIR": str(data_dir),
         "LANTIAN_PHOTO_DIR": app.config["PHOTO_DIR"],
         "LANTIAN_SECRET_KEY": "test-secret",
+        "LANTIAN_WEBHOOK_ALLOW_NETWORKS": TEST_WEBHOOK_NETWORKS,
         "LANTIAN_UPLOAD_EXPIRY_ON_START": "0",
         "LANTIAN_JOB_MIN_BACKOFF_MS": "100",
         "LANTIAN_JOB_MAX_BACKOFF_MS": "400",
