@@ -6,6 +6,7 @@ Photos from an iPhone are HEIC, so the HEIF opener is registered before the phot
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,14 @@ def site_from_qr(store: Store, photo: Path) -> dict[str, Any]:
     import field_client.photos  # noqa: F401  (registers the HEIC opener)
 
     try:
-        with Image.open(photo) as image:
-            codes = zxingcpp.read_barcodes(image)
+        # A few kilobytes of PNG can declare 20000×10000 pixels: refused before decoding (as
+        # the photo pipeline does), not decoded into gigabytes or left to crash the app.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(photo) as image:
+                codes = zxingcpp.read_barcodes(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise FieldError(f"图片尺寸过大 / the image is too large to read: {photo}") from None
     except FileNotFoundError:
         raise FieldError(f"照片文件不存在 / photo file not found: {photo}") from None
     except UnidentifiedImageError:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +223,38 @@ def test_a_heic_photo_of_a_qr_label_opens_the_site(
         "/qr", data={"photo": (io.BytesIO((PHOTOS / "landscape_1.jpg").read_bytes()), "x.jpg")}
     )
     assert nothing.status_code == 422 and "没有二维码" in nothing.get_data(as_text=True)
+
+
+def _blank_png(width: int, height: int) -> bytes:
+    """A 1-bit PNG of the given size: a few kilobytes however large it claims to be."""
+    row = b"\x00" * (1 + (width + 7) // 8)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("size", [(20000, 10000), (10000, 10000)])
+def test_a_decompression_bomb_as_a_qr_photo_is_refused_on_the_page(
+    client: FlaskClient, field_home: Path, size: tuple[int, int]
+) -> None:
+    """24 KB claiming 200 million pixels crashed the app (500); 100 million were decoded in
+    full. Both are refused like any unreadable photo, nothing stored."""
+    before = rows(field_home)
+    bomb = _blank_png(*size)
+    assert len(bomb) < 100_000
+    response = client.post("/qr", data={"photo": (io.BytesIO(bomb), "label.png")})
+    assert response.status_code == 422, response.status_code
+    assert "过大" in response.get_data(as_text=True)
+    assert rows(field_home) == before
 
 
 def signature(ink: bool = True, hand: int = 0) -> bytes:
