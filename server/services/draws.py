@@ -18,7 +18,7 @@ import os
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from server.extensions import db
 from server.models import (
@@ -462,6 +462,29 @@ def is_revealed(draw: Draw) -> bool:
     )
 
 
+def is_public(draw: Draw) -> bool:
+    """Whether anyone, without login, may read the draw's full record (/public/).
+
+    A revealed record names the drawn sites. Published at issue, it would tell each drawn
+    enterprise that inspectors are coming, and which two (by 执法证号), before they come:
+    the point of a random inspection is that nobody knows (the lists are kept confidential
+    until the inspection is carried out; only results are published). So an issued draw's
+    record is public once none of its tasks is still open (each fulfilled or cancelled);
+    until then /public/ shows its hashes, which already commit it to its result. A draw
+    abandoned after drawing created no task and is public at once, so a re-roll shows."""
+    if not is_revealed(draw):
+        return False
+    task_ids = draw.task_ids or []
+    if draw.status != DrawStatus.ISSUED or not task_ids:
+        return True
+    still_open = db.session.scalar(
+        select(func.count())
+        .select_from(Task)
+        .where(Task.id.in_(task_ids), Task.status == TaskStatus.OPEN.value)
+    )
+    return not still_open
+
+
 def published(draw: Draw) -> algorithm.Published:
     """What the draw publishes now: the secret, value and result only once issued — or once
     abandoned after it was drawn, so that what a re-roll threw away is public too."""
@@ -583,10 +606,11 @@ def public_record(draw_id: int) -> dict[str, Any]:
     not published, and a draw still pending reveals nothing more than its hashes on /public/.
     """
     draw = db.session.get(Draw, draw_id)
-    if draw is None or not is_revealed(draw):
+    if draw is None or not is_public(draw):
         raise NotFound(
             ErrorCode.DRAW_NOT_PUBLISHED,
-            f"抽查 {draw_id} 尚未公开 / draw {draw_id} has no published record (yet)",
+            f"抽查 {draw_id} 尚未公开（抽中的检查完成后公开）/ draw {draw_id} has no published "
+            "record yet (it is published once the drawn inspections are done)",
         )
     record = public_view(draw)
     paired = {user_id for entry in draw.result or [] for user_id in entry["inspectors"]}

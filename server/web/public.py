@@ -45,7 +45,7 @@ def results() -> ResponseReturnValue:
         commitments=public_results.commitments(),
         authorities=public_results.authorities(),
         cancelled=public_results.cancelled_drawn_tasks(),
-        published=draws.is_revealed,
+        published=draws.is_public,
         statuses=STATUS_LABELS,
     )
 

@@ -424,7 +424,16 @@ def test_the_issued_record_is_public_without_login_and_names_no_one(client, head
     refused(anonymous.get(url), 404, "draw.not_published")
     drawn = ok(draw(client, sup, made))
     refused(anonymous.get(url), 404, "draw.not_published")  # drawn: the secret is still held
-    ok(issue(client, sup, drawn))
+    issued = ok(issue(client, sup, drawn))
+    # Issued, the inspections still to come: the record would tell each drawn enterprise
+    # that inspectors are on their way, and which. Hidden until no drawn task is open.
+    refused(anonymous.get(url), 404, "draw.not_published")
+    assert url not in anonymous.get("/public/").text
+    *first, last = issued["task_ids"]
+    for task_id in first:
+        ok(client.post(f"/api/v1/tasks/{task_id}/cancel", json={"reason": "停工"}, headers=sup))
+    refused(anonymous.get(url), 404, "draw.not_published")
+    ok(client.post(f"/api/v1/tasks/{last}/cancel", json={"reason": "停工"}, headers=sup))
     response = anonymous.get(url)
     record = ok(response)
     assert (
