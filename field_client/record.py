@@ -165,6 +165,9 @@ def save(
         if sign.sha256 in used:
             store.write_photo_file(sign.sha256, sign.data)
     with store.transaction() as db:
+        # The state again, inside the write: a finish (another tap, a sync) that froze the
+        # inspection since the check above makes this roll back, never change a sent body.
+        store.touch_editable(db, uuid)
         for role, sign in signed.items():
             if sign.sha256 not in used:
                 continue

@@ -11,6 +11,8 @@ import io
 import json
 import sqlite3
 import struct
+import threading
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -294,6 +296,45 @@ def test_the_record_keeps_real_signatures_and_travels_with_the_inspection(
     assert capture.wire_body(store, uuid)["record"] == saved
     plain = capture.start(store, 7, "coal-and-boilers")
     assert "record" not in capture.wire_body(store, plain)  # a CLI inspection has none
+
+
+def test_a_record_cannot_change_once_the_inspection_is_frozen(field_home: Path) -> None:
+    """The record is in the body a frozen inspection sends. Two taps on 签署 (or a sync
+    freezing it) between the signer's state check and its write let a new record land on a
+    queued inspection, so the body changed after it was frozen. The write now checks the
+    state in its own transaction."""
+    store = Store(field_home)
+    uuid = capture.start(store, 7, "coal-and-boilers")
+    person = {"inspector": {"name": "insp"}, "representative": {"name": "王工"}}
+    record.ensure_schema(store)
+    freezer = Store(field_home)
+    opened, locked = threading.Event(), threading.Event()
+    outcome: dict[str, str] = {}
+
+    def sign() -> None:
+        own = Store(field_home)  # opened (schema checks written) before the lock is taken
+        opened.set()
+        locked.wait(30)
+        try:
+            signs = {"representative": signature(), "inspector": signature(hand=1)}
+            record.save(own, uuid, person, signs, signed_in="insp")
+            outcome["saved"] = "yes"
+        except FieldError as error:
+            outcome["refused"] = str(error)
+        finally:
+            own.close()
+
+    signer = threading.Thread(target=sign)
+    signer.start()
+    assert opened.wait(30)
+    freezer.db.execute("BEGIN IMMEDIATE")  # the other tap's finish holds the write lock
+    locked.set()
+    time.sleep(1.0)  # the signer has read 'draft' and waits for the lock
+    freezer.db.execute("UPDATE inspections SET state = 'queued' WHERE uuid = ?", (uuid,))
+    freezer.db.execute("COMMIT")
+    signer.join(30)
+    assert "已完成" in outcome.get("refused", ""), outcome
+    assert record.load(store, uuid) is None
 
 
 def test_the_cli_attaches_the_same_record(field_home: Path, tmp_path: Path) -> None:
