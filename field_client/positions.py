@@ -49,8 +49,13 @@ def ensure_schema(store: Store) -> None:
 
 
 def record(store: Store, uuid: str, subject: str, position: Position) -> None:
-    """Keep the position (or its absence) for the inspection or for one photo hash."""
+    """Keep the position (or its absence) for the inspection or for one photo hash.
+
+    The positions travel in the inspection's body, so like an answer this is refused
+    (FieldError, nothing kept) once the inspection is frozen: a finish between a photo's
+    attach and its position must not change a body that may already have been sent."""
     with store.transaction() as db:
+        store.touch_editable(db, uuid)
         db.execute(
             "INSERT INTO app_positions (inspection_uuid, subject, status, lat, lon, accuracy_m, "
             "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (inspection_uuid, subject) "

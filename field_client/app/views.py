@@ -351,8 +351,11 @@ def add_photos(uuid: str) -> Any:
             hashes = capture.attach_photos(local, uuid, item, paths)
         except FieldError as error:
             return render_inspection(uuid, str(error), UNPROCESSABLE, item)
-    for sha in hashes:
-        device.record(local, uuid, sha, position)
+    try:
+        for sha in hashes:
+            device.record(local, uuid, sha, position)
+    except FieldError:
+        pass  # finished meanwhile (another tab): the photo stays, flagged as without position
     return _back(uuid, item)
 
 

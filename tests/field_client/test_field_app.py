@@ -484,6 +484,21 @@ def test_the_device_positions_travel_with_the_inspection(
     assert "positions" not in capture.wire_body(store, plain)  # the CLI records none
 
 
+def test_no_position_is_added_to_a_frozen_inspection(field_home: Path) -> None:
+    """A photo's position was written in its own transaction after the photo, unchecked: a
+    finish in between (another tab) and the frozen body gained a `positions` entry."""
+    store = Store(field_home)
+    uuid = capture.start(store, 7, "coal-and-boilers")
+    capture.answer(store, uuid, "CB-18", "non_compliant")
+    (sha,) = capture.attach_photos(store, uuid, "CB-18", [PHOTOS / "landscape_6.jpg"])
+    with store.transaction() as db:  # frozen, as a finish from another tab leaves it
+        db.execute("UPDATE inspections SET state = 'queued' WHERE uuid = ?", (uuid,))
+    frozen = capture.wire_body(store, uuid)
+    with pytest.raises(FieldError, match="不能修改"):
+        device.record(store, uuid, sha, device.Position("ok", 39.33, 112.43, 5.0))
+    assert capture.wire_body(store, uuid) == frozen
+
+
 def test_a_site_shows_the_unresolved_findings_pulled_from_the_server(
     client: FlaskClient, field_home: Path
 ) -> None:
