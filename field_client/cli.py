@@ -90,10 +90,6 @@ def main(ctx: click.Context, home: str | None, as_json: bool) -> None:
     ctx.obj = Session(home, as_json)
 
 
-# Only inspectors capture and sync inspections; other roles use the web pages.
-FIELD_ROLES = ("inspector",)
-
-
 def _server_url(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     """An http(s) address: without a scheme, httpx would only say so in English."""
     if not value.lower().startswith(("http://", "https://")):
@@ -114,13 +110,7 @@ def login(session: Session, server: str, username: str, password: str) -> None:
     api = SyncApi(server, None)
     try:
         answer = api.login(username, password)
-        if answer["role"] not in FIELD_ROLES:
-            # The token is not kept (the API has no revocation route; it expires unused).
-            raise FieldError(
-                f"现场客户端仅供检查员使用，{username} 的角色是 {answer['role']}，请使用网页 / "
-                f"the field client is for inspectors only; {username} is {answer['role']}: "
-                "use the web pages"
-            )
+        credentials.require_field_role(username, answer["role"])
     finally:
         api.close()
     credentials.save(

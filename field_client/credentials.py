@@ -10,9 +10,21 @@ import os
 from pathlib import Path
 from typing import Any
 
-from field_client.errors import NotLoggedIn
+from field_client.errors import FieldError, NotLoggedIn
 
 FILE_NAME = "credentials.json"
+# Only inspectors capture and sync inspections; other roles use the web pages.
+FIELD_ROLES = ("inspector",)
+
+
+def require_field_role(username: str, role: str) -> None:
+    """Refuse to keep a login of a role the field client is not for (CLI and app alike)."""
+    if role not in FIELD_ROLES:
+        # The token is not kept (the API has no revocation route; it expires unused).
+        raise FieldError(
+            f"现场客户端仅供检查员使用，{username} 的角色是 {role}，请使用网页 / "
+            f"the field client is for inspectors only; {username} is {role}: use the web pages"
+        )
 
 
 def save(home: Path, data: dict[str, Any]) -> Path:

@@ -139,6 +139,7 @@ def login() -> Any:
     api = SyncApi(server, None)
     try:
         answer = api.login(username, password)
+        credentials.require_field_role(username, answer["role"])
     except FieldError as error:
         return render_template(
             "login.html", saved={"server": server, "username": username}, error=str(error)
