@@ -9,10 +9,12 @@ answers to compare with on site.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from field_client.api import SyncApi
 from field_client.errors import ServerRefused
+from field_client.localtime import LOCAL_ZONE
 from field_client.store import Store
 
 META_KEY = "tasks_open"
@@ -39,8 +41,15 @@ def pull_tasks(store: Store, api: SyncApi) -> int:
 
 
 def held(store: Store) -> list[dict[str, Any]]:
-    """The open tasks last pulled, the earliest due first."""
+    """The open tasks last pulled, the earliest due first.
+
+    `overdue` is judged again on the device by today's date in China: the server's flag
+    is as old as the pull, and an inspector offline for days must still see the task due
+    yesterday as overdue (an open task past its due date, China time, is overdue)."""
     rows = json.loads(store.meta(META_KEY) or "[]")
+    today = datetime.now(LOCAL_ZONE).date().isoformat()
+    for task in rows:
+        task["overdue"] = bool(task.get("overdue")) or str(task.get("due_on", "")) < today
     return sorted(rows, key=lambda task: (task["due_on"], task["id"]))
 
 

@@ -4,7 +4,9 @@ field app's start screen, read offline."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -75,6 +77,22 @@ def test_the_start_screen_shows_the_tasks_first(tmp_path: Path) -> None:
     assert page.index('id="my-tasks"') < page.index('id="find-site"')
     assert 'data-task="7"' in page and f"/sites/{SITE['id']}" in page
     assert "对比关停核查" in page and "逾期 / overdue" in page
+
+
+def test_a_task_that_fell_due_offline_shows_overdue(tmp_path: Path) -> None:
+    """The overdue flag came from the last pull: offline since, a task due yesterday (China
+    time) still showed as not overdue. The device judges it again by today's date."""
+    yesterday = (datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1)).isoformat()
+    pulled = [{**HELD[0], "due_on": yesterday, "overdue": False}]
+    store = Store(tmp_path)
+    store.save_sites([SITE], "1")
+    store.set_meta(tasks.META_KEY, json.dumps(pulled, ensure_ascii=False))
+    store.close()
+    result = CliRunner().invoke(main, ["--home", str(tmp_path), "tasks", "--no-pull", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)[0]["overdue"] is True
+    page = create_app(tmp_path).test_client().get("/").text
+    assert "逾期 / overdue" in page
 
 
 @pytest.fixture
