@@ -20,16 +20,19 @@ class PopulationIn(StrictSchema):
     industry = fields.String(validate=validate.Length(0, 100))
     site_kind = fields.String(validate=validate.Length(0, 40))
     site_ids = fields.List(
-        fields.Integer(validate=validate.Range(1, 2**31 - 1)),
+        fields.Integer(strict=True, validate=validate.Range(1, 2**31 - 1)),
         validate=validate.Length(0, MAX_IDS),
         metadata={"description": "an explicit list of sites"},
     )
 
 
 class PreviewIn(PopulationIn):
-    count = fields.Integer(validate=validate.Range(1, 100_000))
+    count = fields.Integer(strict=True, validate=validate.Range(1, 100_000))
+    # strict: 1.5 sites or 100.5 % is refused, not silently truncated to 1 or 100
     percent = fields.Integer(
-        validate=validate.Range(1, 100), metadata={"description": "share of the population, %"}
+        strict=True,
+        validate=validate.Range(1, 100),
+        metadata={"description": "share of the population, %"},
     )
 
 
@@ -38,7 +41,7 @@ class DrawIn(PreviewIn):
     checklist_id = fields.String(required=True, validate=validate.Length(1, 60))
     due_date = fields.Date(required=True)
     inspector_ids = fields.List(
-        fields.Integer(validate=validate.Range(1, 2**31 - 1)),
+        fields.Integer(strict=True, validate=validate.Range(1, 2**31 - 1)),
         validate=validate.Length(0, 1000),
         metadata={"description": "the pool; default: every certified inspector of the city"},
     )

@@ -38,6 +38,7 @@ from server.services import draw_algorithm as algorithm
 from server.services.clock import today
 from server.services.errors import Conflict, ErrorCode, Forbidden, Invalid, NotFound
 from server.services.registry import visible_city
+from server.services.tasks import MAX_AHEAD
 from server.services.ties import tied_enterprises
 
 STAFF = (Role.SUPERVISOR, Role.ADMIN)
@@ -252,6 +253,14 @@ def create(user: User, fields: dict[str, Any]) -> Draw:
             ErrorCode.DRAW_INVALID,
             "完成期限不能早于今天 / the due date is in the past",
             {"due_date": ["not before today (China)"]},
+        )
+    if due > today() + MAX_AHEAD:
+        # The tasks it issues carry this date, and a task may not be due more than three
+        # years ahead (a typo'd year would hide the inspections for ever).
+        raise Invalid(
+            ErrorCode.DRAW_INVALID,
+            "完成期限不能超过三年 / the due date is at most three years ahead",
+            {"due_date": ["at most three years ahead"]},
         )
     _one_city(sites)
     _no_pending_overlap(sites)

@@ -493,3 +493,24 @@ def test_the_task_page_offers_a_drawn_task_no_inspector_change(client, headers, 
     task = db.session.get(Task, task_id)
     assert task is not None and task.due_on.isoformat() == later
     assert task.inspector_ids == drawn["result"][0]["inspectors"]
+
+
+def test_fractions_and_far_due_dates_are_refused_not_truncated(client, headers, ready) -> None:  # type: ignore[no-untyped-def]
+    """1.5 sites became 1 and 100.5 % became 100 without a word (non-strict integers), and a
+    draw could be due in 9999 although the tasks it issues may be due at most three years
+    ahead. Each is a 422 with its code, and no draw is stored."""
+    sup = headers["supervisor"]
+    ids = [site.id for site in ready["sites"]]
+    far = (today() + timedelta(days=3 * 366 + 1)).isoformat()
+    cases = [
+        ({**of_sites(ids), "count": 1.5}, "request.invalid"),
+        ({**of_sites(ids), "count": None, "percent": 100.5}, "request.invalid"),
+        ({**of_sites([ids[0] + 0.5]), "count": 1}, "request.invalid"),
+        ({**of_sites(ids), "inspector_ids": [ready["pool"][0].id + 0.25]}, "request.invalid"),
+        ({**of_sites(ids), "due_date": far}, "draw.invalid"),
+        ({**of_sites(ids), "due_date": "9999-12-31"}, "draw.invalid"),
+    ]
+    for body, code in cases:
+        body = {key: value for key, value in body.items() if value is not None}
+        refused(client.post("/api/v1/draws", json=body, headers=sup), 422, code)
+    assert db.session.query(Draw).count() == 0
