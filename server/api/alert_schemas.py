@@ -51,6 +51,7 @@ class AlertOut(Schema):
 class MeasureSchema(StrictSchema):
     action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
     limit_percent = fields.Integer(
+        strict=True,  # 69.5 is refused, not silently kept as 69
         validate=validate.Range(0, 100),
         metadata={"description": "for a limit: the share of normal load still allowed"},
     )

@@ -167,6 +167,11 @@ def test_bad_reduction_lists_are_422(
             **REDUCTION_LIST,
             "lines": [{**line, "measures": {"red": {"action": "stop", "limit_percent": 80}}}],
         },
+        # a share of 69.5 % is not silently truncated to 69 %
+        {
+            **REDUCTION_LIST,
+            "lines": [{**line, "measures": {"yellow": {"action": "limit", "limit_percent": 69.5}}}],
+        },
     ]
     for body in bad:
         response = client.put(url, json=body, headers=headers["supervisor"])
