@@ -11,6 +11,7 @@ the same transaction. Every later change of a task's status or assignment is mad
 
 from __future__ import annotations
 
+import unicodedata
 import uuid as uuid_module
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,6 +48,15 @@ LOADED = (selectinload(Task.sites), selectinload(Task.inspectors))
 
 
 ALLOWED_CONTROLS = "\t\n\r"
+# Not seen by a reader: controls, formats (zero-width space, bidi overrides), separators.
+INVISIBLE_CATEGORIES = ("Cc", "Cf", "Zs", "Zl", "Zp")
+
+
+def has_visible(text: str) -> bool:
+    """Whether a required reason says anything: at least one character a reader sees. A
+    reason of zero-width spaces passed `strip()` and was published on /public/ as the
+    reason a drawn task was cancelled or a draw abandoned."""
+    return any(unicodedata.category(c) not in INVISIBLE_CATEGORIES for c in text)
 
 
 def clean_text(value: Any, field: str, limit: int, code: ErrorCode = ErrorCode.TASK_INVALID) -> str:

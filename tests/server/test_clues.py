@@ -127,6 +127,12 @@ def test_a_clue_becomes_one_task_and_the_rates_count_it(
     late = post_clue(
         client, headers, received_at=(datetime.now(UTC) - timedelta(days=5)).isoformat()
     ).get_json()
+    blank = client.post(  # zero-width spaces and a bidi mark are no reason
+        f"/api/v1/clues/{second['id']}/dismiss",
+        json={"reason": "\u200b\u202e\u200b"},
+        headers=headers["supervisor"],
+    )
+    assert blank.status_code == 422 and blank.get_json()["error"] == "clue.invalid"
     ok = client.post(
         f"/api/v1/clues/{second['id']}/dismiss",
         json={"reason": "非本辖区"},

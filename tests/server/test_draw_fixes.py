@@ -345,6 +345,31 @@ def test_a_record_not_naming_the_drawn_lead_does_not_fulfil(
     assert db.session.get(Task, task.id).status == "fulfilled"
 
 
+def test_a_record_replacing_the_drawn_second_inspector_does_not_fulfil(
+    client, headers, users, registry
+) -> None:  # type: ignore[no-untyped-def]
+    """双随机 draws the officers with the site. The drawn lead with a colleague who was not
+    drawn (insp3 for insp2) fulfilled the task, since only the lead was checked."""
+    for name, badge in (("insp", "14060026001"), ("insp2", "14060026002")):
+        accounts.set_badge(name, badge)
+    third = accounts.add_user("insp3", "inspector", PASSWORD)
+    db.session.flush()
+    accounts.set_badge("insp3", "14060026003")
+    db.session.commit()
+    site = registry["sites"]["SZ-boiler_house"]
+    task = _boiler_task(users, site, "inspector", "inspector2")  # insp leads and sends
+    body = _recent(failing_inspection_body(client, headers, site))
+    body["record"] = _record([("insp", "14060026001"), (third.username, "14060026003")])
+    _put(client, headers, body)
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).status == "open"
+    body = _recent(failing_inspection_body(client, headers, site))
+    body["record"] = _record([("insp", "14060026001"), ("insp2", "14060026002")])
+    _put(client, headers, body)
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).status == "fulfilled"
+
+
 # F7 ─ ties and certificates re-checked
 
 
@@ -514,3 +539,22 @@ def test_fractions_and_far_due_dates_are_refused_not_truncated(client, headers, 
         body = {key: value for key, value in body.items() if value is not None}
         refused(client.post("/api/v1/draws", json=body, headers=sup), 422, code)
     assert db.session.query(Draw).count() == 0
+
+
+@pytest.mark.parametrize("blank", ["\u200b", "\u202e\u200b", "\ufeff \u3000", "\u2028"])
+def test_a_reason_of_invisible_characters_is_no_reason(client, headers, ready, blank) -> None:  # type: ignore[no-untyped-def]
+    """Zero-width spaces and bidi marks passed `strip()`: a draw was abandoned and a drawn
+    task cancelled "with a reason" that /public/ then showed as empty. Each move needs a
+    reason a reader can see (422), and nothing changes."""
+    sup = headers["supervisor"]
+    ids = [site.id for site in ready["sites"]]
+    made = create(client, sup, of_sites(ids))
+    url = f"/api/v1/draws/{made['id']}/abandon"
+    refused(client.post(url, json={"reason": blank}, headers=sup), 422, "draw.invalid")
+    assert status_of(made["id"]) == "committed"
+    issued = ok(issue(client, sup, ok(draw(client, sup, made))))
+    task_id = issued["task_ids"][0]
+    cancel = f"/api/v1/tasks/{task_id}/cancel"
+    refused(client.post(cancel, json={"reason": blank}, headers=sup), 422, "task.invalid")
+    assert db.session.get(Task, task_id).status == "open"
+    ok(client.post(cancel, json={"reason": f"{blank}停工{blank}"}, headers=sup))

@@ -111,7 +111,7 @@ def dismiss(user: User, clue_id: int, reason: str) -> Clue:
     """Dismiss a new clue with a reason (not our matter, a duplicate, nothing found)."""
     clue = _open_clue(user, clue_id)
     reason = tasks.clean_text(reason, "reason", 2000, ErrorCode.CLUE_INVALID)
-    if not reason:
+    if not tasks.has_visible(reason):
         raise Invalid(
             ErrorCode.CLUE_INVALID,
             "须说明不予处理的原因 / say why the clue is dismissed",

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
 from server.models import Draw, DrawStatus, Role, User, utcnow
-from server.services import audit, draws
+from server.services import audit, draws, tasks
 from server.services import draw_algorithm as algorithm
 from server.services.errors import Conflict, DomainError, ErrorCode, Forbidden, Invalid
 from server.services.lifecycles.moves import claim, lost
@@ -195,7 +195,8 @@ def abandon(user: User, draw_id: int, reason: str) -> Draw:
     if not can(user, row, DrawAction.ABANDON):
         raise _taken(row.status)
     reason = (reason or "").strip()
-    if not reason or len(reason) > MAX_REASON or any(ord(c) < 32 for c in reason):
+    visible = tasks.has_visible(reason)
+    if not visible or len(reason) > MAX_REASON or any(ord(c) < 32 for c in reason):
         raise Invalid(
             ErrorCode.DRAW_INVALID,
             "须说明作废原因 / say why the draw is abandoned",

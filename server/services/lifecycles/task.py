@@ -138,7 +138,7 @@ def cancel(user: User, task_id: int, reason: str) -> Task:
     if not can_cancel(user, task):
         raise not_open(task.status)
     reason = tasks.clean_text(reason, "reason", tasks.MAX_NOTE)
-    if not reason:
+    if not tasks.has_visible(reason):
         raise Invalid(
             ErrorCode.TASK_INVALID,
             "须说明取消原因 / say why the task is cancelled",
@@ -303,8 +303,10 @@ def _matching(inspection: Inspection) -> list[tuple[Task, TaskSite]]:
 def _answers_draw(task: Task, inspection: Inspection) -> bool:
     """A 双随机 task is fulfilled only by an inspection started after the task existed (an
     earlier inspection was not the one drawn, whatever its device clock says: no day of
-    grace here), and, when the on-site record names inspectors by account, one naming the
-    drawn lead inspector (the pair the draw chose, not someone else signing)."""
+    grace here), and, when the on-site record names inspectors by account, one naming both
+    drawn inspectors (the pair the draw chose, not someone else signing: 双随机 draws the
+    officers as well as the site, so a colleague standing in for the drawn second one is
+    not the inspection that was drawn)."""
     if inspection.started_at < task.created_at:
         return False
     record = inspection.record
@@ -315,9 +317,8 @@ def _answers_draw(task: Task, inspection: Inspection) -> bool:
     named.discard("")
     if not named:
         return True
-    lead_id = task.inspector_ids[0] if task.inspector_ids else None
-    lead = db.session.get(User, lead_id) if lead_id is not None else None
-    return lead is not None and lead.username in named
+    pair = [db.session.get(User, user_id) for user_id in task.inspector_ids]
+    return bool(pair) and all(user is not None and user.username in named for user in pair)
 
 
 def fulfil_from_inspection(user: User, inspection: Inspection) -> list[Task]:
