@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 # start without it.
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".heic", ".heif"}
+# The server's limit on an answer's note (AnswerIn.note). Checked when the note is typed: a
+# finished inspection is frozen, so one the server refuses for its note could never be
+# corrected on the device and would be refused at every sync.
+MAX_NOTE = 2000
 CHECK_WORDS = {
     "compliant": "compliant",
     "符合": "compliant",
@@ -273,6 +277,11 @@ def answer(
     item = ctx.checklist.item(item_code)
     if item is None:
         raise FieldError(f"检查表中无此项 / no item {item_code} in {ctx.checklist.id}")
+    if note is not None and len(note) > MAX_NOTE:
+        raise FieldError(f"备注最多{MAX_NOTE}字 / a note has at most {MAX_NOTE} characters")
+    if "\x00" in raw_value or "\x00" in (note or ""):
+        # The server refuses any text holding NUL (it cannot be stored in PostgreSQL).
+        raise FieldError("含有空字符 / the text contains a NUL character")
     value = parse_value(item, raw_value)
     try:
         if item.code not in {i.code for i in served_items(ctx.checklist, ctx.scope)}:

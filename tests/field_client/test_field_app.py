@@ -150,6 +150,9 @@ def test_bad_input_is_refused_on_the_page_and_changes_nothing(
         ("answer", {"item": "CB-99", "value": "compliant"}, "无此项"),
         ("answer", {"item": "CB-18", "value": "maybe"}, "符合/不符合/不适用"),
         ("answer", {"item": "CB-12", "value": "", "note": "note only"}, "请先作答"),
+        # what the server would refuse at every sync of the frozen inspection
+        ("answer", {"item": "CB-18", "value": "non_compliant", "note": "长" * 2001}, "2000"),
+        ("answer", {"item": "CB-18", "value": "non_compliant", "note": "a\x00b"}, "空字符"),
         (
             "photos",
             {"item": "CB-18", "photos": (io.BytesIO(b"not an image"), "a.jpg")},
