@@ -74,6 +74,10 @@ def validate(content: dict[str, Any]) -> list[str]:
         *content["inspector_signatures"],
     ]
     images = [sha for sha in images if sha]
+    people = [*content["inspectors"], content["representative"] or {}, content["witness"] or {}]
+    if any("\x00" in str(value) for person in people for value in person.values()):
+        # The server refuses any text holding NUL: the frozen inspection would never sync.
+        problems.append("含有空字符 / a name or number contains a NUL character")
     if len(set(images)) != len(images):
         problems.append("每人须各自签名 / each person signs for themselves (one image twice)")
     if not content["inspectors"] or not content["inspectors"][0]["name"]:

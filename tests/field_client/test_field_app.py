@@ -287,6 +287,13 @@ def test_the_record_keeps_real_signatures_and_travels_with_the_inspection(
         record.save(store, uuid, person, {"representative": buffer.getvalue()})
     with pytest.raises(FieldError, match="见证人"):
         record.save(store, uuid, {**person, "refused": True}, {"inspector": signature()})
+    with pytest.raises(FieldError, match="空字符"):  # the server would refuse it at every sync
+        record.save(
+            store,
+            uuid,
+            {**person, "representative": {"name": "王工", "phone": "139\x00"}},
+            {"representative": signature(), "inspector": signature(hand=1)},
+        )
     assert record.load(store, uuid) is None
     with pytest.raises(FieldError, match="各自签名"):  # one image signed twice
         record.save(store, uuid, person, {"representative": signature(), "inspector": signature()})
