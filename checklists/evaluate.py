@@ -221,9 +221,14 @@ def evaluate_all(
             if item.code not in served:
                 results[key] = _not_applicable(key, in_force=False)
                 continue
-            view = dict(answers)
+            # Outside a unit group an item sees the answers as they are (nothing below
+            # changes them); inside, with its own unit's answers over the first's.
+            view: Mapping[str, Any] = answers
             if unit is not None:
-                view.update({code: answers.get(unit_key(code, number)) for code in unit.items})
+                view = {
+                    **answers,
+                    **{code: answers.get(unit_key(code, number)) for code in unit.items},
+                }
             parent = None
             if item.condition is not None:
                 inside = unit is not None and item.condition.item in unit.items

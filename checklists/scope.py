@@ -72,10 +72,30 @@ def in_force(item: Item, scope: Scope) -> bool:
     return bool(bases_in_force(item, scope))
 
 
+# served_codes per (items, scope): a pure function of frozen inputs, asked twice per
+# inspection the server receives (what was served, and in evaluating it) and for each
+# device pull, while a city has few scopes a day. The entry holds the items themselves, so
+# their id cannot be reused while it is kept; the whole cache is dropped when it is full.
+_SERVED: dict[tuple[int, Scope], tuple[tuple[Item, ...], frozenset[str]]] = {}
+_SERVED_MAX = 512
+
+
 def served_codes(items: tuple[Item, ...], scope: Scope) -> frozenset[str]:
     """The items a site is asked on a day: those a governing plan says, and the questions
     their conditions read (a boiler's capacity decides a 太原 phase-out even where no 太原
-    quote asks "is there a boiler?")."""
+    quote asks "is there a boiler?"). Remembered per (items, scope): see `_SERVED`."""
+    key = (id(items), scope)
+    known = _SERVED.get(key)
+    if known is not None and known[0] is items:
+        return known[1]
+    served = _served_codes(items, scope)
+    if len(_SERVED) >= _SERVED_MAX:
+        _SERVED.clear()
+    _SERVED[key] = (items, served)
+    return served
+
+
+def _served_codes(items: tuple[Item, ...], scope: Scope) -> frozenset[str]:
     by_code = {item.code: item for item in items}
     served = {item.code for item in items if in_force(item, scope)}
     frontier = list(served)

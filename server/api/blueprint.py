@@ -88,33 +88,53 @@ def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _path(link: tuple[Any, str] | None) -> str:
+    """The dotted path of a value from its (parent link, key) chain ("" for the body)."""
+    keys: list[str] = []
+    while link is not None:
+        link, key = link
+        keys.append(key)
+    return ".".join(reversed(keys))
+
+
+def _check_text(text: str, link: tuple[Any, str] | None, what: str) -> None:
+    """A string or key: no NUL, no lone surrogate (ASCII text cannot hold one, and is
+    nearly all text: the search is skipped for it)."""
+    if "\x00" in text:
+        where = _path(link) or "the body"
+        if what == "text":
+            _bad_json(f"{where}: text must not contain NUL (\\u0000)")
+        _bad_json(f"{where}: a key contains NUL (\\u0000)")
+    if not text.isascii() and LONE_SURROGATE.search(text):
+        where = _path(link) or "the body"
+        if what == "text":
+            _bad_json(f"{where}: text contains a lone surrogate (\\ud800–\\udfff)")
+        _bad_json(f"{where}: a key contains a lone surrogate")
+
+
 def _check_structure(value: Any) -> None:
     """Refuse nesting past `MAX_JSON_DEPTH` and NUL characters anywhere (PostgreSQL text
     cannot hold them: they would fail in the database, as a 500). Iterative, so a deep
-    body cannot overflow the stack here."""
-    stack: list[tuple[Any, str, int]] = [(value, "", 1)]
+    body cannot overflow the stack here. Where a value sits is kept as a chain of (parent,
+    key) links and spelled out only for an error: a body has hundreds of values."""
+    stack: list[tuple[Any, tuple[Any, str] | None, int]] = [(value, None, 1)]
     while stack:
-        item, path, depth = stack.pop()
+        item, link, depth = stack.pop()
         if isinstance(item, str):
-            if "\x00" in item:
-                _bad_json(f"{path or 'the body'}: text must not contain NUL (\\u0000)")
-            if LONE_SURROGATE.search(item):
-                _bad_json(f"{path or 'the body'}: text contains a lone surrogate (\\ud800–\\udfff)")
+            _check_text(item, link, "text")
             continue
         if isinstance(item, dict):
-            children = [(str(key), child) for key, child in item.items()]
+            children: Any = item.items()
         elif isinstance(item, list):
-            children = [(str(index), child) for index, child in enumerate(item)]
+            children = enumerate(item)
         else:
             continue
         if depth > MAX_JSON_DEPTH:
             _bad_json(f"nested deeper than {MAX_JSON_DEPTH} levels")
         for key, child in children:
-            if "\x00" in key:
-                _bad_json(f"{path or 'the body'}: a key contains NUL (\\u0000)")
-            if LONE_SURROGATE.search(key):
-                _bad_json(f"{path or 'the body'}: a key contains a lone surrogate")
-            stack.append((child, f"{path}.{key}" if path else key, depth + 1))
+            name = str(key)
+            _check_text(name, link, "key")
+            stack.append((child, (link, name), depth + 1))
 
 
 def parse_json_strictly(data: bytes) -> Any:

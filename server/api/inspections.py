@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from flask import Response, request
+from flask import Response, jsonify, request
 from flask.views import MethodView
 
 from server.api.auth import current_user, roles
 from server.api.blueprint import Blueprint
+from server.api.fast_dump import dumper_for
 from server.api.schemas import (
     FeedQuery,
     InspectionIn,
@@ -102,6 +103,17 @@ def _etag_header(record: Inspection) -> dict[str, str]:
     return {"ETag": f'"{record.etag}"'}
 
 
+# `InspectionOut.dump`, planned once (fast_dump): the same body, at a fraction of the cost
+# of walking 30 answers field by field on every PUT (issue 18).
+_DUMP_INSPECTION = dumper_for(InspectionOut())
+
+
+def _answer(record: Inspection, status: int) -> tuple[Response, int, dict[str, str]]:
+    """The inspection as `InspectionOut` shows it, as a finished JSON response (which
+    flask-smorest passes on as it is)."""
+    return jsonify(_DUMP_INSPECTION(present(record))), status, _etag_header(record)
+
+
 @blp.route("/<uuid:inspection_id>")
 class InspectionResource(MethodView):
     @roles(Role.INSPECTOR)
@@ -122,15 +134,13 @@ class InspectionResource(MethodView):
         record, outcome = inspections.submit(
             current_user(), inspection_id, body, _if_match(), _device_time()
         )
-        status = 201 if outcome is inspections.Outcome.CREATED else 200
-        return present(record), status, _etag_header(record)
+        return _answer(record, 201 if outcome is inspections.Outcome.CREATED else 200)
 
     @roles(Role.INSPECTOR, Role.SUPERVISOR, Role.ADMIN)
     @blp.response(200, InspectionOut)
     def get(self, inspection_id: uuid.UUID) -> tuple[Any, ...]:
         """An inspection with its answers, verdicts, findings and photos not yet uploaded."""
-        record = inspections.get_for(current_user(), inspection_id)
-        return present(record), 200, _etag_header(record)
+        return _answer(inspections.get_for(current_user(), inspection_id), 200)
 
 
 @blp.route("/<uuid:inspection_id>/record.pdf")

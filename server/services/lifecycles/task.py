@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from server.extensions import db
 from server.models import (
@@ -273,25 +273,34 @@ def _stale(current: int) -> Conflict:
     )
 
 
+# Built once with bound parameters: every inspection PUT asks it (issue 18), and building
+# the joins and comparisons again each time cost more than running it on an empty table.
+_MATCHING = (
+    select(Task, TaskSite)
+    .join(TaskSite, TaskSite.task_id == Task.id)
+    .join(TaskInspector, TaskInspector.task_id == Task.id)
+    .where(
+        Task.status == TaskStatus.OPEN.value,
+        Task.checklist_id == bindparam("checklist_id"),
+        TaskSite.site_id == bindparam("site_id"),
+        TaskSite.inspection_uuid.is_(None),
+        TaskInspector.user_id == bindparam("inspector_id"),
+        TaskInspector.active.is_(True),
+    )
+    .order_by(Task.due_on, Task.id)
+)
+
+
 def _matching(inspection: Inspection) -> list[tuple[Task, TaskSite]]:
     """Open tasks this inspection answers: its site (not yet covered), its checklist, and
     its inspector among the task's."""
-    query = (
-        select(Task, TaskSite)
-        .join(TaskSite, TaskSite.task_id == Task.id)
-        .join(TaskInspector, TaskInspector.task_id == Task.id)
-        .where(
-            Task.status == TaskStatus.OPEN.value,
-            Task.checklist_id == inspection.checklist_id,
-            TaskSite.site_id == inspection.site_id,
-            TaskSite.inspection_uuid.is_(None),
-            TaskInspector.user_id == inspection.inspector_id,
-            TaskInspector.active.is_(True),
-        )
-        .order_by(Task.due_on, Task.id)
-    )
+    parameters = {
+        "checklist_id": inspection.checklist_id,
+        "site_id": inspection.site_id,
+        "inspector_id": inspection.inspector_id,
+    }
     with db.session.no_autoflush:
-        rows = db.session.execute(query).all()
+        rows = db.session.execute(_MATCHING, parameters).all()
     return [
         (task, link)
         for task, link in rows

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from server.extensions import db
 from server.models import (
@@ -142,12 +142,33 @@ def record_mail(dedup_key: str, mail: Mail) -> bool:
     )
 
 
+# The statements every dispatch runs, built once with bound parameters: a dispatch follows
+# every commit that writes an event (each inspection received), and building the same
+# comparisons again each time cost more than running them (issue 18).
+_ACTIVE_ENDPOINTS = (
+    select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)).order_by(WebhookEndpoint.id)
+)
+_UNDISPATCHED = (
+    select(OutboxEvent)
+    .where(OutboxEvent.dispatched_at.is_(None))
+    .order_by(OutboxEvent.id)
+    .limit(bindparam("limit"))
+)
+_MARK_DISPATCHED = (
+    update(OutboxEvent.__table__)
+    .where(OutboxEvent.id == bindparam("row_id"), OutboxEvent.dispatched_at.is_(None))
+    .values(dispatched_at=bindparam("now"))
+)
+_PENDING_DELIVERIES = select(WebhookDelivery.id).where(
+    WebhookDelivery.event_id.in_(bindparam("event_ids", expanding=True)),
+    WebhookDelivery.status == SendStatus.PENDING.value,
+)
+
+
 def fan_out(event: OutboxEvent) -> None:
     """Deliveries and mails for one event (idempotent)."""
     body = json.loads(event.body)
-    endpoints = db.session.scalars(
-        select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)).order_by(WebhookEndpoint.id)
-    ).all()
+    endpoints = db.session.scalars(_ACTIVE_ENDPOINTS).all()
     subscribed = [endpoint.id for endpoint in endpoints if event.kind in endpoint.events]
     mails = MAILS[event.kind](body["data"]) if event.kind in MAILS else []
     keyed = [(f"{event.event_id}:{mail[2].id}", mail) for mail in mails]
@@ -175,14 +196,7 @@ def dispatch_events(limit: int = 200, enqueue: bool = True) -> tuple[list[int], 
     and mails of those events."""
     from server.services import jobs
 
-    events = list(
-        db.session.scalars(
-            select(OutboxEvent)
-            .where(OutboxEvent.dispatched_at.is_(None))
-            .order_by(OutboxEvent.id)
-            .limit(limit)
-        )
-    )
+    events = list(db.session.scalars(_UNDISPATCHED, {"limit": limit}))
     pending = [(event.id, event.event_id) for event in events]
     event_ids: list[str] = []
     for row_id, event_id in pending:
@@ -197,22 +211,12 @@ def dispatch_events(limit: int = 200, enqueue: bool = True) -> tuple[list[int], 
             log.exception("could not dispatch event %s", event_id)
             continue
         event_ids.append(event_id)
-        db.session.execute(
-            update(OutboxEvent)
-            .where(OutboxEvent.id == row_id, OutboxEvent.dispatched_at.is_(None))
-            .values(dispatched_at=utcnow())
-        )
+        # Core on the session's connection: the commit below expires the event anyway.
+        db.session.connection().execute(_MARK_DISPATCHED, {"row_id": row_id, "now": utcnow()})
         db.session.commit()
     if not event_ids:
         return [], []
-    deliveries = list(
-        db.session.scalars(
-            select(WebhookDelivery.id).where(
-                WebhookDelivery.event_id.in_(event_ids),
-                WebhookDelivery.status == SendStatus.PENDING.value,
-            )
-        )
-    )
+    deliveries = list(db.session.scalars(_PENDING_DELIVERIES, {"event_ids": event_ids}))
     prefixes = [Notification.dedup_key.startswith(f"{event_id}:") for event_id in event_ids]
     mails = list(
         db.session.scalars(
