@@ -36,6 +36,11 @@ from checklists.model import (
 from checklists.sources import as_date, load_sources, squeeze
 
 CHECKLISTS_DIR = Path(__file__).parent
+# libyaml's safe loader (PyYAML's C extension) builds the same plain objects as the
+# pure-Python SafeLoader, about eight times faster: all eleven files take 0.7 s in pure
+# Python, which `lantian-server checklists load`, the demo and every database test pay.
+# PyYAML without libyaml falls back to the pure-Python loader.
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ITEM_KEYS = {
     "code",
     "text",
@@ -396,7 +401,7 @@ def parse_checklist(
 def load_file(path: Path) -> Checklist:
     """Load and validate one checklist YAML file."""
     try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        content = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except yaml.YAMLError as error:
         raise ChecklistError(path.name, [f"not valid YAML: {error}"]) from error
     checklist = parse_checklist(content, path.name)
