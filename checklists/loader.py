@@ -6,11 +6,14 @@ comments and formatting) makes a new version while inspections keep the one they
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,11 @@ from checklists.model import (
 from checklists.sources import as_date, load_sources, squeeze
 
 CHECKLISTS_DIR = Path(__file__).parent
+# libyaml's safe loader (PyYAML's C extension) builds the same plain objects as the
+# pure-Python SafeLoader, about eight times faster: all eleven files take 0.7 s in pure
+# Python, which `lantian-server checklists load`, the demo and every database test pay.
+# PyYAML without libyaml falls back to the pure-Python loader.
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ITEM_KEYS = {
     "code",
     "text",
@@ -395,14 +403,26 @@ def parse_checklist(
 
 def load_file(path: Path) -> Checklist:
     """Load and validate one checklist YAML file."""
-    try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ChecklistError(path.name, [f"not valid YAML: {error}"]) from error
-    checklist = parse_checklist(content, path.name)
+    checklist = _load_text(path.read_text(encoding="utf-8"), path.name)
     if checklist.id != path.stem:
         raise ChecklistError(path.name, [f"id {checklist.id!r} must match the file name"])
-    return checklist
+    # The parse is shared; its content dict is not: a caller may store or change it.
+    return replace(checklist, content=copy.deepcopy(checklist.content))
+
+
+@lru_cache(maxsize=64)
+def _load_text(text: str, name: str) -> Checklist:
+    """The checklist a file's text makes; the same text always makes the same checklist.
+
+    Parsing and validating the eleven files takes about 0.2 s even with libyaml; loading them
+    again unchanged (every database test does, the CLI commands may) reuses that work.
+    A file that does not load raises each time (exceptions are not cached).
+    """
+    try:
+        content = yaml.load(text, Loader=_YAML_LOADER)
+    except yaml.YAMLError as error:
+        raise ChecklistError(name, [f"not valid YAML: {error}"]) from error
+    return parse_checklist(content, name)
 
 
 def load_all(directory: Path = CHECKLISTS_DIR) -> dict[str, Checklist]:

@@ -102,14 +102,33 @@ def session_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     )
 
 
+# The sequences the emptied tables own (ids, the audit log's numbers), each with its start.
+_OWNED_SEQUENCES = text(
+    "SELECT c.oid::regclass::text, s.seqstart FROM pg_sequence s"
+    " JOIN pg_class c ON c.oid = s.seqrelid"
+    " JOIN pg_depend d ON d.objid = c.oid AND d.classid = 'pg_class'::regclass"
+    " AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')"
+    " JOIN pg_class t ON t.oid = d.refobjid"
+    " WHERE t.relname = ANY(:tables)"
+)
+
+
 def truncate_all() -> None:
-    """Empty every table but the feed counters, which go back to zero as after migrating."""
+    """Empty every table but the feed counters, which go back to zero as after migrating.
+
+    Rows go with DELETE, children first, on both engines. On PostgreSQL that is what
+    `TRUNCATE ... RESTART IDENTITY` did, but TRUNCATE gives each of the tables new files
+    and syncs them at commit: 0.7-1 s per test on this machine, where deleting the few rows a
+    test leaves takes milliseconds. The tables' own sequences then start again, as RESTART
+    IDENTITY made them.
+    """
     tables = [t.name for t in db.metadata.sorted_tables if t.name != "change_counters"]
+    for table in reversed(tables):
+        db.session.execute(text(f"DELETE FROM {table}"))
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    else:
-        for table in reversed(tables):
-            db.session.execute(text(f"DELETE FROM {table}"))
+        sequences = db.session.execute(_OWNED_SEQUENCES, {"tables": tables}).all()
+        for name, start in sequences:
+            db.session.execute(text(f"ALTER SEQUENCE {name} RESTART WITH {int(start)}"))
     db.session.execute(text("UPDATE change_counters SET value = 0"))
     db.session.commit()
 
