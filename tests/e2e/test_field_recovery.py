@@ -159,9 +159,7 @@ def test_sync_summary_counts_photos_sent_before_an_interruption(
     left = re.search(r"left: 2 inspection\(s\), (\d+) photo\(s\)", text.stdout)
     there = re.search(r"already on the server: (\d+) photo\(s\)", text.stdout)
     assert left is not None, text.stdout
-    assert int(left[1]) + (int(there[1]) if there else 0) == report["left"]["photos"], (
-        text.stdout
-    )
+    assert int(left[1]) + (int(there[1]) if there else 0) == report["left"]["photos"], text.stdout
 
 
 def test_sync_summary_names_photos_the_server_already_held(
