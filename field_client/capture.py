@@ -19,7 +19,7 @@ from checklists.scope import Scope
 from field_client import positions, record
 from field_client.errors import FieldError
 from field_client.localtime import LOCAL_ZONE
-from field_client.store import EDITABLE, Store, now_iso
+from field_client.store import EDITABLE, LocalState, Store, now_iso
 
 if TYPE_CHECKING:
     from field_client.photos import ProcessedPhoto, Watermark
@@ -94,6 +94,14 @@ def start(
     location: tuple[float, float, float | None] | None = None,
 ) -> str:
     """A new draft inspection with an id made here and the checklist version pinned."""
+    checklist = _startable(store, site_id, checklist_id)
+    inspection_id = str(uuid_module.uuid4())
+    store.start_draft(inspection_id, site_id, checklist, location or (None, None, None))
+    return inspection_id
+
+
+def _startable(store: Store, site_id: int, checklist_id: str) -> rules.Checklist:
+    """The checklist, if an inspection of it may start at this site today."""
     site = store.site(site_id)
     checklist = store.checklist(checklist_id)
     if site["kind"] not in checklist.site_kinds:
@@ -107,9 +115,43 @@ def start(
             f"场所所在城市今日无现行计划规定此检查表的任何项目 / no plan in force for "
             f"{site['city']} today says any item of {checklist_id}"
         )
-    inspection_id = str(uuid_module.uuid4())
-    store.start_draft(inspection_id, site_id, checklist, location or (None, None, None))
-    return inspection_id
+    return checklist
+
+
+def start_once(
+    store: Store,
+    site_id: int,
+    checklist_id: str,
+    draft_id: str,
+    location: tuple[float, float, float | None] | None = None,
+) -> tuple[str, bool]:
+    """The draft a start form names, made once, and whether this call made it.
+
+    The app's start form carries an id made when the page was shown, so a double tap on
+    开始检查 (or a resent form) opens the draft the first tap made instead of leaving a
+    second, empty one beside it. An id that is not a UUID, or that names another site's or
+    checklist's inspection or one no longer a draft (the page reached again by the back
+    button after finishing), starts a new draft as before.
+    """
+    try:
+        wanted = str(uuid_module.UUID(draft_id))
+    except ValueError:
+        return start(store, site_id, checklist_id, location), True
+
+    def same_draft() -> bool:
+        row = store.db.execute(
+            "SELECT site_id, checklist_id, state FROM inspections WHERE uuid = ?", (wanted,)
+        ).fetchone()
+        return row is not None and tuple(row) == (site_id, checklist_id, LocalState.DRAFT.value)
+
+    if same_draft():
+        return wanted, False
+    checklist = _startable(store, site_id, checklist_id)
+    if store.start_draft(wanted, site_id, checklist, location or (None, None, None)):
+        return wanted, True
+    if same_draft():  # the other tap's request inserted it between our look and our write
+        return wanted, False
+    return start(store, site_id, checklist_id, location), True
 
 
 def editable(store: Store, uuid: str) -> Any:

@@ -391,15 +391,16 @@ class Store:
         site_id: int,
         checklist: rules.Checklist,
         location: tuple[float | None, float | None, float | None],
-    ) -> None:
-        """A new draft inspection with its checklist version pinned."""
+    ) -> bool:
+        """A new draft inspection with its checklist version pinned; False (and nothing
+        written) when an inspection with this id already exists."""
         stamp = now_iso()
         lat, lon, accuracy = location
         with self.transaction() as db:
-            db.execute(
+            inserted = db.execute(
                 "INSERT INTO inspections (uuid, site_id, checklist_id, checklist_version, "
                 "state, started_at, lat, lon, accuracy_m, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING",
                 (
                     uuid,
                     site_id,
@@ -414,6 +415,7 @@ class Store:
                     stamp,
                 ),
             )
+        return inserted.rowcount == 1
 
     def queue(self, uuid: str, location: tuple[float | None, float | None, float | None]) -> None:
         """draft/returned → queued: frozen as finished now, at its final location."""

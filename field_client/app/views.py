@@ -14,6 +14,7 @@ import math
 import re
 import shutil
 import tempfile
+import uuid as uuid_module
 from pathlib import Path
 from typing import Any
 
@@ -259,6 +260,7 @@ def render_site(site_id: int, error: str | None = None, status: int = 200) -> An
             failures=screens.earlier_failures(local, site_id),
             status_labels=screens.FINDING_STATUS_LABELS,
             error=error,
+            new_draft_id=lambda: str(uuid_module.uuid4()),
         ),
         status,
     )
@@ -270,12 +272,17 @@ def start_inspection(site_id: int) -> Any:
     position = device.position_from_form(request.form)
     try:
         local.site(site_id)
-        uuid = capture.start(
-            local, site_id, request.form.get("checklist", ""), position.as_location()
+        uuid, created = capture.start_once(
+            local,
+            site_id,
+            request.form.get("checklist", ""),
+            request.form.get("draft", ""),
+            position.as_location(),
         )
     except FieldError as error:
         return render_site(site_id, str(error), UNPROCESSABLE)
-    device.record(local, uuid, device.INSPECTION, position)
+    if created:  # a second tap on 开始检查 opens the draft the first one made
+        device.record(local, uuid, device.INSPECTION, position)
     return redirect(url_for("field.inspection", uuid=uuid), 303)
 
 

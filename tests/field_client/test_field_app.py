@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sqlite3
 import struct
 import threading
 import time
+import uuid as uuid_module
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pillow_heif
 import pytest
 import qrcode
 from flask.testing import FlaskClient
 from PIL import Image, ImageDraw
+from werkzeug.serving import make_server
 
 import checklists as rules
 from checklists.governance import load_governance
@@ -546,3 +551,56 @@ def test_no_other_site_can_frame_the_app(client: FlaskClient, path: str) -> None
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cross-Origin-Resource-Policy"] == "same-origin"
+
+
+RACE_ROUNDS = int(os.environ.get("LANTIAN_RACE_ROUNDS", "20"))
+
+
+def test_a_double_tap_on_start_makes_one_draft(field_home: Path) -> None:
+    """Eight taps of one start form at once, over a real threaded server: one draft, and
+    every tap is sent to it; a form shown again after that draft was finished (the back
+    button) starts a new one."""
+    server = make_server("127.0.0.1", 0, create_app(field_home), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            page = http.get("/sites/7").text
+            assert 'name="draft"' in page
+            for _ in range(RACE_ROUNDS):
+                draft = str(uuid_module.uuid4())
+                form = {"checklist": "coal-and-boilers", "draft": draft, "pos_status": "refused"}
+                barrier = threading.Barrier(8)
+
+                def tap(form: dict[str, str] = form, barrier: threading.Barrier = barrier) -> str:
+                    barrier.wait()
+                    response = http.post("/sites/7/start", data=form)
+                    assert response.status_code == 303, response.text
+                    return response.headers["Location"].rsplit("/", 1)[-1]
+
+                with ThreadPoolExecutor(8) as pool:
+                    opened = set(pool.map(lambda _: tap(), range(8)))
+                assert opened == {draft}
+                stored = rows(field_home)
+                assert [r[0] for r in stored["inspections"]].count(draft) == 1
+                assert [r[0] for r in stored["app_positions"]].count(draft) == 1
+            inspections = len(rows(field_home)["inspections"])
+            assert inspections == RACE_ROUNDS
+            # The same form again once its draft is no longer a draft: a new inspection.
+            store = Store(field_home)
+            store.db.execute("UPDATE inspections SET state = 'queued' WHERE uuid = ?", (draft,))
+            store.db.commit()
+            store.close()
+            again = http.post("/sites/7/start", data=form)
+            assert again.status_code == 303
+            assert again.headers["Location"].rsplit("/", 1)[-1] != draft
+            # A malformed or missing id: a new draft each time, as before.
+            assert len(rows(field_home)["inspections"]) == inspections + 1
+            for odd in ("not-a-uuid", ""):
+                made = http.post(
+                    "/sites/7/start", data={"checklist": "coal-and-boilers", "draft": odd}
+                )
+                assert made.status_code == 303
+            assert len(rows(field_home)["inspections"]) == inspections + 3
+    finally:
+        server.shutdown()
