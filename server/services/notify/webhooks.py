@@ -16,7 +16,7 @@ import secrets
 import socket
 import time
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from flask import current_app
@@ -62,6 +62,9 @@ def _admin(user: User) -> None:
         )
 
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
 class InternalAddress(Exception):
     """The endpoint's host is (or now resolves to) an address the server must not post to."""
 
@@ -73,30 +76,66 @@ def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     ]
 
 
-def internal_address(url: str) -> str | None:
-    """The first address `url`'s host resolves to that is not public (loopback, private,
-    link-local such as 169.254.169.254, shared, reserved, multicast) and not in
-    `WEBHOOK_ALLOW_NETWORKS`; None when every address is public or the name does not
-    resolve now (a delivery resolves it again, and fails if it still does not).
-
-    Resolving, not matching the text, is what catches `http://0x7f000001/`,
-    `http://localhost/` and a public name pointing at an internal address."""
+def _resolve(url: str) -> list[IPAddress]:
+    """Every address `url`'s host resolves to now (an IP literal is its own); empty when
+    the name does not resolve."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, ValueError, UnicodeError):
-        return None
-    allowed = _allowed_networks()
+        return []
+    addresses: list[IPAddress] = []
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
             address = address.ipv4_mapped
+        addresses.append(address)
+    return addresses
+
+
+def _blocked(addresses: list[IPAddress]) -> str | None:
+    """The first address that is not public (loopback, private, link-local such as
+    169.254.169.254, shared, reserved, multicast) and not in `WEBHOOK_ALLOW_NETWORKS`."""
+    allowed = _allowed_networks()
+    for address in addresses:
         public = address.is_global and not address.is_multicast
         if not public and not any(address in network for network in allowed):
             return str(address)
     return None
+
+
+def internal_address(url: str) -> str | None:
+    """The first internal address `url`'s host resolves to (see `_blocked`); None when
+    every address is public or the name does not resolve now (a delivery resolves it
+    again, and fails if it still does not).
+
+    Resolving, not matching the text, is what catches `http://0x7f000001/`,
+    `http://localhost/` and a public name pointing at an internal address."""
+    return _blocked(_resolve(url))
+
+
+def _pinned(url: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The URL with its host replaced by the one checked address it resolved to, with the
+    Host header and TLS server name of the original: the connection goes where the check
+    looked. Letting httpx resolve the name again would leave a window in which a name
+    with a short TTL is pointed inward between the check and the connection (DNS
+    rebinding)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    addresses = _resolve(url)
+    if not addresses:
+        raise InternalAddress(f"refused: {host} does not resolve")
+    if blocked := _blocked(addresses):
+        raise InternalAddress(f"refused: {host} resolves to {blocked}")
+    address = addresses[0]
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    userinfo, _, authority = parts.netloc.rpartition("@")  # authority: the Host header
+    netloc = f"{literal}:{parts.port}" if parts.port else literal
+    netloc = f"{userinfo}@{netloc}" if userinfo else netloc
+    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return urlunsplit(parts._replace(netloc=netloc)), {"Host": authority}, extensions
 
 
 def _validate(fields: dict[str, Any]) -> dict[str, list[str]]:
@@ -212,10 +251,14 @@ def _post(endpoint: WebhookEndpoint, event: OutboxEvent, attempt: int) -> httpx.
         "X-Lantian-Delivery-Attempt": str(attempt),
     }
     timeout = current_app.config["WEBHOOK_TIMEOUT_S"]
-    # Checked again on every attempt: a name may have been pointed inward since registration.
-    if blocked := internal_address(endpoint.url):
-        raise InternalAddress(f"refused: {urlsplit(endpoint.url).hostname} resolves to {blocked}")
-    return httpx.post(endpoint.url, content=body, headers=headers, timeout=timeout)
+    # Checked again on every attempt (a name may have been pointed inward since
+    # registration), and the connection made to the address that was checked.
+    url, host, extensions = _pinned(endpoint.url)
+    with httpx.Client(timeout=timeout) as http:
+        request = http.build_request(
+            "POST", url, content=body, headers={**headers, **host}, extensions=extensions
+        )
+        return http.send(request)
 
 
 def deliver_one(delivery_id: int) -> bool:

@@ -94,6 +94,7 @@ class Receiver:
         self.accepted: Counter[str] = Counter()
         self.bad_signatures: list[str] = []
         self.bodies: dict[str, dict[str, Any]] = {}
+        self.hosts: list[str] = []  # the Host header of every post
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
@@ -110,6 +111,7 @@ class Receiver:
                     "sha256=" + hmac.new(receiver.secret.encode(), body, hashlib.sha256).hexdigest()
                 )
                 with receiver.lock:
+                    receiver.hosts.append(self.headers["Host"])
                     if not hmac.compare_digest(expected, self.headers["X-Lantian-Signature"]):
                         receiver.bad_signatures.append(event_id)
                         status = 401

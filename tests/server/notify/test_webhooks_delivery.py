@@ -6,6 +6,7 @@ in-process."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -98,6 +99,37 @@ def test_an_endpoint_pointed_inward_after_registration_is_not_posted_to(
     for delivery in deliveries:
         assert [a["status_code"] for a in delivery["attempt_log"]] == [None]
         assert "127.0.0.1" in delivery["attempt_log"][0]["error"]
+
+
+def test_a_delivery_connects_to_the_address_it_checked(
+    monkeypatch, client, headers, approved
+) -> None:  # type: ignore[no-untyped-def]
+    """DNS rebinding: a name may answer the address check with an allowed address and the
+    lookup for the connection that follows with an internal one (a short TTL). A delivery
+    therefore resolves the name once per attempt and connects to the address it checked,
+    sending the name in the Host header: here every lookup of hook.example is counted, and
+    the name leads to the receiver on loopback."""
+    real = socket.getaddrinfo
+    asked: list[str] = []
+
+    def counted(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host != "hook.example":
+            return real(host, port, *args, **kwargs)
+        asked.append(host)
+        return real("127.0.0.1", port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", counted)
+    with Receiver(fail_first=0) as receiver:
+        port = receiver.url.split(":")[2].split("/")[0]
+        receiver.url = f"http://hook.example:{port}/hook"
+        _register(client, headers, receiver)
+        asked.clear()
+        _changes(client, headers, approved)
+        reminders.run()
+        assert set(receiver.accepted) == _subscribed_event_ids()
+        assert len(receiver.accepted) == 3
+        assert len(asked) == 3  # one lookup per attempt: the check's, used to connect
+        assert set(receiver.hosts) == {f"hook.example:{port}"}
 
 
 def test_without_a_broker_runs_retry_until_delivered_and_never_again(
