@@ -28,6 +28,10 @@ QUICK = {
 
 
 def main(args: list[str]) -> int:
+    # The tests start many server and field-client processes: let the first write the
+    # project's bytecode (__pycache__, git-ignored) so the rest load it instead of
+    # compiling every module again, even where the environment turns bytecode off.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     if os.environ.get("LANTIAN_TEST_DEPTH") != "deep":
         for name, value in QUICK.items():
             os.environ.setdefault(name, value)
