@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from flask import Flask, current_app, has_app_context
 
@@ -62,7 +61,15 @@ def init_jobs(app: Flask) -> None:
     """Make the app's broker and declare its actors (called by `create_app`)."""
     url = app.config["BROKER_URL"]
     namespace = app.config["BROKER_NAMESPACE"]
-    broker = RedisBroker(url=url, namespace=namespace) if url else StubBroker()
+    broker: dramatiq.Broker
+    if url:
+        # The Redis client is imported only where a broker URL is set: the embedded
+        # default (make run, most tests) never loads it.
+        from dramatiq.brokers.redis import RedisBroker
+
+        broker = RedisBroker(url=url, namespace=namespace)
+    else:
+        broker = StubBroker()
     jobs = Jobs(broker)
     from server.services.notify import dispatch, mail, webhooks
 

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 import checklists as rules
@@ -23,7 +20,12 @@ from server.services import law
 from server.services.findings import FindingFilter, filtered, is_overdue, with_details
 from server.services.timeutil import LOCAL_ZONE
 
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+
+# openpyxl is imported where a workbook is built, not when the server starts: most
+# processes (every worker, every CLI command) never write one.
+HEADER_COLOUR = "DDEBF7"
 
 
 def _local(moment: datetime | None) -> datetime | None:
@@ -34,11 +36,15 @@ def _local(moment: datetime | None) -> datetime | None:
 def _sheet(
     workbook: Workbook, title: str, columns: list[tuple[str, int]], rows: list[list[Any]]
 ) -> None:
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     sheet = workbook.create_sheet(title)
     sheet.append([name for name, _ in columns])
+    header_fill = PatternFill("solid", fgColor=HEADER_COLOUR)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
+        cell.fill = header_fill
     for row in rows:
         sheet.append(row)
         for cell in sheet[sheet.max_row]:
@@ -109,6 +115,8 @@ def build(user: User, wanted: FindingFilter) -> bytes:
                 _local(finding.closed_at),
             ]
         )
+    from openpyxl import Workbook
+
     workbook = Workbook()
     workbook.remove(workbook.active)
     _sheet(
