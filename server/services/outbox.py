@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, insert
@@ -56,10 +57,21 @@ def record(kind: str, data: dict[str, Any], event_id: str | None = None) -> Outb
         kind=kind,
         body=body_text(event_id, kind, data, now.isoformat()),
         created_at=now,
+        dispatched_at=_dispatched_at(kind, now),
     )
     db.session.add(row)
-    db.session.info[_PENDING] = True
+    if row.dispatched_at is None:
+        db.session.info[_PENDING] = True
     return row
+
+
+def _dispatched_at(kind: str, now: datetime) -> datetime | None:
+    """`now` for an event nobody listens to (see `dispatch.listened`), else None: it waits
+    for the dispatch that fans it out."""
+    from server.services.notify import dispatch  # dispatch reads this module's EVENTS
+
+    with db.session.no_autoflush:  # the change being made is flushed with the event
+        return None if dispatch.listened(kind) else now
 
 
 _INSERT_EVENT = insert(OutboxEvent.__table__)
@@ -75,6 +87,7 @@ def insert_now(kind: str, data: dict[str, Any]) -> str:
         raise ValueError(f"unknown event kind {kind!r}")
     event_id = str(uuid.uuid4())
     now = utcnow()
+    dispatched_at = _dispatched_at(kind, now)
     db.session.connection().execute(
         _INSERT_EVENT,
         {
@@ -82,10 +95,11 @@ def insert_now(kind: str, data: dict[str, Any]) -> str:
             "kind": kind,
             "body": body_text(event_id, kind, data, now.isoformat()),
             "created_at": now,
-            "dispatched_at": None,
+            "dispatched_at": dispatched_at,
         },
     )
-    db.session.info[_PENDING] = True
+    if dispatched_at is None:
+        db.session.info[_PENDING] = True
     return event_id
 
 
