@@ -11,7 +11,7 @@ from server.extensions import db
 from server.models import OutboxEvent, WebhookDelivery
 from server.services import jobs
 from server.services.notify import dispatch
-from tests.helpers import approve
+from tests.helpers import approve, submit_failing_inspection
 from tests.server.notify.conftest import Receiver
 
 
@@ -29,10 +29,16 @@ def _events() -> dict[str, bool]:
 
 
 def test_only_events_somebody_listens_to_wait_for_a_dispatch(  # type: ignore[no-untyped-def]
-    app, client, headers, approved
+    app, client, headers, registry, clock
 ) -> None:
-    # The inspection was received with no endpoint registered: inspection.submitted mails
-    # nobody, so it was written dispatched and no dispatch job was queued for it.
+    # The app (and its in-memory broker) lives for the whole session: start from an empty
+    # queue, whatever earlier tests left there.
+    jobs.jobs_of(app).broker.flush_all()  # type: ignore[attr-defined]
+    inspection_id, _ = submit_failing_inspection(
+        client, headers, registry["sites"]["SZ-boiler_house"]
+    )
+    # Received with no endpoint registered: inspection.submitted mails nobody, so it was
+    # written dispatched and no dispatch job was queued for it.
     assert _events() == {"inspection.submitted": True}
     assert _queued(app) == 0
     with Receiver(fail_first=0) as receiver:
@@ -42,7 +48,7 @@ def test_only_events_somebody_listens_to_wait_for_a_dispatch(  # type: ignore[no
             headers=headers["admin"],
         )
         assert created.status_code == 201, created.get_json()
-        approve(client, headers, approved["inspection"])
+        approve(client, headers, inspection_id)
         assert _events() == {"inspection.submitted": True, "inspection.approved": False}
         assert _queued(app) == 1  # the dispatch of inspection.approved
         assert db.session.scalars(select(WebhookDelivery)).all() == []
