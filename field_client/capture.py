@@ -139,10 +139,12 @@ def start_once(
         return start(store, site_id, checklist_id, location), True
 
     def same_draft() -> bool:
-        row = store.db.execute(
-            "SELECT site_id, checklist_id, state FROM inspections WHERE uuid = ?", (wanted,)
-        ).fetchone()
-        return row is not None and tuple(row) == (site_id, checklist_id, LocalState.DRAFT.value)
+        try:
+            row = store.inspection(wanted)
+        except FieldError:  # no inspection under that id yet
+            return False
+        found = (row["site_id"], row["checklist_id"], row["state"])
+        return found == (site_id, checklist_id, LocalState.DRAFT.value)
 
     if same_draft():
         return wanted, False
